@@ -1,0 +1,5 @@
+package store
+
+import "github.com/jackc/pgx/v5"
+
+func pgxRows(rows [][]any) pgx.CopyFromSource { return pgx.CopyFromRows(rows) }

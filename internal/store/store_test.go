@@ -1,0 +1,79 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"testing"
+
+	"github.com/kizuna-cs/kizuna/internal/store"
+	"github.com/kizuna-cs/kizuna/internal/storetest"
+)
+
+func TestMigrateAndReady(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		v, err := db.SchemaVersion(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v != store.LatestVersion() || v < 1 {
+			t.Fatalf("schema version = %d, want latest %d", v, store.LatestVersion())
+		}
+		if err := db.Ready(ctx); err != nil {
+			t.Fatalf("Ready: %v", err)
+		}
+		var cur string
+		if err := db.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = 'reporting_currency'`).Scan(&cur); err != nil || cur != "USD" {
+			t.Fatalf("reporting currency = %q, %v", cur, err)
+		}
+		// Migrating again is a no-op.
+		if err := db.Migrate(ctx); err != nil {
+			t.Fatalf("second Migrate: %v", err)
+		}
+	})
+}
+
+func TestRefusesNewerSchema(t *testing.T) {
+	ctx := context.Background()
+	open := map[string]func(t *testing.T) string{
+		"sqlite": func(t *testing.T) string { return filepath.Join(t.TempDir(), "k.db") },
+	}
+	if storetest.PostgresAvailable() {
+		open["postgres"] = func(t *testing.T) string { return storetest.PostgresURL(t) }
+	}
+	for name, dsn := range open {
+		t.Run(name, func(t *testing.T) {
+			d := dsn(t)
+			db, err := store.Open(ctx, d, store.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Pretend a newer Kizuna migrated this database.
+			next := store.LatestVersion() + 1
+			if _, err := db.ExecContext(ctx, `INSERT INTO goose_db_version (version_id, is_applied) VALUES ($1, true)`, next); err != nil {
+				t.Fatal(err)
+			}
+			db.Close()
+			for _, opts := range []store.Options{{}, {NoMigrate: true}} {
+				_, err = store.Open(ctx, d, opts)
+				if !errors.Is(err, store.ErrSchemaTooNew) {
+					t.Fatalf("Open(%+v) on a newer schema: err = %v, want ErrSchemaTooNew", opts, err)
+				}
+			}
+		})
+	}
+}
+
+func TestIsPostgresURL(t *testing.T) {
+	for in, want := range map[string]bool{
+		"kizuna.db":                    false,
+		"/var/lib/kizuna/k.db":         false,
+		"postgres://u@h/db":            true,
+		"postgresql://u@h:5432/db?x=y": true,
+	} {
+		if got := store.IsPostgresURL(in); got != want {
+			t.Errorf("IsPostgresURL(%q) = %v, want %v", in, got, want)
+		}
+	}
+}
