@@ -1,0 +1,134 @@
+// Package cli is the kizuna command line: it parses flags and environment
+// variables (KIZUNA_*) with kong and calls into the domain packages.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/alecthomas/kong"
+
+	"github.com/kizuna-cs/kizuna/internal/store"
+)
+
+// Version is set at build time with -ldflags "-X github.com/kizuna-cs/kizuna/internal/cli.Version=…".
+var Version = "dev"
+
+// Globals are the flags every command shares.
+type Globals struct {
+	DB string `name:"db" env:"KIZUNA_DB" default:"kizuna.db" help:"SQLite file path or postgres:// URL."`
+
+	stdout, stderr io.Writer
+}
+
+// open opens and migrates the database named by --db.
+func (g *Globals) open(ctx context.Context) (*store.DB, error) {
+	return store.Open(ctx, g.DB, store.Options{})
+}
+
+// CLI is the whole command line.
+type CLI struct {
+	Globals
+
+	Demo    DemoCmd    `cmd:"" help:"Create (or reopen) a demo database with realistic data and serve it."`
+	Serve   ServeCmd   `cmd:"" help:"Run the server."`
+	Import  ImportCmd  `cmd:"" help:"Import a CSV file (accounts, contacts, subscriptions, events, tickets, responses, orders, costs, feedback)."`
+	Migrate MigrateCmd `cmd:"" help:"Apply database migrations and print the schema version."`
+	User    UserCmd    `cmd:"" help:"Manage users."`
+	Version VersionCmd `cmd:"" help:"Print the version."`
+}
+
+// UserError marks an error caused by what the user asked for (exit status 1,
+// one line), as opposed to a usage error (exit status 2).
+type UserError struct{ Err error }
+
+func (e UserError) Error() string { return e.Err.Error() }
+func (e UserError) Unwrap() error { return e.Err }
+
+// Main runs the command line and returns the exit status: 0 on success, 1 on
+// a user error with a one-line message, 2 on bad usage.
+func Main(args []string, stdout, stderr io.Writer) int {
+	var c CLI
+	c.stdout, c.stderr = stdout, stderr
+	exit := -1
+	parser, err := kong.New(&c,
+		kong.Name("kizuna"),
+		kong.Description("Kizuna: the open-source customer success platform."),
+		kong.UsageOnError(),
+		kong.Writers(stdout, stderr),
+		kong.Exit(func(code int) { exit = code }),
+		kong.Vars{"version": Version},
+	)
+	if err != nil {
+		fmt.Fprintf(stderr, "kizuna: %v\n", err)
+		return 2
+	}
+	kctx, err := parser.Parse(args)
+	if exit >= 0 { // --help
+		return exit
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "kizuna: %v\n", err)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	kctx.BindTo(ctx, (*context.Context)(nil))
+	if err := kctx.Run(&c.Globals); err != nil {
+		fmt.Fprintf(stderr, "kizuna: %v\n", oneLine(err))
+		var ue UsageError
+		if errors.As(err, &ue) {
+			return 2
+		}
+		return 1
+	}
+	return 0
+}
+
+// UsageError marks a command line that is wrong in a way the parser cannot see (exit status 2).
+type UsageError struct{ Err error }
+
+func (e UsageError) Error() string { return e.Err.Error() }
+func (e UsageError) Unwrap() error { return e.Err }
+
+func oneLine(err error) string {
+	s := err.Error()
+	for i, r := range s {
+		if r == '\n' {
+			return s[:i]
+		}
+	}
+	return s
+}
+
+// VersionCmd prints the version.
+type VersionCmd struct{}
+
+// Run prints the version.
+func (VersionCmd) Run(g *Globals) error {
+	fmt.Fprintln(g.stdout, "kizuna", Version)
+	return nil
+}
+
+// MigrateCmd applies migrations.
+type MigrateCmd struct{}
+
+// Run applies pending migrations and prints the schema version.
+func (MigrateCmd) Run(ctx context.Context, g *Globals) error {
+	db, err := g.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	v, err := db.SchemaVersion(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(g.stdout, "%s: schema at version %d\n", db.Location, v)
+	return nil
+}

@@ -1,0 +1,12 @@
+package cli
+
+// The commands below are filled in by their own files.
+
+// DemoCmd creates and serves a demo database.
+type DemoCmd struct{}
+
+// ServeCmd runs the server.
+type ServeCmd struct{}
+
+// ImportCmd imports a CSV file.
+type ImportCmd struct{}

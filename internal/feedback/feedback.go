@@ -1,0 +1,62 @@
+// Package feedback owns feedback items: what customers ask of the product,
+// by category (feature, UI/UX, performance, support), from any source.
+package feedback
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/kizuna-cs/kizuna/internal/store"
+)
+
+// Categories are the feedback categories of the four jobs of CS (plus other).
+var Categories = []string{"feature", "ui_ux", "performance", "support", "other"}
+
+// Item is one piece of feedback.
+type Item struct {
+	ID        string    `json:"feedback_id"`
+	AccountID string    `json:"account_id,omitempty"`
+	Category  string    `json:"category"`
+	Text      string    `json:"text"`
+	Source    string    `json:"source,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// StageItems is the staging layout MergeItems reads (after the line column).
+const StageItems = `feedback_id TEXT NOT NULL, account_id TEXT, category TEXT NOT NULL, text TEXT NOT NULL, source TEXT NOT NULL, created_at BIGINT NOT NULL`
+
+// StageItemsColumns are StageItems' column names, in order.
+var StageItemsColumns = []string{"feedback_id", "account_id", "category", "text", "source", "created_at"}
+
+// MergeItems upserts the staged feedback items.
+func MergeItems(ctx context.Context, q store.Querier, stage string, now int64) (int64, error) {
+	return store.MergeStaged(ctx, q, store.Merge{Stage: stage, Target: "feedback", Key: []string{"feedback_id"}, Now: now,
+		Columns: []string{"account_id", "category", "text", "source", "created_at"}})
+}
+
+// List returns feedback items, newest first; an empty accountID lists all.
+func List(ctx context.Context, q store.Querier, accountID string, limit int) ([]Item, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	rows, err := q.QueryContext(ctx, `SELECT feedback_id, account_id, category, text, source, created_at FROM feedback
+		WHERE $1 = '' OR account_id = $1 ORDER BY created_at DESC, feedback_id LIMIT $2`, accountID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list feedback: %w", err)
+	}
+	defer rows.Close()
+	var out []Item
+	for rows.Next() {
+		var it Item
+		var acct sql.NullString
+		var at int64
+		if err := rows.Scan(&it.ID, &acct, &it.Category, &it.Text, &it.Source, &at); err != nil {
+			return nil, err
+		}
+		it.AccountID, it.CreatedAt = acct.String, time.Unix(at, 0).UTC()
+		out = append(out, it)
+	}
+	return out, rows.Err()
+}

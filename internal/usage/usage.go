@@ -1,0 +1,202 @@
+// Package usage owns product usage: raw events, de-duplicated by message id,
+// and the daily rollups (account × event × day counts, account × day active
+// users) that health, risk and onboarding read instead of raw events.
+package usage
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/kizuna-cs/kizuna/internal/store"
+)
+
+// Event is one usage event.
+type Event struct {
+	MessageID  string          `json:"message_id,omitempty"`
+	AccountID  string          `json:"account_id"`
+	UserID     string          `json:"user_id,omitempty"`
+	Event      string          `json:"event"`
+	Timestamp  time.Time       `json:"timestamp"`
+	Properties json.RawMessage `json:"properties,omitempty"`
+}
+
+// DedupeKey is the event's message id, or a hash of all its fields when it has
+// none, so that re-sending the same event stores it once.
+func DedupeKey(messageID, accountID, userID, event string, ts int64, properties string) string {
+	if messageID != "" {
+		return messageID
+	}
+	h := sha256.New()
+	for _, s := range []string{accountID, userID, event, strconv.FormatInt(ts, 10), properties} {
+		h.Write([]byte(s))
+		h.Write([]byte{0})
+	}
+	return "h:" + hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+// StageEvents is the staging layout MergeEvents reads (after the line column);
+// fresh is set by MergeEvents.
+const StageEvents = `message_id TEXT NOT NULL, account_id TEXT, user_id TEXT NOT NULL, event TEXT NOT NULL,
+	ts BIGINT NOT NULL, day INTEGER NOT NULL, properties TEXT NOT NULL, fresh INTEGER NOT NULL DEFAULT 0`
+
+// StageEventsColumns are the StageEvents columns a loader fills, in order.
+var StageEventsColumns = []string{"message_id", "account_id", "user_id", "event", "ts", "day", "properties"}
+
+// MergeEvents stores the staged events that are not stored yet (the first of
+// several with one message id) and adds them to the daily rollups, in the
+// caller's transaction, so an event is counted exactly once. It returns the
+// number of new events.
+func MergeEvents(ctx context.Context, q store.Querier, stage string, now int64) (int64, error) {
+	steps := []string{
+		`UPDATE ` + stage + ` SET fresh = 1 WHERE line IN (SELECT MIN(line) FROM ` + stage + ` GROUP BY message_id)
+			AND NOT EXISTS (SELECT 1 FROM events e WHERE e.message_id = ` + stage + `.message_id)`,
+		`INSERT INTO events (message_id, account_id, user_id, event, ts, properties, recorded_at)
+			SELECT message_id, account_id, user_id, event, ts, properties, CAST($1 AS BIGINT) FROM ` + stage + ` WHERE fresh = 1`,
+		`INSERT INTO usage_daily (account_id, day, event, count)
+			SELECT account_id, day, event, COUNT(*) FROM ` + stage + ` WHERE fresh = 1 AND account_id IS NOT NULL
+			GROUP BY account_id, day, event
+			ON CONFLICT (account_id, day, event) DO UPDATE SET count = usage_daily.count + excluded.count`,
+		`INSERT INTO usage_daily_users (account_id, day, user_id)
+			SELECT DISTINCT account_id, day, user_id FROM ` + stage + ` WHERE fresh = 1 AND account_id IS NOT NULL AND user_id <> ''
+			ON CONFLICT (account_id, day, user_id) DO NOTHING`,
+	}
+	var inserted int64
+	for i, s := range steps {
+		var args []any
+		if i == 1 {
+			args = []any{now}
+		}
+		res, err := q.ExecContext(ctx, s, args...)
+		if err != nil {
+			return 0, fmt.Errorf("merge events (step %d): %w", i+1, err)
+		}
+		if i == 1 {
+			inserted, _ = res.RowsAffected()
+		}
+	}
+	return inserted, nil
+}
+
+// Ingest stores a batch of events and updates the rollups in one transaction.
+// Events already stored (same message id, or same fields without one) are
+// skipped; it returns how many were new.
+func Ingest(ctx context.Context, db *store.DB, events []Event) (int64, error) {
+	if len(events) == 0 {
+		return 0, nil
+	}
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("ingest events: %w", err)
+	}
+	defer conn.Close()
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("ingest events: %w", err)
+	}
+	defer tx.Rollback()
+	const stage = "stage_ingest"
+	if err := db.CreateTempTable(ctx, tx, stage, "line BIGINT NOT NULL, "+StageEvents); err != nil {
+		return 0, err
+	}
+	l := db.NewBulkLoader(conn, tx, stage, append([]string{"line"}, StageEventsColumns...))
+	for i, e := range events {
+		props := "{}"
+		if len(e.Properties) > 0 {
+			props = string(e.Properties)
+		}
+		ts := e.Timestamp.Unix()
+		var acct any
+		if e.AccountID != "" {
+			acct = e.AccountID
+		}
+		key := DedupeKey(e.MessageID, e.AccountID, e.UserID, e.Event, ts, props)
+		if err := l.Add(ctx, i+1, key, acct, e.UserID, e.Event, ts, store.Day(ts), props); err != nil {
+			return 0, err
+		}
+	}
+	if err := l.Close(ctx); err != nil {
+		return 0, err
+	}
+	n, err := MergeEvents(ctx, tx, stage, store.Now())
+	if err != nil {
+		return 0, err
+	}
+	db.DropTempTable(ctx, tx, stage)
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("ingest events: commit: %w", err)
+	}
+	return n, nil
+}
+
+// DailyCount is one rollup row.
+type DailyCount struct {
+	Day   int64  `json:"day"`
+	Event string `json:"event"`
+	Count int64  `json:"count"`
+}
+
+// Daily returns an account's rollup rows for days in [from, to].
+func Daily(ctx context.Context, q store.Querier, accountID string, from, to int64) ([]DailyCount, error) {
+	rows, err := q.QueryContext(ctx, `SELECT day, event, count FROM usage_daily
+		WHERE account_id = $1 AND day BETWEEN $2 AND $3 ORDER BY day, event`, accountID, from, to)
+	if err != nil {
+		return nil, fmt.Errorf("daily usage of %s: %w", accountID, err)
+	}
+	defer rows.Close()
+	var out []DailyCount
+	for rows.Next() {
+		var d DailyCount
+		if err := rows.Scan(&d.Day, &d.Event, &d.Count); err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+// ActiveUsers returns the number of distinct users of an account active on
+// any day in [from, to].
+func ActiveUsers(ctx context.Context, q store.Querier, accountID string, from, to int64) (int64, error) {
+	var n int64
+	err := q.QueryRowContext(ctx, `SELECT COUNT(DISTINCT user_id) FROM usage_daily_users
+		WHERE account_id = $1 AND day BETWEEN $2 AND $3`, accountID, from, to).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("active users of %s: %w", accountID, err)
+	}
+	return n, nil
+}
+
+// AddRollups adds pre-aggregated counts to the rollups without raw events: for
+// history older than the raw-event retention (the demo generator, a migration
+// from another tool). users lists (day, user) pairs that were active.
+func AddRollups(ctx context.Context, q store.Querier, accountID string, counts []DailyCount, users map[int64][]string) error {
+	for _, c := range counts {
+		if _, err := q.ExecContext(ctx, `INSERT INTO usage_daily (account_id, day, event, count) VALUES ($1, $2, $3, $4)
+			ON CONFLICT (account_id, day, event) DO UPDATE SET count = usage_daily.count + excluded.count`,
+			accountID, c.Day, c.Event, c.Count); err != nil {
+			return fmt.Errorf("add rollups of %s: %w", accountID, err)
+		}
+	}
+	for day, us := range users {
+		for _, u := range us {
+			if _, err := q.ExecContext(ctx, `INSERT INTO usage_daily_users (account_id, day, user_id) VALUES ($1, $2, $3)
+				ON CONFLICT (account_id, day, user_id) DO NOTHING`, accountID, day, u); err != nil {
+				return fmt.Errorf("add rollups of %s: %w", accountID, err)
+			}
+		}
+	}
+	return nil
+}
+
+// CountEvents returns the number of stored raw events (for tests and the CLI summary).
+func CountEvents(ctx context.Context, q store.Querier) (int64, error) {
+	var n sql.NullInt64
+	err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM events`).Scan(&n)
+	return n.Int64, err
+}
