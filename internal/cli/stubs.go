@@ -7,6 +7,3 @@ type DemoCmd struct{}
 
 // ServeCmd runs the server.
 type ServeCmd struct{}
-
-// ImportCmd imports a CSV file.
-type ImportCmd struct{}

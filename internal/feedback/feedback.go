@@ -25,13 +25,20 @@ type Item struct {
 }
 
 // StageItems is the staging layout MergeItems reads (after the line column).
-const StageItems = `feedback_id TEXT NOT NULL, account_id TEXT, category TEXT NOT NULL, text TEXT NOT NULL, source TEXT NOT NULL, created_at BIGINT NOT NULL`
+const StageItems = `feedback_id TEXT NOT NULL, account_id TEXT, category TEXT NOT NULL, text TEXT NOT NULL, source TEXT NOT NULL, created_at BIGINT`
 
 // StageItemsColumns are StageItems' column names, in order.
 var StageItemsColumns = []string{"feedback_id", "account_id", "category", "text", "source", "created_at"}
 
-// MergeItems upserts the staged feedback items.
+// MergeItems upserts the staged feedback items. An item staged without
+// created_at keeps the one it has, or gets now when new, so that re-importing
+// a file without dates changes nothing.
 func MergeItems(ctx context.Context, q store.Querier, stage string, now int64) (int64, error) {
+	if _, err := q.ExecContext(ctx, `UPDATE `+stage+` SET created_at = COALESCE(
+		(SELECT f.created_at FROM feedback f WHERE f.feedback_id = `+stage+`.feedback_id), CAST($1 AS BIGINT))
+		WHERE created_at IS NULL`, now); err != nil {
+		return 0, fmt.Errorf("merge feedback: %w", err)
+	}
 	return store.MergeStaged(ctx, q, store.Merge{Stage: stage, Target: "feedback", Key: []string{"feedback_id"}, Now: now,
 		Columns: []string{"account_id", "category", "text", "source", "created_at"}})
 }

@@ -58,6 +58,9 @@ func ParseMinor(s, code string) (int64, error) {
 	if intPart == "" && frac == "" || hasDot && frac == "" && intPart == "" {
 		return 0, fmt.Errorf("%q is not a number", s)
 	}
+	if strings.ContainsAny(intPart+frac, ".") {
+		return 0, fmt.Errorf("%q is not a decimal number", s)
+	}
 	if len(frac) > exp {
 		if strings.Trim(frac[exp:], "0") != "" {
 			return 0, fmt.Errorf("%q has more than %d decimals for %s", s, exp, strings.ToUpper(code))

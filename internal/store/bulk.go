@@ -161,3 +161,8 @@ func (db *DB) CreateTempTable(ctx context.Context, q Querier, name, columnsDDL s
 func (db *DB) DropTempTable(ctx context.Context, q Querier, name string) {
 	q.ExecContext(ctx, "DROP TABLE IF EXISTS "+name)
 }
+
+// DayString formats a day number as YYYY-MM-DD.
+func DayString(day int64) string {
+	return time.Unix(day*86400, 0).UTC().Format("2006-01-02")
+}
