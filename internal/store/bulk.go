@@ -6,7 +6,6 @@ import (
 	"database/sql"
 	"encoding/base32"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -115,6 +114,9 @@ func (l *BulkLoader) Close(ctx context.Context) error {
 	return err
 }
 
+// insertSQL is only used on SQLite. It uses positional ? placeholders:
+// modernc.org/sqlite binds $N as named parameters with a linear lookup each,
+// which makes a many-row INSERT quadratic.
 func (l *BulkLoader) insertSQL(n int) string {
 	var b strings.Builder
 	b.WriteString("INSERT INTO ")
@@ -122,21 +124,12 @@ func (l *BulkLoader) insertSQL(n int) string {
 	b.WriteString(" (")
 	b.WriteString(strings.Join(l.columns, ", "))
 	b.WriteString(") VALUES ")
-	p := 1
+	one := "(" + strings.Repeat("?,", len(l.columns)-1) + "?)"
 	for i := 0; i < n; i++ {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		b.WriteByte('(')
-		for j := range l.columns {
-			if j > 0 {
-				b.WriteByte(',')
-			}
-			b.WriteByte('$')
-			b.WriteString(strconv.Itoa(p))
-			p++
-		}
-		b.WriteByte(')')
+		b.WriteString(one)
 	}
 	return b.String()
 }
