@@ -4,6 +4,3 @@ package cli
 
 // DemoCmd creates and serves a demo database.
 type DemoCmd struct{}
-
-// ServeCmd runs the server.
-type ServeCmd struct{}

@@ -1,0 +1,149 @@
+package web
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"errors"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/kizuna-cs/kizuna/internal/store"
+	"github.com/kizuna-cs/kizuna/internal/user"
+)
+
+// Until API keys and sessions exist, the API takes HTTP Basic credentials:
+// a user's email and password. A password check runs argon2id (tens of
+// milliseconds and 64 MiB each), far too slow for every request of a script
+// paging through accounts, so a successful check is remembered for a while
+// and only a few checks run at once.
+const (
+	// authCacheTTL is also how long a changed password or a deleted user
+	// may keep working in a process that recently saw it.
+	authCacheTTL  = 5 * time.Minute
+	authCacheSize = 1000
+	// authParallel bounds the memory that concurrent checks take
+	// (4 × 64 MiB), however many wrong passwords arrive at once.
+	authParallel = 4
+)
+
+// basicAuth checks HTTP Basic credentials against the users table.
+type basicAuth struct {
+	verify func(ctx context.Context, email, password string) (user.User, error)
+	now    func() time.Time
+	ttl    time.Duration
+	size   int
+	slots  chan struct{}
+	// key makes cache keys HMACs rather than plain hashes, so the cache's
+	// keys in a memory dump cannot be used to guess passwords offline.
+	key [32]byte
+
+	mu    sync.Mutex
+	cache map[[sha256.Size]byte]cachedUser
+}
+
+type cachedUser struct {
+	user    user.User
+	expires time.Time
+}
+
+func newBasicAuth(db store.Querier) *basicAuth {
+	a := &basicAuth{
+		verify: func(ctx context.Context, email, password string) (user.User, error) {
+			return user.Authenticate(ctx, db, email, password)
+		},
+		now:   time.Now,
+		ttl:   authCacheTTL,
+		size:  authCacheSize,
+		slots: make(chan struct{}, authParallel),
+		cache: map[[sha256.Size]byte]cachedUser{},
+	}
+	rand.Read(a.key[:])
+	return a
+}
+
+// cacheKey identifies one pair of credentials. The email is normalised as
+// user.Authenticate normalises it.
+func (a *basicAuth) cacheKey(email, password string) [sha256.Size]byte {
+	m := hmac.New(sha256.New, a.key[:])
+	m.Write([]byte(strings.ToLower(strings.TrimSpace(email))))
+	m.Write([]byte{0}) // an email cannot hold NUL, so the pair is unambiguous
+	m.Write([]byte(password))
+	var k [sha256.Size]byte
+	m.Sum(k[:0])
+	return k
+}
+
+// check returns the user the credentials belong to, or
+// user.ErrBadCredentials.
+func (a *basicAuth) check(ctx context.Context, email, password string) (user.User, error) {
+	k := a.cacheKey(email, password)
+	a.mu.Lock()
+	c, ok := a.cache[k]
+	a.mu.Unlock()
+	if ok && a.now().Before(c.expires) {
+		return c.user, nil
+	}
+
+	select {
+	case a.slots <- struct{}{}:
+	case <-ctx.Done():
+		return user.User{}, ctx.Err()
+	}
+	u, err := a.verify(ctx, email, password)
+	<-a.slots
+	if err != nil {
+		return user.User{}, err
+	}
+	a.remember(k, u)
+	return u, nil
+}
+
+func (a *basicAuth) remember(k [sha256.Size]byte, u user.User) {
+	now := a.now()
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if len(a.cache) >= a.size {
+		for k, c := range a.cache {
+			if !now.Before(c.expires) {
+				delete(a.cache, k)
+			}
+		}
+	}
+	if len(a.cache) >= a.size {
+		// Full of live entries: drop one (map order is random) rather than
+		// grow; its owner pays one more password check.
+		for k := range a.cache {
+			delete(a.cache, k)
+			break
+		}
+	}
+	a.cache[k] = cachedUser{user: u, expires: now.Add(a.ttl)}
+}
+
+// authenticate checks the request's credentials and answers 401 (or 500)
+// itself when they do not pass; it reports whether the handler may go on.
+func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) bool {
+	email, password, ok := r.BasicAuth()
+	if !ok {
+		unauthorized(w, "credentials required: HTTP Basic with a user's email and password")
+		return false
+	}
+	if _, err := s.auth.check(r.Context(), email, password); err != nil {
+		if errors.Is(err, user.ErrBadCredentials) {
+			unauthorized(w, "wrong email or password")
+			return false
+		}
+		s.serverError(w, r, err)
+		return false
+	}
+	return true
+}
+
+func unauthorized(w http.ResponseWriter, detail string) {
+	w.Header().Set("WWW-Authenticate", `Basic realm="kizuna"`)
+	writeProblem(w, http.StatusUnauthorized, detail)
+}

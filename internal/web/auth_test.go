@@ -1,0 +1,124 @@
+package web
+
+import (
+	"context"
+	"encoding/base64"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kizuna-cs/kizuna/internal/store"
+	"github.com/kizuna-cs/kizuna/internal/storetest"
+	"github.com/kizuna-cs/kizuna/internal/user"
+)
+
+func TestAuthentication(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		s := newTestServer(t, db)
+		basic := func(s string) http.Header {
+			return http.Header{"Authorization": {"Basic " + base64.StdEncoding.EncodeToString([]byte(s))}}
+		}
+		for _, tt := range []struct {
+			name   string
+			req    request
+			status int
+		}{
+			{"no credentials", request{target: "/api/v1/accounts"}, http.StatusUnauthorized},
+			{"wrong password", request{target: "/api/v1/accounts", user: testEmail, pass: "not the password"}, http.StatusUnauthorized},
+			{"unknown user", request{target: "/api/v1/accounts", user: "who@example.com", pass: testPassword}, http.StatusUnauthorized},
+			{"empty password", request{target: "/api/v1/accounts", header: basic(testEmail + ":")}, http.StatusUnauthorized},
+			{"not base64", request{target: "/api/v1/accounts", header: http.Header{"Authorization": {"Basic !!!"}}}, http.StatusUnauthorized},
+			{"bearer", request{target: "/api/v1/accounts", header: http.Header{"Authorization": {"Bearer abc"}}}, http.StatusUnauthorized},
+			{"detail without credentials", request{target: "/api/v1/accounts/acc-1"}, http.StatusUnauthorized},
+			{"right credentials", request{target: "/api/v1/accounts", auth: true}, http.StatusOK},
+			{"email in another case", request{target: "/api/v1/accounts", user: strings.ToUpper(testEmail), pass: testPassword}, http.StatusOK},
+			// The wrong password must fail after the right one was cached.
+			{"wrong password again", request{target: "/api/v1/accounts", user: testEmail, pass: testPassword + "x"}, http.StatusUnauthorized},
+			{"no auth on probes", request{target: "/healthz"}, http.StatusOK},
+		} {
+			t.Run(tt.name, func(t *testing.T) {
+				w := s.do(t, tt.req)
+				if tt.status != http.StatusUnauthorized {
+					if w.Code != tt.status {
+						t.Fatalf("status = %d, want %d; body %s", w.Code, tt.status, w.Body)
+					}
+					return
+				}
+				checkProblem(t, w, http.StatusUnauthorized)
+				if got := w.Header().Get("WWW-Authenticate"); got != `Basic realm="kizuna"` {
+					t.Errorf("WWW-Authenticate = %q", got)
+				}
+			})
+		}
+		if logs := s.log.String(); strings.Contains(logs, testPassword) || strings.Contains(logs, "Basic ") ||
+			strings.Contains(logs, base64.StdEncoding.EncodeToString([]byte(testEmail+":"+testPassword))) {
+			t.Errorf("the log holds credentials:\n%s", logs)
+		}
+	})
+}
+
+// fakeClock is a settable time source.
+type fakeClock struct{ t time.Time }
+
+func (c *fakeClock) now() time.Time { return c.t }
+
+func TestBasicAuthCache(t *testing.T) {
+	ctx := context.Background()
+	clock := &fakeClock{t: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)}
+	calls := 0
+	a := newBasicAuth(nil)
+	a.now = clock.now
+	a.size = 3
+	a.verify = func(ctx context.Context, email, password string) (user.User, error) {
+		calls++
+		if password != "right" {
+			return user.User{}, user.ErrBadCredentials
+		}
+		return user.User{Email: strings.ToLower(email)}, nil
+	}
+	check := func(email, password string, wantErr bool, wantCalls int) {
+		t.Helper()
+		u, err := a.check(ctx, email, password)
+		if (err != nil) != wantErr {
+			t.Fatalf("check(%s, %s) = %v, %v", email, password, u, err)
+		}
+		if calls != wantCalls {
+			t.Fatalf("check(%s, %s): %d password checks so far, want %d", email, password, calls, wantCalls)
+		}
+	}
+
+	check("a@example.com", "right", false, 1)
+	check("a@example.com", "right", false, 1)  // cached
+	check(" A@Example.com", "right", false, 1) // the same login
+	check("a@example.com", "wrong", true, 2)   // a wrong password is never cached...
+	check("a@example.com", "wrong", true, 3)   // ...so each try pays the full check
+	check("b@example.com", "right", false, 4)  // other credentials, other entry
+	clock.t = clock.t.Add(authCacheTTL - time.Second)
+	check("a@example.com", "right", false, 4)
+	clock.t = clock.t.Add(2 * time.Second)
+	check("a@example.com", "right", false, 5) // expired: checked again
+
+	for _, e := range []string{"c@example.com", "d@example.com", "e@example.com", "f@example.com"} {
+		check(e, "right", false, calls+1)
+	}
+	if len(a.cache) > a.size {
+		t.Errorf("cache holds %d entries, want at most %d", len(a.cache), a.size)
+	}
+}
+
+func TestBasicAuthGivesUpWithRequest(t *testing.T) {
+	a := newBasicAuth(nil)
+	a.verify = func(ctx context.Context, email, password string) (user.User, error) {
+		t.Fatal("verify called although every slot is taken")
+		return user.User{}, nil
+	}
+	for range cap(a.slots) {
+		a.slots <- struct{}{}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := a.check(ctx, "a@example.com", "pw"); err != context.Canceled {
+		t.Fatalf("check with every slot taken and the request gone = %v, want context.Canceled", err)
+	}
+}
