@@ -115,8 +115,9 @@ var StagePeriodsColumns = []string{"subscription_id", "start_at", "end_at", "acc
 
 // OverlapsSQL lists staged periods that overlap another staged period of the
 // same subscription (the earlier line wins) or a stored one that the file does
-// not replace; rows of (line, subscription_id, other_line, other_start).
-// other_line is 0 for a stored period.
+// not replace; rows of (line, subscription_id, other_line, other_start), one
+// per overlapping line, naming the first period it overlaps (stored ones
+// first, then by line) and that period's start. other_line is 0 for a stored period.
 func OverlapsSQL(stage string) string {
 	const inf = "9223372036854775807"
 	return `WITH eff AS (
@@ -125,10 +126,13 @@ func OverlapsSQL(stage string) string {
 		SELECT 0, p.subscription_id, p.start_at, p.end_at FROM subscription_periods p
 		WHERE p.subscription_id IN (SELECT subscription_id FROM ` + stage + `)
 		AND NOT EXISTS (SELECT 1 FROM ` + stage + ` s WHERE s.subscription_id = p.subscription_id AND s.start_at = p.start_at))
-	SELECT a.line, a.subscription_id, MIN(b.line), MIN(b.start_at) FROM eff a JOIN eff b
+	SELECT line, subscription_id, other_line, other_start FROM (
+		SELECT a.line, a.subscription_id, b.line AS other_line, b.start_at AS other_start,
+			ROW_NUMBER() OVER (PARTITION BY a.line, a.subscription_id ORDER BY b.line, b.start_at) AS n
+		FROM eff a JOIN eff b
 		ON a.subscription_id = b.subscription_id AND a.line > b.line
-		AND a.start_at < COALESCE(b.end_at, ` + inf + `) AND b.start_at < COALESCE(a.end_at, ` + inf + `)
-	GROUP BY a.line, a.subscription_id`
+		AND a.start_at < COALESCE(b.end_at, ` + inf + `) AND b.start_at < COALESCE(a.end_at, ` + inf + `)) o
+	WHERE n = 1`
 }
 
 // MergePeriods upserts the staged periods.

@@ -84,7 +84,9 @@ func CheckPassword(hash, password string) bool {
 	b64 := base64.RawStdEncoding
 	salt, err1 := b64.DecodeString(parts[4])
 	want, err2 := b64.DecodeString(parts[5])
-	if err1 != nil || err2 != nil {
+	// argon2.IDKey panics on zero passes, zero threads or an empty key: a
+	// malformed stored hash is a mismatch, not a crash.
+	if err1 != nil || err2 != nil || t < 1 || p < 1 || len(want) == 0 {
 		return false
 	}
 	got := argon2.IDKey([]byte(password), salt, t, m, p, uint32(len(want)))
