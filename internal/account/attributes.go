@@ -40,7 +40,7 @@ func InferType(value string) AttrType {
 		return TypeBoolean
 	}
 	if f, err := strconv.ParseFloat(v, 64); err == nil && !math.IsInf(f, 0) && !math.IsNaN(f) &&
-		!(len(v) > 1 && v[0] == '0' && v[1] != '.') && !strings.ContainsAny(v, "xXpP_") {
+		!hasLeadingZero(strings.TrimLeft(v, "+-")) && !strings.ContainsAny(v, "xXpP_") {
 		return TypeNumber
 	}
 	if _, err := ParseDate(v); err == nil {
@@ -48,6 +48,8 @@ func InferType(value string) AttrType {
 	}
 	return TypeText
 }
+
+func hasLeadingZero(v string) bool { return len(v) > 1 && v[0] == '0' && v[1] != '.' }
 
 // Widen returns the type that holds values of both a and b.
 func Widen(a, b AttrType) AttrType {

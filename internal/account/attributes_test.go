@@ -27,6 +27,8 @@ func TestInferType(t *testing.T) {
 		{" 42 ", account.TypeNumber},
 		{"1e3", account.TypeNumber}, // scientific notation parses as a number
 		{"01234", account.TypeText}, // a postcode: leading zero kept as text
+		{"-01234", account.TypeText},
+		{"-0.5", account.TypeNumber},
 		{"00", account.TypeText},
 		{"0x10", account.TypeText}, // hexadecimal is not a number here
 		{"0X1P-2", account.TypeText},

@@ -223,6 +223,7 @@ func LoadConverter(ctx context.Context, q store.Querier) (*Converter, error) {
 // Rate is the rate of currency on the day of t: the latest rate set on or
 // before that day, else the earliest one known.
 func (c *Converter) Rate(currency string, t time.Time) (float64, error) {
+	currency = strings.ToUpper(currency)
 	if currency == c.Reporting {
 		return 1, nil
 	}

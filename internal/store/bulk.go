@@ -137,7 +137,7 @@ func (l *BulkLoader) insertSQL(n int) string {
 // CreateTempTable creates an empty temporary table for staging, dropped when
 // the transaction ends on PostgreSQL and by DropTempTable on SQLite.
 func (db *DB) CreateTempTable(ctx context.Context, q Querier, name, columnsDDL string) error {
-	if _, err := q.ExecContext(ctx, "DROP TABLE IF EXISTS "+name); err != nil {
+	if _, err := q.ExecContext(ctx, "DROP TABLE IF EXISTS "+db.tempSchema()+"."+name); err != nil {
 		return fmt.Errorf("create %s: %w", name, err)
 	}
 	ddl := "CREATE TEMP TABLE " + name + " (" + columnsDDL + ")"
@@ -152,7 +152,16 @@ func (db *DB) CreateTempTable(ctx context.Context, q Querier, name, columnsDDL s
 
 // DropTempTable drops a staging table (a no-op on PostgreSQL after commit).
 func (db *DB) DropTempTable(ctx context.Context, q Querier, name string) {
-	q.ExecContext(ctx, "DROP TABLE IF EXISTS "+name)
+	q.ExecContext(ctx, "DROP TABLE IF EXISTS "+db.tempSchema()+"."+name)
+}
+
+// tempSchema qualifies temporary tables, so that dropping one can never
+// drop a real table of the same name.
+func (db *DB) tempSchema() string {
+	if db.Dialect == Postgres {
+		return "pg_temp"
+	}
+	return "temp"
 }
 
 // DayString formats a day number as YYYY-MM-DD.

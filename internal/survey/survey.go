@@ -25,13 +25,15 @@ type Response struct {
 var ScoreRange = map[string][2]int{"nps": {0, 10}, "csat": {1, 5}, "ces": {1, 7}}
 
 // NPS is 100 × (promoters − detractors) / responses, promoters scoring 9–10
-// and detractors 0–6; ok is false without responses.
+// and detractors 0–6; scores outside 0–10 are ignored; ok is false without
+// responses.
 func NPS(scores []int) (nps float64, ok bool) {
-	if len(scores) == 0 {
-		return 0, false
-	}
-	var p, d int
+	var p, d, n int
 	for _, s := range scores {
+		if s < 0 || s > 10 {
+			continue
+		}
+		n++
 		switch {
 		case s >= 9:
 			p++
@@ -39,21 +41,29 @@ func NPS(scores []int) (nps float64, ok bool) {
 			d++
 		}
 	}
-	return 100 * float64(p-d) / float64(len(scores)), true
-}
-
-// CSAT is the share of 1–5 responses that are 4 or 5; ok is false without responses.
-func CSAT(scores []int) (csat float64, ok bool) {
-	if len(scores) == 0 {
+	if n == 0 {
 		return 0, false
 	}
-	var sat int
+	return 100 * float64(p-d) / float64(n), true
+}
+
+// CSAT is the share of 1–5 responses that are 4 or 5; scores outside 1–5
+// are ignored; ok is false without responses.
+func CSAT(scores []int) (csat float64, ok bool) {
+	var sat, n int
 	for _, s := range scores {
+		if s < 1 || s > 5 {
+			continue
+		}
+		n++
 		if s >= 4 {
 			sat++
 		}
 	}
-	return float64(sat) / float64(len(scores)), true
+	if n == 0 {
+		return 0, false
+	}
+	return float64(sat) / float64(n), true
 }
 
 // StageResponses is the staging layout MergeResponses reads (after the line column).

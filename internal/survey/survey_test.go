@@ -277,3 +277,15 @@ func TestMergeResponses(t *testing.T) {
 		}
 	})
 }
+
+func TestScoresOutOfRangeIgnored(t *testing.T) {
+	if got, ok := survey.NPS([]int{10, 11, -1, 0}); !ok || got != 0 {
+		t.Errorf("NPS ignoring out-of-range = %v, %v; want 0 (one promoter, one detractor)", got, ok)
+	}
+	if _, ok := survey.NPS([]int{11, 12}); ok {
+		t.Error("NPS of only out-of-range scores reported ok")
+	}
+	if got, ok := survey.CSAT([]int{5, 6, 7, 1}); !ok || got != 0.5 {
+		t.Errorf("CSAT ignoring 6 and 7 = %v, %v; want 0.5", got, ok)
+	}
+}

@@ -86,7 +86,8 @@ func CheckPassword(hash, password string) bool {
 	want, err2 := b64.DecodeString(parts[5])
 	// argon2.IDKey panics on zero passes, zero threads or an empty key: a
 	// malformed stored hash is a mismatch, not a crash.
-	if err1 != nil || err2 != nil || t < 1 || p < 1 || len(want) == 0 {
+	// Bounds keep a tampered hash from asking for gigabytes of memory.
+	if err1 != nil || err2 != nil || t < 1 || t > 16 || p < 1 || m > 1<<20 || len(want) == 0 || len(want) > 64 {
 		return false
 	}
 	got := argon2.IDKey([]byte(password), salt, t, m, p, uint32(len(want)))
