@@ -87,7 +87,9 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 			q.Add("_pragma", p)
 		}
 		q.Set("_txlock", "immediate")
-		sdb, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+		// The path is a URI path here: escape what would end it early (? and #) or be decoded (%).
+		escaped := strings.NewReplacer("%", "%25", "?", "%3F", "#", "%23").Replace(path)
+		sdb, err := sql.Open("sqlite", "file:"+escaped+"?"+q.Encode())
 		if err != nil {
 			return nil, fmt.Errorf("open database %s: %w", path, err)
 		}

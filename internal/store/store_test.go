@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -74,6 +75,26 @@ func TestIsPostgresURL(t *testing.T) {
 	} {
 		if got := store.IsPostgresURL(in); got != want {
 			t.Errorf("IsPostgresURL(%q) = %v, want %v", in, got, want)
+		}
+	}
+}
+
+func TestOpenPathWithURICharacters(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "odd#name?x=1 100%.db")
+	db, err := store.Open(ctx, path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("database not created at the path given: %v", err)
+	}
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if e.Name() != filepath.Base(path) && e.Name() != filepath.Base(path)+"-wal" && e.Name() != filepath.Base(path)+"-shm" {
+			t.Errorf("unexpected file %q beside the database", e.Name())
 		}
 	}
 }
