@@ -40,6 +40,7 @@ type CLI struct {
 	Import  ImportCmd  `cmd:"" help:"Import a CSV file (accounts, contacts, subscriptions, events, tickets, responses, orders, costs, feedback)."`
 	Migrate MigrateCmd `cmd:"" help:"Apply database migrations and print the schema version."`
 	User    UserCmd    `cmd:"" help:"Manage users."`
+	APIKey  APIKeyCmd  `cmd:"" name:"apikey" help:"Manage API keys (create, list, revoke)."`
 	Version VersionCmd `cmd:"" help:"Print the version."`
 }
 

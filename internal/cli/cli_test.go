@@ -2,10 +2,14 @@ package cli
 
 import (
 	"bytes"
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/kizuna-cs/kizuna/internal/audit"
+	"github.com/kizuna-cs/kizuna/internal/store"
 )
 
 // run calls Main as the kizuna binary would be called.
@@ -134,5 +138,45 @@ func TestHelpAndVersion(t *testing.T) {
 	}
 	if code, _, _ := run(t, "frobnicate"); code != 2 {
 		t.Errorf("unknown command: exit %d, want 2", code)
+	}
+}
+
+// TestCLIChangesAreAudited checks that the CLI leaves an audit entry for a
+// committed import (one per file, with the counts) and for a new user.
+func TestCLIChangesAreAudited(t *testing.T) {
+	dir := t.TempDir()
+	dbPath := filepath.Join(dir, "k.db")
+	f := writeFile(t, dir, "a.csv", "account_id\nA1\nA2\n")
+	bad := writeFile(t, dir, "bad.csv", "account_id,signup_at\nA3,nope\n")
+	if code, _, errs := run(t, "import", "accounts", f, "--db", dbPath); code != 0 {
+		t.Fatal(errs)
+	}
+	run(t, "import", "accounts", bad, "--db", dbPath) // rejected: no entry
+	t.Setenv("KIZUNA_PASSWORD", "correct horse battery")
+	if code, _, errs := run(t, "user", "create", "ann@example.com", "--db", dbPath); code != 0 {
+		t.Fatal(errs)
+	}
+	db, err := store.Open(context.Background(), dbPath, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	entries, err := audit.List(context.Background(), db, audit.Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range entries {
+		if !strings.HasPrefix(e.Actor, "cli:") {
+			t.Errorf("actor = %q, want cli:…", e.Actor)
+		}
+		got = append(got, e.Action+" "+e.ObjectType)
+		if e.Action == "import" && !strings.Contains(string(e.After), `"inserted":2`) {
+			t.Errorf("import entry after = %s", e.After)
+		}
+	}
+	want := map[string]bool{"import import": true, "create user": true}
+	if len(got) != 2 || !want[got[0]] || !want[got[1]] {
+		t.Errorf("audit entries = %v, want one import and one user creation", got)
 	}
 }

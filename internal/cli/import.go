@@ -12,6 +12,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 
+	"github.com/kizuna-cs/kizuna/internal/audit"
 	"github.com/kizuna-cs/kizuna/internal/csvimport"
 )
 
@@ -70,6 +71,9 @@ func (c ImportCmd) Run(ctx context.Context, g *Globals) error {
 	}
 	if res == nil {
 		return err
+	}
+	if e := audit.RecordImport(ctx, db, audit.CLIActor(), res); e != nil {
+		return e
 	}
 	if c.Format == "json" {
 		enc := json.NewEncoder(g.stdout)

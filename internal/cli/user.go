@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/term"
 
+	"github.com/kizuna-cs/kizuna/internal/audit"
 	"github.com/kizuna-cs/kizuna/internal/user"
 )
 
@@ -39,6 +40,9 @@ func (c UserCreateCmd) Run(ctx context.Context, g *Globals) error {
 	defer db.Close()
 	u, err := user.Create(ctx, db, c.Email, c.Name, c.Role, password)
 	if err != nil {
+		return err
+	}
+	if err := audit.Record(ctx, db, audit.CLIActor(), audit.ActionCreate, "user", u.ID, nil, u); err != nil {
 		return err
 	}
 	fmt.Fprintf(g.stdout, "created user %s (%s)\n", u.Email, u.Role)

@@ -212,7 +212,9 @@ func TestAccountsErrors(t *testing.T) {
 			{"after with NUL", request{target: "/api/v1/accounts?after=a%00", auth: true}, http.StatusBadRequest, "query.after"},
 			{"owner not UTF-8", request{target: "/api/v1/accounts?owner=%C3", auth: true}, http.StatusBadRequest, "query.owner"},
 			{"POST list", request{method: http.MethodPost, target: "/api/v1/accounts", auth: true}, http.StatusMethodNotAllowed, ""},
-			{"DELETE account", request{method: http.MethodDelete, target: "/api/v1/accounts/acc-1", auth: true}, http.StatusMethodNotAllowed, ""},
+			{"PUT list", request{method: http.MethodPut, target: "/api/v1/accounts", auth: true}, http.StatusMethodNotAllowed, ""},
+			// The test user is a viewer: the account stays.
+			{"DELETE account as viewer", request{method: http.MethodDelete, target: "/api/v1/accounts/acc-1", auth: true}, http.StatusForbidden, ""},
 			{"POST without credentials", request{method: http.MethodPost, target: "/api/v1/accounts"}, http.StatusMethodNotAllowed, ""},
 		} {
 			t.Run(tt.name, func(t *testing.T) {

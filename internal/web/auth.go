@@ -5,8 +5,6 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
-	"errors"
-	"net/http"
 	"strings"
 	"sync"
 	"time"
@@ -15,11 +13,11 @@ import (
 	"github.com/kizuna-cs/kizuna/internal/user"
 )
 
-// Until API keys and sessions exist, the API takes HTTP Basic credentials:
-// a user's email and password. A password check runs argon2id (tens of
-// milliseconds and 64 MiB each), far too slow for every request of a script
-// paging through accounts, so a successful check is remembered for a while
-// and only a few checks run at once.
+// The API also takes HTTP Basic credentials, a user's email and password,
+// as it did before API keys existed (the README documents it). A password
+// check runs argon2id (tens of milliseconds and 64 MiB each), far too slow
+// for every request of a script paging through accounts, so a successful
+// check is remembered for a while and only a few checks run at once.
 const (
 	// authCacheTTL is also how long a changed password or a deleted user
 	// may keep working in a process that recently saw it.
@@ -87,19 +85,24 @@ func (a *basicAuth) check(ctx context.Context, email, password string) (user.Use
 	if ok && a.now().Before(c.expires) {
 		return c.user, nil
 	}
-
-	select {
-	case a.slots <- struct{}{}:
-	case <-ctx.Done():
-		return user.User{}, ctx.Err()
-	}
-	u, err := a.verify(ctx, email, password)
-	<-a.slots
+	u, err := a.verifyNow(ctx, email, password)
 	if err != nil {
 		return user.User{}, err
 	}
 	a.remember(k, u)
 	return u, nil
+}
+
+// verifyNow checks a password without the cache (a login form wants the
+// real check), taking one of the few slots.
+func (a *basicAuth) verifyNow(ctx context.Context, email, password string) (user.User, error) {
+	select {
+	case a.slots <- struct{}{}:
+	case <-ctx.Done():
+		return user.User{}, ctx.Err()
+	}
+	defer func() { <-a.slots }()
+	return a.verify(ctx, email, password)
 }
 
 func (a *basicAuth) remember(k [sha256.Size]byte, u user.User) {
@@ -122,28 +125,4 @@ func (a *basicAuth) remember(k [sha256.Size]byte, u user.User) {
 		}
 	}
 	a.cache[k] = cachedUser{user: u, expires: now.Add(a.ttl)}
-}
-
-// authenticate checks the request's credentials and answers 401 (or 500)
-// itself when they do not pass; it reports whether the handler may go on.
-func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) bool {
-	email, password, ok := r.BasicAuth()
-	if !ok {
-		unauthorized(w, "credentials required: HTTP Basic with a user's email and password")
-		return false
-	}
-	if _, err := s.auth.check(r.Context(), email, password); err != nil {
-		if errors.Is(err, user.ErrBadCredentials) {
-			unauthorized(w, "wrong email or password")
-			return false
-		}
-		s.serverError(w, r, err)
-		return false
-	}
-	return true
-}
-
-func unauthorized(w http.ResponseWriter, detail string) {
-	w.Header().Set("WWW-Authenticate", `Basic realm="kizuna"`)
-	writeProblem(w, http.StatusUnauthorized, detail)
 }

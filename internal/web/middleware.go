@@ -22,25 +22,29 @@ func securityHeaders(next http.Handler) http.Handler {
 	})
 }
 
-// logRequests logs one line per request: method, path, status, duration and
-// size. It logs neither the query string nor any header, so credentials
-// never reach the log.
-func logRequests(log *slog.Logger, next http.Handler) http.Handler {
+// observe logs one line per request (method, path, status, duration and
+// size) and counts it in the metrics by route pattern. It logs neither the
+// query string nor any header, so credentials never reach the log. The mux
+// sets the pattern on the request it was given; nothing in between copies
+// the request, so the pattern is there once the handler returns.
+func (s *Server) observe(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w}
 		// Deferred so that a request aborted by a panic is logged too.
 		defer func() {
+			d := time.Since(start)
+			s.metrics.ObserveRequest(r.Method, r.Pattern, rec.statusCode(), d)
 			level := slog.LevelInfo
-			if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" {
-				// Probes come every few seconds and would drown everything else.
+			if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" || r.URL.Path == "/metrics" {
+				// Probes and scrapes come every few seconds and would drown everything else.
 				level = slog.LevelDebug
 			}
-			log.LogAttrs(r.Context(), level, "request",
+			s.log.LogAttrs(r.Context(), level, "request",
 				slog.String("method", r.Method),
 				slog.String("path", r.URL.Path),
 				slog.Int("status", rec.statusCode()),
-				slog.Duration("duration", time.Since(start)),
+				slog.Duration("duration", d),
 				slog.Int64("bytes", rec.bytes))
 		}()
 		next.ServeHTTP(rec, r)

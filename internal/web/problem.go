@@ -1,16 +1,18 @@
 package web
 
 import (
-	"bytes"
 	"encoding/json"
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
+	"unicode/utf8"
 )
 
 // problem is an error response body as RFC 9457 (application/problem+json)
-// defines it. The errors member has the shape huma's ErrorDetail gives it,
-// so clients keep working when the API moves to huma.
+// defines it, for the routes outside huma (probes, /metrics, /login, and
+// the mux's own 404 and 405). It has the shape huma's ErrorModel has under
+// /api/v1 (see newProblem), so clients see one kind of error.
 type problem struct {
 	Type   string        `json:"type"`
 	Title  string        `json:"title"`
@@ -23,7 +25,7 @@ type problem struct {
 type errorDetail struct {
 	Message  string `json:"message"`
 	Location string `json:"location"` // "query.limit", "path.account_id"
-	Value    string `json:"value"`
+	Value    any    `json:"value,omitempty"`
 }
 
 // writeProblem writes an error response. Its type is about:blank, so, as
@@ -46,28 +48,6 @@ func writeProblem(w http.ResponseWriter, status int, detail string, errs ...erro
 	w.Write(append(body, '\n'))
 }
 
-// writeBadParam answers 400 for an invalid query parameter, naming it.
-func writeBadParam(w http.ResponseWriter, name, value, message string) {
-	writeProblem(w, http.StatusBadRequest, "query parameter "+name+": "+message,
-		errorDetail{Message: message, Location: "query." + name, Value: value})
-}
-
-// writeJSON writes v as a JSON response with status.
-func (s *Server) writeJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
-	// Encode first, so that a value that cannot be encoded gives a clean 500
-	// rather than half a body after a 200.
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(v); err != nil {
-		s.serverError(w, r, err)
-		return
-	}
-	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Content-Length", strconv.Itoa(buf.Len()))
-	w.WriteHeader(status)
-	w.Write(buf.Bytes())
-}
-
 // serverError logs err and answers 500 without its details, which may name
 // tables, hosts or data the client should not see.
 func (s *Server) serverError(w http.ResponseWriter, r *http.Request, err error) {
@@ -77,5 +57,11 @@ func (s *Server) serverError(w http.ResponseWriter, r *http.Request, err error) 
 		level = slog.LevelInfo
 	}
 	s.log.Log(r.Context(), level, "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
-	writeProblem(w, http.StatusInternalServerError, "internal error; the server log has the details")
+	writeProblem(w, http.StatusInternalServerError, internalDetail)
+}
+
+// validText reports whether s is text a database can store and compare:
+// UTF-8 without NUL bytes (PostgreSQL rejects both with an error).
+func validText(s string) bool {
+	return utf8.ValidString(s) && !strings.ContainsRune(s, 0)
 }

@@ -1,27 +1,90 @@
 package web
 
 import (
+	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
+	"strconv"
 	"strings"
 
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
 	"github.com/kizuna-cs/kizuna/internal/store"
+	"github.com/kizuna-cs/kizuna/internal/telemetry"
 )
+
+// Options configure a [Server].
+type Options struct {
+	// CookieSecure marks the session cookie Secure even when a request
+	// came over plain HTTP: set it when a proxy in front terminates TLS
+	// (KIZUNA_COOKIE_SECURE=true). Requests that arrive over TLS always get
+	// a Secure cookie.
+	CookieSecure bool
+	// MetricsPublic serves /metrics without credentials
+	// (KIZUNA_METRICS_PUBLIC=true), for a scraper on a private network.
+	// Otherwise /metrics takes the credentials the API takes (a read key).
+	MetricsPublic bool
+	// Metrics receives the server's metrics; nil makes new ones.
+	Metrics *telemetry.Metrics
+}
+
+// OptionsFromEnv reads KIZUNA_COOKIE_SECURE and KIZUNA_METRICS_PUBLIC.
+func OptionsFromEnv() (Options, error) {
+	var o Options
+	for name, dst := range map[string]*bool{"KIZUNA_COOKIE_SECURE": &o.CookieSecure, "KIZUNA_METRICS_PUBLIC": &o.MetricsPublic} {
+		v := strings.TrimSpace(os.Getenv(name))
+		if v == "" {
+			continue
+		}
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return o, fmt.Errorf("%s=%q: want true or false", name, v)
+		}
+		*dst = b
+	}
+	return o, nil
+}
 
 // Server is Kizuna's HTTP handler: every route behind the common middleware.
 type Server struct {
 	db      *store.DB
 	log     *slog.Logger
+	opts    Options
 	auth    *basicAuth
+	metrics *telemetry.Metrics
 	mux     *http.ServeMux
+	api     huma.API
 	handler http.Handler
+	// csvLimit bounds a CSV upload (maxCSVBody; tests lower it).
+	csvLimit int64
 }
 
 // New returns the handler serving db, logging requests and errors to log.
-func New(db *store.DB, log *slog.Logger) *Server {
-	s := &Server{db: db, log: log, auth: newBasicAuth(db), mux: http.NewServeMux()}
+func New(db *store.DB, log *slog.Logger, opts Options) *Server {
+	s := &Server{db: db, log: log, opts: opts, auth: newBasicAuth(db), metrics: opts.Metrics, mux: http.NewServeMux(),
+		csvLimit: maxCSVBody}
+	if s.metrics == nil {
+		s.metrics = telemetry.New()
+	}
+	// Two servers in one process (tests) would register the pool's
+	// statistics twice; the first one's are kept.
+	s.metrics.Register(collectors.NewDBStatsCollector(db.DB, "kizuna"))
+	s.api = newAPI(s.mux)
+	s.api.UseMiddleware(s.authorize(s.api))
 	s.routes()
-	s.handler = logRequests(log, securityHeaders(s.recoverPanics(http.HandlerFunc(s.route))))
+
+	// Cross-origin protection refuses state-changing requests that a
+	// browser sends from another site (Sec-Fetch-Site, or an Origin that is
+	// not this host), which is what makes the session cookie safe to accept;
+	// scripts and API clients send neither header and pass.
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeProblem(w, http.StatusForbidden, "cross-origin request refused: a page on another site may not change data here")
+	}))
+	s.handler = s.observe(securityHeaders(s.recoverPanics(cop.Handler(http.HandlerFunc(s.route)))))
 	return s
 }
 
@@ -30,9 +93,22 @@ func New(db *store.DB, log *slog.Logger) *Server {
 func (s *Server) routes() {
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.HandleFunc("GET /readyz", s.readyz)
+	s.mux.HandleFunc("GET /metrics", s.serveMetrics)
+	s.mux.HandleFunc("POST /login", s.login)
+	s.mux.HandleFunc("POST /logout", s.logout)
+	s.mux.Handle("GET "+apiPrefix+"/openapi.json", serveOpenAPI(s.api))
 
-	s.mux.Handle("GET /api/v1/accounts", s.authed(s.listAccounts))
-	s.mux.Handle("GET /api/v1/accounts/{account_id}", s.authed(s.getAccount))
+	registerAccounts(s, s.api)
+	registerContacts(s, s.api)
+	registerPeriods(s, s.api)
+	registerTickets(s, s.api)
+	registerResponses(s, s.api)
+	registerNotes(s, s.api)
+	registerHandoffs(s, s.api)
+	registerImports(s, s.api)
+	registerAudit(s, s.api)
+	registerAPIKeys(s, s.api)
+	registerUsers(s, s.api)
 }
 
 // ServeHTTP serves one request.
@@ -52,16 +128,24 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 	s.mux.ServeHTTP(w, r)
 }
 
-// authed wraps an API handler: it requires credentials, and keeps the
-// customer data in the response out of shared caches.
-func (s *Server) authed(h http.HandlerFunc) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Cache-Control", "no-store")
-		if !s.authenticate(w, r) {
-			return
-		}
-		h(w, r)
-	})
+// internalDetail is all a client learns of a server error.
+const internalDetail = "internal error; the server log has the details"
+
+// internal logs err and returns the 500 an operation answers, without its
+// details, which may name tables, hosts or data the client should not see.
+func (s *Server) internal(ctx context.Context, err error) error {
+	level := slog.LevelError
+	if ctx.Err() != nil {
+		// The client went away or the server is stopping; not a fault.
+		level = slog.LevelInfo
+	}
+	s.log.Log(ctx, level, "request failed", "err", err)
+	return huma.Error500InternalServerError(internalDetail)
+}
+
+// logError logs a server error met while handling r.
+func (s *Server) logError(r *http.Request, err error) {
+	s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 }
 
 // problemWriter replaces the mux's plain-text 404 and 405 bodies with

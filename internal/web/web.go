@@ -1,9 +1,13 @@
-// Package web is Kizuna's HTTP server: the JSON API under /api/v1, the
-// liveness and readiness probes, and the middleware every response passes
-// through (request logging, panic recovery, security headers).
+// Package web is Kizuna's HTTP server: the JSON API under /api/v1 (huma,
+// with its OpenAPI 3.1 document), sign-in sessions, the liveness and
+// readiness probes, Prometheus metrics, and the middleware every response
+// passes through (request logging and metrics, panic recovery, security
+// headers, cross-origin protection).
 //
 // Routes are registered in one place ([Server.routes]); each resource's
-// handlers live in their own file (health.go, accounts.go, ...).
+// handlers live in their own file (accounts.go, tickets.go, ...), and what
+// the record resources share (validation, upserts, merge patches, bulk
+// calls, the audit log) in resource.go. Who may call what is in access.go.
 package web
 
 import (
@@ -19,8 +23,8 @@ import (
 	"github.com/kizuna-cs/kizuna/internal/store"
 )
 
-// Server limits. Requests are small JSON calls for now; ingestion, which
-// reads larger bodies, bounds each request body itself.
+// Server limits. Each operation bounds its request body (api.go); the CSV
+// upload, which may take minutes, extends its own deadlines.
 const (
 	// ReadHeaderTimeout bounds how long a client may dribble its headers
 	// (Slowloris); ReadTimeout the whole request including its body.
@@ -36,16 +40,26 @@ const (
 	shutdownTimeout = 20 * time.Second
 )
 
-// Run serves db on addr until ctx is cancelled, then shuts down gracefully.
-// It logs to log with log/slog (text): the URL it listens on, one line per
-// request, and errors.
+// Run serves db on addr until ctx is cancelled, then shuts down gracefully,
+// with the options the environment sets ([OptionsFromEnv]). It logs to log
+// with log/slog (text): the URL it listens on, one line per request, and
+// errors.
 func Run(ctx context.Context, db *store.DB, addr string, log io.Writer) error {
+	opts, err := OptionsFromEnv()
+	if err != nil {
+		return err
+	}
+	return RunWith(ctx, db, addr, log, opts)
+}
+
+// RunWith is Run with explicit options.
+func RunWith(ctx context.Context, db *store.DB, addr string, log io.Writer, opts Options) error {
 	logger := slog.New(slog.NewTextHandler(log, nil))
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", addr, err)
 	}
-	return serve(ctx, ln, New(db, logger), logger)
+	return serve(ctx, ln, New(db, logger, opts), logger)
 }
 
 // serve serves h on ln until ctx is cancelled, then stops accepting

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kizuna-cs/kizuna/internal/apikey"
 	"github.com/kizuna-cs/kizuna/internal/store"
 	"github.com/kizuna-cs/kizuna/internal/storetest"
 	"github.com/kizuna-cs/kizuna/internal/user"
@@ -58,7 +59,7 @@ func newTestServer(t *testing.T, db *store.DB) *testServer {
 	}
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	return &testServer{Server: New(db, log), db: db, log: logs}
+	return &testServer{Server: New(db, log, Options{}), db: db, log: logs}
 }
 
 // request describes one request in a table of test cases.
@@ -68,7 +69,11 @@ type request struct {
 	auth   bool   // send the test user's credentials
 	user   string // or these, when set
 	pass   string
+	bearer string // or this API key
 	header http.Header
+	body   string // JSON unless contentType says otherwise
+	ctype  string
+	cookie *http.Cookie
 }
 
 func (s *testServer) do(t *testing.T, req request) *httptest.ResponseRecorder {
@@ -77,7 +82,18 @@ func (s *testServer) do(t *testing.T, req request) *httptest.ResponseRecorder {
 	if method == "" {
 		method = http.MethodGet
 	}
-	r := httptest.NewRequest(method, req.target, nil)
+	var body io.Reader
+	if req.body != "" {
+		body = strings.NewReader(req.body)
+	}
+	r := httptest.NewRequest(method, req.target, body)
+	if req.body != "" {
+		ct := req.ctype
+		if ct == "" {
+			ct = "application/json"
+		}
+		r.Header.Set("Content-Type", ct)
+	}
 	for k, vs := range req.header {
 		r.Header[k] = vs
 	}
@@ -86,10 +102,55 @@ func (s *testServer) do(t *testing.T, req request) *httptest.ResponseRecorder {
 		r.SetBasicAuth(req.user, req.pass)
 	case req.auth:
 		r.SetBasicAuth(testEmail, testPassword)
+	case req.bearer != "":
+		r.Header.Set("Authorization", "Bearer "+req.bearer)
+	}
+	if req.cookie != nil {
+		r.AddCookie(req.cookie)
 	}
 	w := httptest.NewRecorder()
 	s.ServeHTTP(w, r)
 	return w
+}
+
+// addUser stores a user with a role and no password (so no slow hash):
+// tests act as it through an API key.
+func addUser(t *testing.T, db *store.DB, email, role string) user.User {
+	t.Helper()
+	u := user.User{ID: store.NewID("u_"), Email: email, Role: role}
+	if _, err := db.Exec(`INSERT INTO users (user_id, email, name, role, password_hash, recorded_at, updated_at)
+		VALUES ($1, $2, '', $3, '', 0, 0)`, u.ID, u.Email, u.Role); err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+// newKey creates an API key of scope for userID ("" for a service key) and returns its secret.
+func newKey(t *testing.T, db *store.DB, scope apikey.Scope, userID string) string {
+	t.Helper()
+	_, secret, err := apikey.Create(context.Background(), db, "test "+string(scope), scope, userID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return secret
+}
+
+// roleKeys are write keys of one user per role, and service keys of each scope.
+type roleKeys struct {
+	admin, manager, csm, viewer string // write keys of users with these roles
+	read, write, ingest         string // service keys
+}
+
+func newRoleKeys(t *testing.T, db *store.DB) roleKeys {
+	t.Helper()
+	var k roleKeys
+	for role, dst := range map[string]*string{user.RoleAdmin: &k.admin, user.RoleManager: &k.manager, user.RoleCSM: &k.csm, user.RoleViewer: &k.viewer} {
+		*dst = newKey(t, db, apikey.ScopeWrite, addUser(t, db, role+"-key@example.com", role).ID)
+	}
+	k.read = newKey(t, db, apikey.ScopeRead, "")
+	k.write = newKey(t, db, apikey.ScopeWrite, "")
+	k.ingest = newKey(t, db, apikey.ScopeIngest, "")
+	return k
 }
 
 // decode decodes a JSON response body into a T.

@@ -1,0 +1,90 @@
+package web
+
+import (
+	"encoding/json"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/kizuna-cs/kizuna/internal/storetest"
+)
+
+func TestOpenAPIDocument(t *testing.T) {
+	s := newTestServer(t, storetest.SQLite(t))
+	w := s.do(t, request{target: "/api/v1/openapi.json"})
+	if w.Code != http.StatusOK || w.Header().Get("Content-Type") != "application/json" {
+		t.Fatalf("GET openapi.json = %d %s", w.Code, w.Header().Get("Content-Type"))
+	}
+	var doc struct {
+		OpenAPI string                               `json:"openapi"`
+		Paths   map[string]map[string]map[string]any `json:"paths"`
+	}
+	if err := json.Unmarshal(w.Body.Bytes(), &doc); err != nil {
+		t.Fatalf("not JSON: %v", err)
+	}
+	if !strings.HasPrefix(doc.OpenAPI, "3.1.") {
+		t.Errorf("openapi = %q, want 3.1.x", doc.OpenAPI)
+	}
+	want := map[string][]string{
+		"/api/v1/accounts":                                     {"get"},
+		"/api/v1/accounts/{account_id}":                        {"get", "put", "patch", "delete"},
+		"/api/v1/accounts/bulk":                                {"post"},
+		"/api/v1/contacts":                                     {"get"},
+		"/api/v1/contacts/{contact_id}":                        {"get", "put", "patch", "delete"},
+		"/api/v1/contacts/bulk":                                {"post"},
+		"/api/v1/subscriptions":                                {"get"},
+		"/api/v1/subscriptions/{subscription_id}/{start_date}": {"get", "put", "patch", "delete"},
+		"/api/v1/subscriptions/bulk":                           {"post"},
+		"/api/v1/tickets":                                      {"get"},
+		"/api/v1/tickets/{ticket_id}":                          {"get", "put", "patch", "delete"},
+		"/api/v1/tickets/bulk":                                 {"post"},
+		"/api/v1/responses":                                    {"get"},
+		"/api/v1/responses/{response_id}":                      {"get", "put", "patch", "delete"},
+		"/api/v1/responses/bulk":                               {"post"},
+		"/api/v1/notes":                                        {"get", "post"},
+		"/api/v1/notes/{note_id}":                              {"get", "put", "patch", "delete"},
+		"/api/v1/notes/bulk":                                   {"post"},
+		"/api/v1/handoffs":                                     {"get"},
+		"/api/v1/handoffs/{account_id}":                        {"get", "put", "patch", "delete"},
+		"/api/v1/handoffs/bulk":                                {"post"},
+		"/api/v1/imports/{kind}":                               {"post"},
+		"/api/v1/audit":                                        {"get"},
+		"/api/v1/api-keys":                                     {"get", "post"},
+		"/api/v1/api-keys/{key_id}":                            {"delete"},
+		"/api/v1/users":                                        {"get", "post"},
+	}
+	for path, methods := range want {
+		for _, m := range methods {
+			op, ok := doc.Paths[path][m]
+			if !ok {
+				t.Errorf("the document lacks %s %s", strings.ToUpper(m), path)
+				continue
+			}
+			// Every path parameter is declared.
+			var params []string
+			ps, _ := op["parameters"].([]any)
+			for _, p := range ps {
+				if p := p.(map[string]any); p["in"] == "path" {
+					params = append(params, p["name"].(string))
+				}
+			}
+			for _, seg := range strings.Split(path, "/") {
+				if strings.HasPrefix(seg, "{") && !slices.Contains(params, strings.Trim(seg, "{}")) {
+					t.Errorf("%s %s does not declare the path parameter %s", m, path, seg)
+				}
+			}
+		}
+	}
+	for path := range doc.Paths {
+		if _, ok := want[path]; !ok {
+			t.Errorf("the document has %s, which this test does not know", path)
+		}
+	}
+	// No route serves documentation that would load scripts from a CDN.
+	for _, p := range []string{"/api/v1/docs", "/docs", "/api/v1/openapi.yaml", "/api/v1/schemas/Ticket"} {
+		if w := s.do(t, request{target: p, auth: true}); w.Code != http.StatusNotFound {
+			t.Errorf("GET %s = %d, want 404", p, w.Code)
+		}
+	}
+}
