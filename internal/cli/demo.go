@@ -72,11 +72,14 @@ func (c DemoCmd) Run(ctx context.Context, kctx *kong.Context, g *Globals) error 
 		if dsn != defaultDemoDB {
 			serve += " --db " + shellQuote(db.Location)
 		}
-		fmt.Fprintf(g.stdout, "Serve it with `%s`, then open %s and sign in as %s, password %s.\n",
-			serve, url, demo.LoginEmail, demo.LoginPassword)
+		fmt.Fprintf(g.stdout, "Serve it with `%s`, then sign in as %s, password %s.\n", serve, demo.LoginEmail, demo.LoginPassword)
 		return nil
 	}
-	fmt.Fprintf(g.stdout, "Open %s and sign in as %s, password %s.\n", url, demo.LoginEmail, demo.LoginPassword)
+	// Until the web UI lands, the way in is the API: say so rather than
+	// send people to a page that does not exist yet.
+	fmt.Fprintf(g.stdout, "Sign in as %s, password %s. The web UI is not built yet; try the API:\n", demo.LoginEmail, demo.LoginPassword)
+	fmt.Fprintf(g.stdout, "  curl -u %s:%s '%s/api/v1/accounts?limit=5'\n", demo.LoginEmail, demo.LoginPassword, url)
+	fmt.Fprintf(g.stdout, "  OpenAPI document: %s/api/v1/openapi.json\n", url)
 	return web.Run(ctx, db, c.Addr, g.stdout)
 }
 

@@ -29,11 +29,16 @@ type Options struct {
 	MetricsPublic bool
 	// Metrics receives the server's metrics; nil makes new ones.
 	Metrics *telemetry.Metrics
+	// StripeWebhookSecret is the signing secret of the Stripe endpoint
+	// (KIZUNA_STRIPE_WEBHOOK_SECRET); without it POST /webhooks/stripe
+	// answers 503 so that Stripe retries and its dashboard shows why.
+	StripeWebhookSecret string
 }
 
-// OptionsFromEnv reads KIZUNA_COOKIE_SECURE and KIZUNA_METRICS_PUBLIC.
+// OptionsFromEnv reads KIZUNA_COOKIE_SECURE, KIZUNA_METRICS_PUBLIC and
+// KIZUNA_STRIPE_WEBHOOK_SECRET.
 func OptionsFromEnv() (Options, error) {
-	var o Options
+	o := Options{StripeWebhookSecret: os.Getenv("KIZUNA_STRIPE_WEBHOOK_SECRET")}
 	for name, dst := range map[string]*bool{"KIZUNA_COOKIE_SECURE": &o.CookieSecure, "KIZUNA_METRICS_PUBLIC": &o.MetricsPublic} {
 		v := strings.TrimSpace(os.Getenv(name))
 		if v == "" {
@@ -97,6 +102,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("POST /login", s.login)
 	s.mux.HandleFunc("POST /logout", s.logout)
 	s.mux.Handle("GET "+apiPrefix+"/openapi.json", serveOpenAPI(s.api))
+	s.mux.Handle("POST /webhooks/stripe", s.stripeWebhook())
 
 	registerAccounts(s, s.api)
 	registerContacts(s, s.api)
