@@ -72,7 +72,8 @@ func (c DemoCmd) Run(ctx context.Context, kctx *kong.Context, g *Globals) error 
 		if dsn != defaultDemoDB {
 			serve += " --db " + shellQuote(db.Location)
 		}
-		fmt.Fprintf(g.stdout, "Serve it with `%s`, then sign in as %s, password %s.\n", serve, demo.LoginEmail, demo.LoginPassword)
+		fmt.Fprintf(g.stdout, "Serve it with `%s`; the API will answer at %s/api/v1 (sign in as %s, password %s).\n",
+			serve, url, demo.LoginEmail, demo.LoginPassword)
 		return nil
 	}
 	// Until the web UI lands, the way in is the API: say so rather than

@@ -5,8 +5,10 @@
 // while each row is parsed; set-based checks over the staged rows then find
 // what needs the whole file or the database (duplicate ids, unknown
 // accounts, overlapping periods); finally the owning domain package merges
-// the rows. All of it runs in one transaction, so an import is
-// all-or-nothing and memory stays flat however long the file is.
+// the rows. Events, the kind that comes by the million, skip the staging
+// table: each row is checked as it is read and written through a
+// usage.Writer (events.go). All of it runs in one transaction, so an import
+// is all-or-nothing and memory stays flat however long the file is.
 package csvimport
 
 import (
@@ -197,6 +199,10 @@ func (im *importer) run(ctx context.Context, src io.Reader) error {
 	}
 	defer tx.Rollback()
 
+	if k.direct {
+		return im.runEvents(ctx, conn, tx, cr, len(header), idx, counter)
+	}
+
 	stage, attrStage := "stage_"+k.name, "stage_attributes"
 	if err := im.db.CreateTempTable(ctx, tx, stage, "line BIGINT NOT NULL, "+k.stage); err != nil {
 		return err
@@ -213,47 +219,16 @@ func (im *importer) run(ctx context.Context, src io.Reader) error {
 
 	rw := &row{idx: idx, reporting: reporting}
 	vals := make([]any, 0, len(k.stageColumns)+1)
-	for {
-		rec, err := cr.Read()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		line, _ := cr.FieldPos(0)
-		if err != nil {
-			var pe *csv.ParseError
-			if errors.As(err, &pe) {
-				im.res.Rows++
-				im.addError(int64(pe.StartLine), "", csvReason(err))
-				continue
-			}
-			return fmt.Errorf("import %s: read %s: %w", k.name, im.res.File, err)
-		}
-		im.res.Rows++
-		if im.res.Rows%65536 == 0 {
-			if im.opts.Progress != nil {
-				im.opts.Progress(counter.n)
-			}
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-		}
-		if len(rec) != len(header) {
-			if len(rec) == 1 && rec[0] == "" {
-				im.res.Rows-- // a blank line
-				continue
-			}
-			im.addError(int64(line), "", fmt.Sprintf("has %d fields, the header has %d", len(rec), len(header)))
-			continue
-		}
+	err = im.each(ctx, cr, len(header), counter, func(line int64, rec []string) error {
 		rw.rec, rw.errs = rec, rw.errs[:0]
 		parsed := k.parse(rw)
 		if len(rw.errs) > 0 {
 			for _, fe := range rw.errs {
-				im.addError(int64(line), fe.column, fe.reason)
+				im.addError(line, fe.column, fe.reason)
 			}
-			continue
+			return nil
 		}
-		vals = append(vals[:0], int64(line))
+		vals = append(vals[:0], line)
 		vals = append(vals, parsed...)
 		if err := loader.Add(ctx, vals...); err != nil {
 			return err
@@ -261,13 +236,14 @@ func (im *importer) run(ctx context.Context, src io.Reader) error {
 		for _, c := range custom {
 			v := strings.TrimSpace(rec[c.index])
 			types[c.name] = account.Widen(types[c.name], account.InferType(v))
-			if err := attrLoader.Add(ctx, int64(line), rw.str(k.idColumn), c.name, v); err != nil {
+			if err := attrLoader.Add(ctx, line, rw.str(k.idColumn), c.name, v); err != nil {
 				return err
 			}
 		}
-	}
-	if im.opts.Progress != nil {
-		im.opts.Progress(counter.n)
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	if err := loader.Close(ctx); err != nil {
 		return err
@@ -310,6 +286,51 @@ func (im *importer) run(ctx context.Context, src io.Reader) error {
 		return fmt.Errorf("import %s: commit: %w", k.name, err)
 	}
 	im.res.Committed = true
+	return nil
+}
+
+// each reads the data rows after the header, reports the malformed ones
+// (bad quoting, wrong field count) and calls fn with every other record.
+func (im *importer) each(ctx context.Context, cr *csv.Reader, fields int, counter *countingReader, fn func(line int64, rec []string) error) error {
+	for {
+		rec, err := cr.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			var pe *csv.ParseError
+			if errors.As(err, &pe) {
+				im.res.Rows++
+				im.addError(int64(pe.StartLine), "", csvReason(err))
+				continue
+			}
+			return fmt.Errorf("import %s: read %s: %w", im.k.name, im.res.File, err)
+		}
+		line, _ := cr.FieldPos(0)
+		im.res.Rows++
+		if im.res.Rows%65536 == 0 {
+			if im.opts.Progress != nil {
+				im.opts.Progress(counter.n)
+			}
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		if len(rec) != fields {
+			if len(rec) == 1 && rec[0] == "" {
+				im.res.Rows-- // a blank line
+				continue
+			}
+			im.addError(int64(line), "", fmt.Sprintf("has %d fields, the header has %d", len(rec), fields))
+			continue
+		}
+		if err := fn(int64(line), rec); err != nil {
+			return err
+		}
+	}
+	if im.opts.Progress != nil {
+		im.opts.Progress(counter.n)
+	}
 	return nil
 }
 
@@ -382,7 +403,7 @@ func csvReason(err error) string {
 func (im *importer) checks(ctx context.Context, tx *sql.Tx, stage string, now int64) error {
 	k := im.k
 	var all []check
-	if len(k.key) > 0 && !k.appendOnly {
+	if len(k.key) > 0 {
 		keys := strings.Join(k.key, ", ")
 		label := k.columns[0].name
 		all = append(all, check{
@@ -510,23 +531,17 @@ func (im *importer) merge(ctx context.Context, tx *sql.Tx, stage string, now int
 	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM `+stage).Scan(&staged); err != nil {
 		return fmt.Errorf("import %s: %w", k.name, err)
 	}
-	if !k.appendOnly {
-		var on []string
-		for _, c := range k.key {
-			on = append(on, "t."+c+" = s."+c)
-		}
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM `+stage+` s WHERE EXISTS (SELECT 1 FROM `+k.target+` t WHERE `+
-			strings.Join(on, " AND ")+`)`).Scan(&existing); err != nil {
-			return fmt.Errorf("import %s: %w", k.name, err)
-		}
+	var on []string
+	for _, c := range k.key {
+		on = append(on, "t."+c+" = s."+c)
+	}
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM `+stage+` s WHERE EXISTS (SELECT 1 FROM `+k.target+` t WHERE `+
+		strings.Join(on, " AND ")+`)`).Scan(&existing); err != nil {
+		return fmt.Errorf("import %s: %w", k.name, err)
 	}
 	affected, err := k.merge(ctx, tx, stage, now)
 	if err != nil {
 		return fmt.Errorf("import %s: %w", k.name, err)
-	}
-	if k.appendOnly {
-		im.res.Inserted, im.res.Unchanged = affected, staged-affected
-		return nil
 	}
 	im.res.Inserted = staged - existing
 	im.res.Updated = affected - im.res.Inserted

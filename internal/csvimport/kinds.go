@@ -42,11 +42,14 @@ type kind struct {
 	stageColumns []string // in parse's order
 	parse        func(r *row) []any
 
-	// key is the staged columns that identify a row: unique within a file
-	// unless appendOnly, and used to count rows already stored in target.
-	key        []string
-	target     string
-	appendOnly bool // events: duplicates are de-duplicated, not errors
+	// key is the staged columns that identify a row: unique within a file,
+	// and used to count rows already stored in target.
+	key    []string
+	target string
+
+	// direct kinds skip the staging table: their rows are checked in memory
+	// and written as they are read (events, see events.go).
+	direct bool
 
 	// keep lists optional columns (CSV name → staged and stored name) whose
 	// stored value stays as it is when the file lacks the column, so a file
@@ -152,16 +155,7 @@ var kinds = map[string]*kind{
 	"events": {
 		name:    "events",
 		columns: cols("account_id*", "user_id", "event*", "timestamp*", "properties", "message_id"),
-		stage:   usage.StageEvents, stageColumns: usage.StageEventsColumns,
-		parse: func(r *row) []any {
-			acct, user, ev := r.req("account_id"), r.str("user_id"), r.req("event")
-			ts := r.time("timestamp", true)
-			props := r.jsonObject("properties")
-			t, _ := ts.(int64)
-			return []any{usage.DedupeKey(r.str("message_id"), acct, user, ev, t, props), acct, user, ev, t, store.Day(t), props}
-		},
-		key: []string{"message_id"}, target: "events", appendOnly: true, accountColumn: "account_id",
-		merge: usage.MergeEvents,
+		direct:  true, // see events.go
 	},
 	"tickets": {
 		name:    "tickets",

@@ -62,23 +62,40 @@ func (r *row) opt(column string) any {
 // time parses an ISO 8601 date (00:00 UTC) or date-time with offset into unix
 // seconds; nil when empty and not required.
 func (r *row) time(column string, required bool) any {
+	if t, ok := r.unix(column, required); ok {
+		return t
+	}
+	return nil
+}
+
+// unix is time without boxing the result; ok is false when the value is
+// empty or bad (and then reported if it is bad or required).
+func (r *row) unix(column string, required bool) (ts int64, ok bool) {
 	v := r.str(column)
 	if v == "" {
 		if required {
 			r.fail(column, "required value is empty")
 		}
-		return nil
+		return 0, false
 	}
-	t, err := account.ParseDate(v)
+	var t time.Time
+	var err error
+	if len(v) == len("2006-01-02") {
+		t, err = account.ParseDate(v)
+	} else {
+		// What ParseDate does for anything but a plain date, without first
+		// failing (and allocating an error) on the date layout.
+		t, err = time.Parse(time.RFC3339Nano, v)
+	}
 	if err != nil {
 		r.fail(column, "%q is not a date (want YYYY-MM-DD or a date-time with offset such as 2024-05-01T09:30:00+09:00)", v)
-		return nil
+		return 0, false
 	}
 	if y := t.Year(); y < minYear || y > maxYear {
 		r.fail(column, "%q is out of range (years %d to %d)", v, minYear, maxYear)
-		return nil
+		return 0, false
 	}
-	return t.Unix()
+	return t.Unix(), true
 }
 
 // month parses YYYY-MM.

@@ -83,7 +83,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 		// _txlock=immediate takes the write lock at BEGIN so two writers queue on
 		// busy_timeout instead of failing with SQLITE_BUSY halfway through.
 		q := url.Values{}
-		for _, p := range []string{"journal_mode(WAL)", "foreign_keys(1)", "busy_timeout(10000)", "synchronous(FULL)", "temp_store(FILE)", "cache_size(-65536)"} {
+		for _, p := range []string{"page_size(16384)", "journal_mode(WAL)", "foreign_keys(1)", "busy_timeout(10000)", "synchronous(FULL)", "temp_store(FILE)", "cache_size(-65536)"} {
 			q.Add("_pragma", p)
 		}
 		q.Set("_txlock", "immediate")

@@ -40,52 +40,10 @@ func DedupeKey(messageID, accountID, userID, event string, ts int64, properties 
 	return "h:" + hex.EncodeToString(h.Sum(nil)[:16])
 }
 
-// StageEvents is the staging layout MergeEvents reads (after the line column);
-// fresh is set by MergeEvents.
-const StageEvents = `message_id TEXT NOT NULL, account_id TEXT, user_id TEXT NOT NULL, event TEXT NOT NULL,
-	ts BIGINT NOT NULL, day INTEGER NOT NULL, properties TEXT NOT NULL, fresh INTEGER NOT NULL DEFAULT 0`
-
-// StageEventsColumns are the StageEvents columns a loader fills, in order.
-var StageEventsColumns = []string{"message_id", "account_id", "user_id", "event", "ts", "day", "properties"}
-
-// MergeEvents stores the staged events that are not stored yet (the first of
-// several with one message id) and adds them to the daily rollups, in the
-// caller's transaction, so an event is counted exactly once. It returns the
-// number of new events.
-func MergeEvents(ctx context.Context, q store.Querier, stage string, now int64) (int64, error) {
-	steps := []string{
-		`UPDATE ` + stage + ` SET fresh = 1 WHERE line IN (SELECT MIN(line) FROM ` + stage + ` GROUP BY message_id)
-			AND NOT EXISTS (SELECT 1 FROM events e WHERE e.message_id = ` + stage + `.message_id)`,
-		`INSERT INTO events (message_id, account_id, user_id, event, ts, properties, recorded_at)
-			SELECT message_id, account_id, user_id, event, ts, properties, CAST($1 AS BIGINT) FROM ` + stage + ` WHERE fresh = 1`,
-		`INSERT INTO usage_daily (account_id, day, event, count)
-			SELECT account_id, day, event, COUNT(*) FROM ` + stage + ` WHERE fresh = 1 AND account_id IS NOT NULL
-			GROUP BY account_id, day, event
-			ON CONFLICT (account_id, day, event) DO UPDATE SET count = usage_daily.count + excluded.count`,
-		`INSERT INTO usage_daily_users (account_id, day, user_id)
-			SELECT DISTINCT account_id, day, user_id FROM ` + stage + ` WHERE fresh = 1 AND account_id IS NOT NULL AND user_id <> ''
-			ON CONFLICT (account_id, day, user_id) DO NOTHING`,
-	}
-	var inserted int64
-	for i, s := range steps {
-		var args []any
-		if i == 1 {
-			args = []any{now}
-		}
-		res, err := q.ExecContext(ctx, s, args...)
-		if err != nil {
-			return 0, fmt.Errorf("merge events (step %d): %w", i+1, err)
-		}
-		if i == 1 {
-			inserted, _ = res.RowsAffected()
-		}
-	}
-	return inserted, nil
-}
-
 // Ingest stores a batch of events and updates the rollups in one transaction.
 // Events already stored (same message id, or same fields without one) are
-// skipped; it returns how many were new.
+// skipped, as are repeats within the batch (the first wins); events without
+// an account are stored but not rolled up. It returns how many were new.
 func Ingest(ctx context.Context, db *store.DB, events []Event) (int64, error) {
 	if len(events) == 0 {
 		return 0, nil
@@ -100,34 +58,18 @@ func Ingest(ctx context.Context, db *store.DB, events []Event) (int64, error) {
 		return 0, fmt.Errorf("ingest events: %w", err)
 	}
 	defer tx.Rollback()
-	const stage = "stage_ingest"
-	if err := db.CreateTempTable(ctx, tx, stage, "line BIGINT NOT NULL, "+StageEvents); err != nil {
-		return 0, err
-	}
-	l := db.NewBulkLoader(conn, tx, stage, append([]string{"line"}, StageEventsColumns...))
-	for i, e := range events {
-		props := "{}"
-		if len(e.Properties) > 0 {
-			props = string(e.Properties)
-		}
-		ts := e.Timestamp.Unix()
-		var acct any
-		if e.AccountID != "" {
-			acct = e.AccountID
-		}
-		key := DedupeKey(e.MessageID, e.AccountID, e.UserID, e.Event, ts, props)
-		if err := l.Add(ctx, i+1, key, acct, e.UserID, e.Event, ts, store.Day(ts), props); err != nil {
-			return 0, err
+	w := NewWriter(db, conn, tx)
+	for _, e := range events {
+		if err := w.Add(ctx, Raw{MessageID: e.MessageID, AccountID: e.AccountID, UserID: e.UserID, Event: e.Event,
+			TS: e.Timestamp.Unix(), Properties: string(e.Properties)}); err != nil {
+			w.Abort()
+			return 0, fmt.Errorf("ingest events: %w", err)
 		}
 	}
-	if err := l.Close(ctx); err != nil {
-		return 0, err
-	}
-	n, err := MergeEvents(ctx, tx, stage, store.Now())
+	n, err := w.Close(ctx)
 	if err != nil {
-		return 0, err
+		return 0, fmt.Errorf("ingest events: %w", err)
 	}
-	db.DropTempTable(ctx, tx, stage)
 	if err := tx.Commit(); err != nil {
 		return 0, fmt.Errorf("ingest events: commit: %w", err)
 	}

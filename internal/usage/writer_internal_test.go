@@ -1,0 +1,245 @@
+package usage
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kizuna-cs/kizuna/internal/store"
+	"github.com/kizuna-cs/kizuna/internal/storetest"
+)
+
+// small makes chunks and the rollup bound tiny for the test, so that one
+// test runs many chunks and several mid-stream rollup writes.
+func small(t *testing.T, chunk, keys int) {
+	oldS, oldP, oldB, oldK := sqliteChunk, postgresChunk, rollupBatch, maxRollupKeys
+	sqliteChunk, postgresChunk, rollupBatch, maxRollupKeys = chunk, chunk, chunk, keys
+	t.Cleanup(func() { sqliteChunk, postgresChunk, rollupBatch, maxRollupKeys = oldS, oldP, oldB, oldK })
+}
+
+// truth compares the rollups with a GROUP BY over the stored events.
+func truth(t *testing.T, db *store.DB) {
+	t.Helper()
+	ctx := context.Background()
+	read := func(q string) string {
+		rows, err := db.QueryContext(ctx, q+" ORDER BY 1, 2, 3")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		cols, _ := rows.Columns()
+		var b strings.Builder
+		for rows.Next() {
+			var a, x string
+			var d, c int64
+			dest := []any{&a, &d, &x, &c}[:len(cols)]
+			if err := rows.Scan(dest...); err != nil {
+				t.Fatal(err)
+			}
+			fmt.Fprintf(&b, "%s %d %s %d\n", a, d, x, c)
+		}
+		return b.String()
+	}
+	// No timestamp here is before 1970, so ts / 86400 is store.Day.
+	if got, want := read(`SELECT account_id, day, event, count FROM usage_daily`),
+		read(`SELECT account_id, CAST(ts / 86400 AS INTEGER), event, COUNT(*) FROM events WHERE account_id IS NOT NULL GROUP BY 1, 2, 3`); got != want || got == "" {
+		t.Errorf("usage_daily is not the GROUP BY of the events:\n%s\nwant:\n%s", got, want)
+	}
+	if got, want := read(`SELECT account_id, day, user_id FROM usage_daily_users`),
+		read(`SELECT DISTINCT account_id, CAST(ts / 86400 AS INTEGER), user_id FROM events WHERE account_id IS NOT NULL AND user_id <> ''`); got != want || got == "" {
+		t.Errorf("usage_daily_users is not the distinct user-days of the events:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+func randomEvents(r *rand.Rand, n, ids int) []Event {
+	base := time.Date(2024, 5, 1, 0, 0, 0, 0, time.UTC)
+	out := make([]Event, n)
+	for i := range out {
+		e := Event{
+			AccountID: fmt.Sprintf("a%d", r.IntN(7)),
+			UserID:    fmt.Sprintf("u%d", r.IntN(5)),
+			Event:     []string{"login", "export", "invite"}[r.IntN(3)],
+			Timestamp: base.Add(time.Duration(r.IntN(5*24*60)) * time.Minute),
+		}
+		switch r.IntN(10) {
+		case 0:
+			e.AccountID = "" // stored, not rolled up
+		case 1:
+			e.UserID = "" // anonymous
+		}
+		if r.IntN(4) > 0 { // the rest are de-duplicated by their fields
+			e.MessageID = fmt.Sprintf("m%d", r.IntN(ids))
+		}
+		out[i] = e
+	}
+	return out
+}
+
+// TestWriterSmallChunksAndBound runs batches with repeated message ids
+// through chunks of 16 and a rollup bound of 40 keys, so that chunks are
+// partly new and rollups are written many times mid-stream, and checks the
+// counts and the rollups after each batch.
+func TestWriterSmallChunksAndBound(t *testing.T) {
+	small(t, 16, 40)
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		r := rand.New(rand.NewPCG(7, 8))
+		stored := map[string]bool{}
+		for batch := range 4 {
+			events := randomEvents(r, 700, 900)
+			want := int64(0)
+			for _, e := range events {
+				ts := e.Timestamp.Unix()
+				k := DedupeKey(e.MessageID, e.AccountID, e.UserID, e.Event, ts, "{}")
+				if !stored[k] {
+					stored[k] = true
+					want++
+				}
+			}
+			n, err := Ingest(ctx, db, events)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n != want {
+				t.Fatalf("batch %d: %d new, want %d", batch, n, want)
+			}
+			truth(t, db)
+		}
+		if c, _ := CountEvents(ctx, db); c != int64(len(stored)) {
+			t.Fatalf("events = %d, want %d", c, len(stored))
+		}
+	})
+}
+
+// TestWriterRollupRace makes the PostgreSQL rollup writes take the plain
+// INSERT although rows of their keys are stored, as when another writer
+// inserts them between the check and the INSERT: the unique violation must
+// send the batch through ON CONFLICT, with nothing lost or counted twice.
+func TestWriterRollupRace(t *testing.T) {
+	if !storetest.PostgresAvailable() {
+		t.Skip("PostgreSQL only; set " + storetest.EnvPostgres)
+	}
+	small(t, 16, 40)
+	db := storetest.Postgres(t)
+	ctx := context.Background()
+	r := rand.New(rand.NewPCG(5, 6))
+	if _, err := Ingest(ctx, db, randomEvents(r, 300, 100000)); err != nil {
+		t.Fatal(err)
+	}
+	pgAssumeFresh = true
+	defer func() { pgAssumeFresh = false }()
+	for range 2 {
+		if _, err := Ingest(ctx, db, randomEvents(r, 300, 100000)); err != nil {
+			t.Fatal(err)
+		}
+		truth(t, db)
+	}
+}
+
+// TestWriterAbortWritesNothing checks that Abort leaves the transaction to
+// roll back with nothing of the writer in it, and that on SQLite the
+// connection gets its page cache size back.
+func TestWriterAbortWritesNothing(t *testing.T) {
+	small(t, 16, 40)
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		conn, err := db.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		var before int64
+		if db.Dialect == store.SQLite {
+			if err := conn.QueryRowContext(ctx, "PRAGMA cache_size").Scan(&before); err != nil {
+				t.Fatal(err)
+			}
+		}
+		tx, err := conn.BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := NewWriter(db, conn, tx)
+		// Enough 16-event chunks for the writer to lower the page cache.
+		for _, e := range randomEvents(rand.New(rand.NewPCG(1, 1)), 16*(importCacheChunks+4), 100000) {
+			if err := w.Add(ctx, Raw{MessageID: e.MessageID, AccountID: e.AccountID, UserID: e.UserID, Event: e.Event, TS: e.Timestamp.Unix()}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		w.Abort()
+		if err := w.Add(ctx, Raw{Event: "late"}); err == nil {
+			t.Error("Add after Abort succeeded")
+		}
+		if err := tx.Rollback(); err != nil {
+			t.Fatal(err)
+		}
+		if c, _ := CountEvents(ctx, db); c != 0 {
+			t.Errorf("events after Abort and rollback = %d", c)
+		}
+		if db.Dialect == store.SQLite {
+			var after int64
+			if err := conn.QueryRowContext(ctx, "PRAGMA cache_size").Scan(&after); err != nil {
+				t.Fatal(err)
+			}
+			if after != before {
+				t.Errorf("cache_size = %d after the writer, was %d", after, before)
+			}
+		}
+	})
+}
+
+// TestSortKeys checks both ways of sorting rollup keys against comparing
+// the names, with negative days and wide spans.
+func TestSortKeys(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for _, span := range []int32{1, 90, 1 << 30} {
+		var in interner
+		in.ids = map[string]int32{}
+		var xs interner
+		xs.ids = map[string]int32{}
+		m := map[dailyKey]int64{}
+		for range 5000 {
+			a := in.id(fmt.Sprintf("acct-%d", r.IntN(300)))
+			x := xs.id(fmt.Sprintf("ev%d", r.IntN(40)))
+			m[dailyKey{a, x, int32(r.Int64N(int64(span))) - span/2}]++
+		}
+		rankA, byA := in.ranks()
+		rankX, byX := xs.ranks()
+		sorted := func(pack bool) []dailyKey {
+			packKeys = pack
+			defer func() { packKeys = true }()
+			l := sortKeys(m, rankA, rankX, byA, byX, func(k dailyKey) (int32, int32, int32) { return k.account, k.event, k.day })
+			if (l.packed != nil) != pack {
+				t.Fatalf("packed = %v, want %v", l.packed != nil, pack)
+			}
+			out := make([]dailyKey, l.len())
+			for i := range out {
+				a, x, d := l.at(i)
+				out[i] = dailyKey{a, x, d}
+			}
+			return out
+		}
+		want := make([]dailyKey, 0, len(m))
+		for k := range m {
+			want = append(want, k)
+		}
+		slices.SortFunc(want, func(p, q dailyKey) int {
+			if c := strings.Compare(in.names[p.account], in.names[q.account]); c != 0 {
+				return c
+			}
+			if p.day != q.day {
+				return int(p.day) - int(q.day)
+			}
+			return strings.Compare(xs.names[p.event], xs.names[q.event])
+		})
+		for _, pack := range []bool{true, false} {
+			if got := sorted(pack); !reflect.DeepEqual(got, want) {
+				t.Errorf("span %d, packed %v: sortKeys order differs from comparing names", span, pack)
+			}
+		}
+	}
+}

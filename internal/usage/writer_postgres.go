@@ -1,0 +1,208 @@
+package usage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/kizuna-cs/kizuna/internal/store"
+)
+
+// pgSide writes on PostgreSQL: COPY into temporary tables, then one
+// set-based statement a chunk.
+type pgSide struct {
+	w         *Writer
+	tables    bool // the temporary tables exist
+	rows      [][]any
+	plainUsed int // rollup writes by plain INSERT (savepoints opened)
+}
+
+const (
+	pgEventsIn = "usage_writer_events"
+	pgDailyIn  = "usage_writer_daily"
+	pgActiveIn = "usage_writer_users"
+)
+
+var pgEventsInColumns = []string{"seq", "message_id", "account_id", "user_id", "event", "ts", "properties"}
+
+func (s *pgSide) close() {}
+
+func (s *pgSide) createTables(ctx context.Context) error {
+	if s.tables {
+		return nil
+	}
+	for _, t := range []struct{ name, ddl string }{
+		{pgEventsIn, "seq INTEGER NOT NULL, message_id TEXT NOT NULL, account_id TEXT, user_id TEXT NOT NULL, event TEXT NOT NULL, ts BIGINT NOT NULL, properties TEXT NOT NULL"},
+		{pgDailyIn, "account_id TEXT NOT NULL, day INTEGER NOT NULL, event TEXT NOT NULL, count BIGINT NOT NULL"},
+		{pgActiveIn, "account_id TEXT NOT NULL, day INTEGER NOT NULL, user_id TEXT NOT NULL"},
+	} {
+		if err := s.w.db.CreateTempTable(ctx, s.w.tx, t.name, t.ddl); err != nil {
+			return err
+		}
+	}
+	s.tables = true
+	return nil
+}
+
+// chunk COPYs a chunk into a temporary table and inserts it with one
+// statement, which returns the positions of the events already stored. ON
+// CONFLICT DO NOTHING rather than first deleting the stored ones from the
+// temporary table: as fast (measured), and a concurrent writer of the same
+// message id is waited for and skipped instead of failing the transaction.
+// The message ids in a chunk are unique (Add drops repeats), so the ids the
+// INSERT returns are exactly the new events.
+func (s *pgSide) chunk(ctx context.Context, c *chunk) error {
+	w := s.w
+	if err := s.createTables(ctx); err != nil {
+		return err
+	}
+	if _, err := w.tx.ExecContext(ctx, "TRUNCATE "+pgEventsIn); err != nil {
+		return fmt.Errorf("store events: %w", err)
+	}
+	if _, err := store.CopyFrom(ctx, w.conn, pgEventsIn, pgEventsInColumns, c.copied); err != nil {
+		return fmt.Errorf("store events: %w", err)
+	}
+	rows, err := w.tx.QueryContext(ctx, `WITH added AS (
+			INSERT INTO events (`+eventColumns+`)
+			SELECT message_id, account_id, user_id, event, ts, properties, CAST($1 AS BIGINT) FROM `+pgEventsIn+`
+			ON CONFLICT (message_id) DO NOTHING RETURNING message_id)
+		SELECT s.seq FROM `+pgEventsIn+` s WHERE NOT EXISTS (SELECT 1 FROM added a WHERE a.message_id = s.message_id)`, w.now)
+	if err != nil {
+		return fmt.Errorf("store events: %w", err)
+	}
+	defer rows.Close()
+	c.dups = []int32{}
+	for rows.Next() {
+		var seq int32
+		if err := rows.Scan(&seq); err != nil {
+			return fmt.Errorf("store events: %w", err)
+		}
+		c.dups = append(c.dups, seq)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("store events: %w", err)
+	}
+	if len(c.dups) == 0 {
+		c.all, c.dups = true, nil
+	}
+	return nil
+}
+
+// copyIn COPYs n rows built by row into table, a piece at a time.
+func (s *pgSide) copyIn(ctx context.Context, table string, columns []string, n int, row func(i int, r []any)) error {
+	if _, err := s.w.tx.ExecContext(ctx, "TRUNCATE "+table); err != nil {
+		return err
+	}
+	for start := 0; start < n; start += postgresChunk {
+		end := min(start+postgresChunk, n)
+		for len(s.rows) < end-start {
+			s.rows = append(s.rows, make([]any, len(columns)))
+		}
+		rows := s.rows[:end-start]
+		for i := range rows {
+			rows[i] = rows[i][:len(columns)]
+			row(start+i, rows[i])
+		}
+		if _, err := store.CopyFrom(ctx, s.w.conn, table, columns, rows); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Rollups are written with a plain INSERT when no row of the batch's
+// accounts and days is stored yet (the common case of importing history),
+// which is more than twice as fast as INSERT … ON CONFLICT: its speculative
+// insertion costs a lock and an extra WAL record a row. The plain INSERT
+// runs in a savepoint: should another transaction insert one of the keys
+// meanwhile, it fails with a unique violation, is rolled back to the
+// savepoint and the batch goes through ON CONFLICT after all. Savepoints are
+// subtransactions, and past 64 in one transaction PostgreSQL's per-backend
+// cache of them overflows, which slows every session's snapshots: a Writer
+// opens at most plainRollups of them.
+const (
+	plainRollups         = 16
+	plainRollupsAccounts = 10000 // more accounts than this in a batch: ON CONFLICT
+)
+
+var pgAssumeFresh = false // tests: skip the check, as if a concurrent writer raced it
+
+func (s *pgSide) writeRollups(ctx context.Context, table string, accounts []string, keys *keyList, plain, upsert string) error {
+	tx := s.w.tx
+	if s.plainUsed < plainRollups && len(accounts) <= plainRollupsAccounts {
+		fresh := pgAssumeFresh
+		if !fresh {
+			// One index probe an account (OFFSET 0 keeps each a probe):
+			// is any row of these accounts within the batch's days stored?
+			var stored bool
+			if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM unnest(CAST($1 AS TEXT[])) a(id)
+				WHERE EXISTS (SELECT 1 FROM `+table+` r WHERE r.account_id = a.id AND r.day BETWEEN $2 AND $3 OFFSET 0))`,
+				accounts, keys.minDay, keys.maxDay).Scan(&stored); err != nil {
+				return err
+			}
+			fresh = !stored
+		}
+		if fresh {
+			s.plainUsed++
+			if _, err := tx.ExecContext(ctx, "SAVEPOINT usage_writer"); err != nil {
+				return err
+			}
+			_, err := tx.ExecContext(ctx, plain)
+			if err == nil {
+				_, err = tx.ExecContext(ctx, "RELEASE SAVEPOINT usage_writer")
+				return err
+			}
+			if pe := (*pgconn.PgError)(nil); !errors.As(err, &pe) || pe.Code != "23505" {
+				return err
+			}
+			for _, q := range []string{"ROLLBACK TO SAVEPOINT usage_writer", "RELEASE SAVEPOINT usage_writer"} {
+				if _, err := tx.ExecContext(ctx, q); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	_, err := tx.ExecContext(ctx, upsert)
+	return err
+}
+
+// daily adds counts to usage_daily.
+func (s *pgSide) daily(ctx context.Context, b *dailyBatch) error {
+	if err := s.createTables(ctx); err != nil {
+		return err
+	}
+	err := s.copyIn(ctx, pgDailyIn, []string{"account_id", "day", "event", "count"}, b.keys.len(), func(i int, r []any) {
+		a, e, d := b.keys.at(i)
+		r[0], r[1], r[2], r[3] = b.accounts[a], d, b.events[e], b.counts[i]
+	})
+	if err != nil {
+		return fmt.Errorf("store daily usage: %w", err)
+	}
+	const insert = `INSERT INTO usage_daily (account_id, day, event, count) SELECT account_id, day, event, count FROM ` + pgDailyIn
+	if err := s.writeRollups(ctx, "usage_daily", b.accounts, &b.keys, insert,
+		insert+` ON CONFLICT (account_id, day, event) DO UPDATE SET count = usage_daily.count + excluded.count`); err != nil {
+		return fmt.Errorf("store daily usage: %w", err)
+	}
+	return nil
+}
+
+func (s *pgSide) active(ctx context.Context, b *activeBatch) error {
+	if err := s.createTables(ctx); err != nil {
+		return err
+	}
+	err := s.copyIn(ctx, pgActiveIn, []string{"account_id", "day", "user_id"}, b.keys.len(), func(i int, r []any) {
+		a, u, d := b.keys.at(i)
+		r[0], r[1], r[2] = b.accounts[a], d, b.users[u]
+	})
+	if err != nil {
+		return fmt.Errorf("store daily active users: %w", err)
+	}
+	const insert = `INSERT INTO usage_daily_users (account_id, day, user_id) SELECT account_id, day, user_id FROM ` + pgActiveIn
+	if err := s.writeRollups(ctx, "usage_daily_users", b.accounts, &b.keys, insert,
+		insert+` ON CONFLICT (account_id, day, user_id) DO NOTHING`); err != nil {
+		return fmt.Errorf("store daily active users: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,297 @@
+package usage
+
+import (
+	"context"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+)
+
+// sqliteSide writes on SQLite through the driver's connection (see start).
+type sqliteSide struct {
+	w     *Writer
+	dc    any
+	stmts map[string]driver.Stmt // full-size statements, prepared once
+	named []driver.NamedValue
+	args  []any
+
+	chunks       int
+	restoreCache *int64 // the connection's cache_size before lowerCache
+}
+
+// importCache is the page cache of the connection while a Writer writes
+// much, in KiB. Half store.Open's: as fast here (the pages a chunk touches
+// again are few; the rest are dirty pages on their way to the WAL), and
+// SQLite's cache costs about twice its size in memory through modernc's
+// allocator. Small writes (an API batch) leave the cache alone.
+const (
+	importCache       = 32768
+	importCacheChunks = 32 // chunks written before the cache is lowered
+)
+
+// lowerCache lowers the connection's page cache for the rest of the
+// Writer's life; close restores it, as the connection goes back to the pool.
+func (s *sqliteSide) lowerCache(ctx context.Context) error {
+	v, err := s.queryInt(ctx, "PRAGMA cache_size")
+	if err != nil {
+		return err
+	}
+	if v > 0 || v < -importCache { // pages, or more KiB than importCache
+		if _, err := s.exec(ctx, "", text("PRAGMA cache_size = -"+strconv.Itoa(importCache)), nil); err != nil {
+			return err
+		}
+		s.restoreCache = &v
+	}
+	return nil
+}
+
+func (s *sqliteSide) close() {
+	for _, st := range s.stmts {
+		st.Close()
+	}
+	s.stmts = nil
+	if s.restoreCache != nil {
+		s.exec(context.Background(), "", text("PRAGMA cache_size = "+strconv.FormatInt(*s.restoreCache, 10)), nil)
+		s.restoreCache = nil
+	}
+}
+
+// queryInt returns the first column of the first row of query.
+func (s *sqliteSide) queryInt(ctx context.Context, query string) (int64, error) {
+	st, err := s.dc.(driver.ConnPrepareContext).PrepareContext(ctx, query)
+	if err != nil {
+		return 0, err
+	}
+	defer st.Close()
+	rows, err := st.(driver.StmtQueryContext).QueryContext(ctx, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	vals := make([]driver.Value, len(rows.Columns()))
+	if err := rows.Next(vals); err != nil {
+		return 0, err
+	}
+	n, ok := vals[0].(int64)
+	if !ok {
+		return 0, fmt.Errorf("%s returned %T", query, vals[0])
+	}
+	return n, nil
+}
+
+// exec runs the statement query builds with args. A statement with a key
+// (the full-size ones) is built and prepared once.
+func (s *sqliteSide) exec(ctx context.Context, key string, query func() string, args []any) (driver.Result, error) {
+	st, ok := s.stmts[key]
+	if !ok || key == "" {
+		p, ok := s.dc.(driver.ConnPrepareContext)
+		if !ok {
+			return nil, fmt.Errorf("sqlite driver cannot prepare statements")
+		}
+		var err error
+		if st, err = p.PrepareContext(ctx, query()); err != nil {
+			return nil, err
+		}
+		if key != "" {
+			if s.stmts == nil {
+				s.stmts = map[string]driver.Stmt{}
+			}
+			s.stmts[key] = st
+		} else {
+			defer st.Close()
+		}
+	}
+	s.named = s.named[:0]
+	for i, a := range args {
+		s.named = append(s.named, driver.NamedValue{Ordinal: i + 1, Value: a})
+	}
+	defer clear(s.named)
+	return st.(driver.StmtExecContext).ExecContext(ctx, s.named)
+}
+
+// text returns a fixed statement for exec.
+func text(q string) func() string { return func() string { return q } }
+
+// full is key when n rows make a full-size statement, else "" (prepared
+// for this one use).
+func full(key string, n, size int) string {
+	if n == size {
+		return key
+	}
+	return ""
+}
+
+// chunk inserts a chunk with one multi-row INSERT OR IGNORE: the message
+// id's unique index skips the events already stored. OR IGNORE rather than
+// ON CONFLICT DO NOTHING: with every constraint resolved by IGNORE the
+// statement cannot fail halfway, so SQLite keeps no statement journal (with
+// one, each page the statement touches again is first copied to a temporary
+// file, which doubled the cost). The rows one statement inserts get the
+// rowids after the largest stored, so when only some are new, those are
+// read back by rowid: exact, whatever the cause of the duplicates.
+func (s *sqliteSide) chunk(ctx context.Context, c *chunk) error {
+	if s.chunks++; s.chunks == importCacheChunks {
+		if err := s.lowerCache(ctx); err != nil {
+			return fmt.Errorf("store events: %w", err)
+		}
+	}
+	n := len(c.rows)
+	key, row := "events", "(?,?,?,?,?,?,"+strconv.FormatInt(s.w.now, 10)+")"
+	if c.plain {
+		key, row = "events {}", "(?,?,?,?,?,'{}',"+strconv.FormatInt(s.w.now, 10)+")"
+	}
+	res, err := s.exec(ctx, full(key, n, s.w.size), func() string {
+		return "INSERT OR IGNORE INTO events (" + eventColumns + ") VALUES " + valuesSQL(n, row)
+	}, c.args)
+	if err != nil {
+		return fmt.Errorf("store events: %w", err)
+	}
+	added, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("store events: %w", err)
+	}
+	switch {
+	case added == int64(n):
+		c.all = true
+		return nil
+	case added == 0:
+		c.fresh = []Raw{}
+		return nil
+	}
+	last, err := res.LastInsertId()
+	if err != nil {
+		return fmt.Errorf("store events: %w", err)
+	}
+	c.fresh, err = s.readBack(ctx, last-added, last)
+	if err != nil {
+		return fmt.Errorf("store events: read back the new events: %w", err)
+	}
+	if int64(len(c.fresh)) != added {
+		return fmt.Errorf("store events: %d events inserted but %d found by rowid", added, len(c.fresh))
+	}
+	return nil
+}
+
+// readBack returns the events with rowids in (after, last].
+func (s *sqliteSide) readBack(ctx context.Context, after, last int64) ([]Raw, error) {
+	st, err := s.dc.(driver.ConnPrepareContext).PrepareContext(ctx, `SELECT account_id, user_id, event, ts FROM events WHERE rowid > ? AND rowid <= ?`)
+	if err != nil {
+		return nil, err
+	}
+	defer st.Close()
+	rows, err := st.(driver.StmtQueryContext).QueryContext(ctx, []driver.NamedValue{{Ordinal: 1, Value: after}, {Ordinal: 2, Value: last}})
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := make([]Raw, 0, last-after)
+	vals := make([]driver.Value, 4)
+	for {
+		if err := rows.Next(vals); err != nil {
+			if errors.Is(err, io.EOF) {
+				return out, nil
+			}
+			return nil, err
+		}
+		var e Raw
+		var ok bool
+		if vals[0] != nil {
+			if e.AccountID, ok = textValue(vals[0]); !ok {
+				return nil, fmt.Errorf("account_id is %T", vals[0])
+			}
+		}
+		if e.UserID, ok = textValue(vals[1]); !ok {
+			return nil, fmt.Errorf("user_id is %T", vals[1])
+		}
+		if e.Event, ok = textValue(vals[2]); !ok {
+			return nil, fmt.Errorf("event is %T", vals[2])
+		}
+		if e.TS, ok = vals[3].(int64); !ok {
+			return nil, fmt.Errorf("ts is %T", vals[3])
+		}
+		out = append(out, e)
+	}
+}
+
+func textValue(v driver.Value) (string, bool) {
+	switch x := v.(type) {
+	case string:
+		return x, true
+	case []byte:
+		return string(x), true
+	}
+	return "", false
+}
+
+const (
+	sqliteDaily = "INSERT INTO usage_daily (account_id, day, event, count) VALUES "
+	// The batch's keys are unique, so no row is updated twice.
+	sqliteDailyEnd = " ON CONFLICT (account_id, day, event) DO UPDATE SET count = usage_daily.count + excluded.count"
+	sqliteActive   = "INSERT OR IGNORE INTO usage_daily_users (account_id, day, user_id) VALUES "
+)
+
+func (s *sqliteSide) daily(ctx context.Context, b *dailyBatch) error {
+	accounts, events, days := boxed(b.accounts), boxed(b.events), dayBox{}
+	n := b.keys.len()
+	for i := 0; i < n; i += rollupBatch {
+		end := min(i+rollupBatch, n)
+		s.args = s.args[:0]
+		for j := i; j < end; j++ {
+			a, e, d := b.keys.at(j)
+			s.args = append(s.args, accounts[a], days.get(d), events[e], b.counts[j])
+		}
+		rows := end - i
+		if _, err := s.exec(ctx, full("daily", rows, rollupBatch), func() string {
+			return sqliteDaily + valuesSQL(rows, "(?,?,?,?)") + sqliteDailyEnd
+		}, s.args); err != nil {
+			return fmt.Errorf("store daily usage: %w", err)
+		}
+	}
+	clear(s.args)
+	return nil
+}
+
+func (s *sqliteSide) active(ctx context.Context, b *activeBatch) error {
+	accounts, users, days := boxed(b.accounts), boxed(b.users), dayBox{}
+	n := b.keys.len()
+	for i := 0; i < n; i += rollupBatch {
+		end := min(i+rollupBatch, n)
+		s.args = s.args[:0]
+		for j := i; j < end; j++ {
+			a, u, d := b.keys.at(j)
+			s.args = append(s.args, accounts[a], days.get(d), users[u])
+		}
+		rows := end - i
+		if _, err := s.exec(ctx, full("active", rows, rollupBatch), func() string {
+			return sqliteActive + valuesSQL(rows, "(?,?,?)")
+		}, s.args); err != nil {
+			return fmt.Errorf("store daily active users: %w", err)
+		}
+	}
+	clear(s.args)
+	return nil
+}
+
+// boxed converts each name to an interface value once, not once a row.
+func boxed(names []string) []any {
+	out := make([]any, len(names))
+	for i, n := range names {
+		out[i] = n
+	}
+	return out
+}
+
+// dayBox does the same for day numbers; keys come sorted by account, then
+// day, so a small cache does.
+type dayBox map[int32]any
+
+func (b dayBox) get(d int32) any {
+	v, ok := b[d]
+	if !ok {
+		v = int64(d)
+		b[d] = v
+	}
+	return v
+}
