@@ -183,7 +183,7 @@ func TestListLimitCap(t *testing.T) {
 		for i := 0; i < 1005; i++ {
 			rows = append(rows, []any{fmt.Sprintf("acct-%04d", i), "", nil, nil, nil})
 		}
-		withStage(t, db, "stage_accounts", account.StageAccounts, account.StageAccountsColumns, rows, func(tx *sql.Tx) {
+		storetest.WithStage(t, db, "stage_accounts", account.StageAccounts, account.StageAccountsColumns, rows, func(tx *sql.Tx) {
 			if n, err := account.MergeAccounts(ctx, tx, "stage_accounts", 1); err != nil || n != 1005 {
 				t.Fatalf("MergeAccounts = %d, %v; want 1005", n, err)
 			}
@@ -224,7 +224,7 @@ func TestMergeAccountsAndMissing(t *testing.T) {
 			{"a4", "Four", nil, nil, nil},                  // line 5: no parent
 			{"a5", "Five", nil, nil, "ghost"},              // line 6: parent nowhere
 		}
-		withStage(t, db, "stage_accounts", account.StageAccounts, account.StageAccountsColumns, rows, func(tx *sql.Tx) {
+		storetest.WithStage(t, db, "stage_accounts", account.StageAccounts, account.StageAccountsColumns, rows, func(tx *sql.Tx) {
 			got := queryLineValues(t, tx, account.MissingParentsSQL("stage_accounts"))
 			want := []lineValue{{4, "ghost"}, {6, "ghost"}}
 			if !reflect.DeepEqual(got, want) {
@@ -243,13 +243,13 @@ func TestMergeAccountsAndMissing(t *testing.T) {
 			t.Fatalf("a1 = %+v", a1)
 		}
 		// The same file again changes nothing; one edited row changes one.
-		withStage(t, db, "stage_accounts", account.StageAccounts, account.StageAccountsColumns, rows, func(tx *sql.Tx) {
+		storetest.WithStage(t, db, "stage_accounts", account.StageAccounts, account.StageAccountsColumns, rows, func(tx *sql.Tx) {
 			if n, err := account.MergeAccounts(ctx, tx, "stage_accounts", 600); err != nil || n != 0 {
 				t.Fatalf("re-merge = %d, %v; want 0", n, err)
 			}
 		})
 		rows[3] = []any{"a4", "Four", nil, "bob@example.com", nil}
-		withStage(t, db, "stage_accounts", account.StageAccounts, account.StageAccountsColumns, rows, func(tx *sql.Tx) {
+		storetest.WithStage(t, db, "stage_accounts", account.StageAccounts, account.StageAccountsColumns, rows, func(tx *sql.Tx) {
 			if n, err := account.MergeAccounts(ctx, tx, "stage_accounts", 700); err != nil || n != 1 {
 				t.Fatalf("merge with one edit = %d, %v; want 1", n, err)
 			}
@@ -260,7 +260,7 @@ func TestMergeAccountsAndMissing(t *testing.T) {
 			t.Fatalf("after edit: a4 = %+v, a1 updated %d", a4, a1.UpdatedAt.Unix())
 		}
 		// Parents are looked up among stored accounts too: a3 is stored now, nobody is not.
-		withStage(t, db, "stage_kids", account.StageAccounts, account.StageAccountsColumns,
+		storetest.WithStage(t, db, "stage_kids", account.StageAccounts, account.StageAccountsColumns,
 			[][]any{{"k1", "", nil, nil, "a3"}, {"k2", "", nil, nil, "nobody"}}, func(tx *sql.Tx) {
 				got := queryLineValues(t, tx, account.MissingParentsSQL("stage_kids"))
 				if want := []lineValue{{3, "nobody"}}; !reflect.DeepEqual(got, want) {
@@ -273,7 +273,7 @@ func TestMergeAccountsAndMissing(t *testing.T) {
 		cols := []string{"contact_id", "account_id"}
 		crows := [][]any{{"c1", "a1"}, {"c2", "new-1"}, {"c3", nil}, {"c4", "new-1"}, {"c5", "new-2"}, {"c6", "p1"}}
 		before, _ := account.Count(ctx, db)
-		withStage(t, db, "stage_refs", ddl, cols, crows, func(tx *sql.Tx) {
+		storetest.WithStage(t, db, "stage_refs", ddl, cols, crows, func(tx *sql.Tx) {
 			got := queryLineValues(t, tx, account.MissingSQL("stage_refs", "account_id"))
 			want := []lineValue{{3, "new-1"}, {5, "new-1"}, {6, "new-2"}}
 			if !reflect.DeepEqual(got, want) {

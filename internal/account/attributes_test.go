@@ -299,7 +299,7 @@ func TestMergeAttributes(t *testing.T) {
 			t.Fatal(err)
 		}
 		cols := []string{"id", "name", "value"}
-		withStage(t, db, "stage_attrs", account.StageAttributes, cols, [][]any{
+		storetest.WithStage(t, db, "stage_attrs", account.StageAttributes, cols, [][]any{
 			{"a1", "tier", ""},     // remove
 			{"a1", "seats", "6"},   // change
 			{"a2", "seats", "10"},  // new
@@ -377,12 +377,12 @@ func TestContacts(t *testing.T) {
 			{"c3", "a2", "cy@example.com", "Cy", "owner"},
 			{"c4", "a1", "di@example.com", "Di", ""},
 		}
-		withStage(t, db, "stage_contacts", account.StageContacts, account.StageContactsColumns, rows, func(tx *sql.Tx) {
+		storetest.WithStage(t, db, "stage_contacts", account.StageContacts, account.StageContactsColumns, rows, func(tx *sql.Tx) {
 			if n, err := account.MergeContacts(ctx, tx, "stage_contacts", 100); err != nil || n != 2 {
 				t.Fatalf("MergeContacts = %d, %v; want 2", n, err)
 			}
 		})
-		withStage(t, db, "stage_contacts", account.StageContacts, account.StageContactsColumns, rows, func(tx *sql.Tx) {
+		storetest.WithStage(t, db, "stage_contacts", account.StageContacts, account.StageContactsColumns, rows, func(tx *sql.Tx) {
 			if n, err := account.MergeContacts(ctx, tx, "stage_contacts", 200); err != nil || n != 0 {
 				t.Fatalf("re-merge contacts = %d, %v; want 0", n, err)
 			}

@@ -28,44 +28,6 @@ func mustAccounts(t *testing.T, db *store.DB, ids ...string) {
 	}
 }
 
-// withStage loads rows into a temporary staging table laid out as
-// "line BIGINT NOT NULL, " + ddl (lines numbered 2, 3, … as under a CSV
-// header), then runs fn in the same transaction, which it commits.
-func withStage(t *testing.T, db *store.DB, name, ddl string, columns []string, rows [][]any, fn func(tx *sql.Tx)) {
-	t.Helper()
-	ctx := context.Background()
-	conn, err := db.Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	tx, err := conn.BeginTx(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Rollback()
-	if err := db.CreateTempTable(ctx, tx, name, "line BIGINT NOT NULL, "+ddl); err != nil {
-		t.Fatal(err)
-	}
-	l := db.NewBulkLoader(conn, tx, name, append([]string{"line"}, columns...))
-	for i, r := range rows {
-		if len(r) != len(columns) {
-			t.Fatalf("staged row %d has %d values for %d columns", i, len(r), len(columns))
-		}
-		if err := l.Add(ctx, append([]any{int64(i + 2)}, r...)...); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := l.Close(ctx); err != nil {
-		t.Fatal(err)
-	}
-	fn(tx)
-	db.DropTempTable(ctx, tx, name)
-	if err := tx.Commit(); err != nil {
-		t.Fatalf("commit: %v", err)
-	}
-}
-
 func TestUpsertPeriod(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
@@ -234,7 +196,7 @@ func TestOverlapsSQLAndMergePeriods(t *testing.T) {
 			row("s7", jan, mar, false), // line 12
 			row("s7", feb, jun, false), // line 13: overlaps line 12 (from Jan) and stored s7 Apr–May (line 0, from Apr)
 		}
-		withStage(t, db, "stage_periods", billing.StagePeriods, billing.StagePeriodsColumns, rows, func(tx *sql.Tx) {
+		storetest.WithStage(t, db, "stage_periods", billing.StagePeriods, billing.StagePeriodsColumns, rows, func(tx *sql.Tx) {
 			res, err := tx.QueryContext(ctx, billing.OverlapsSQL("stage_periods")+" ORDER BY 1")
 			if err != nil {
 				t.Fatal(err)
@@ -272,7 +234,7 @@ func TestOverlapsSQLAndMergePeriods(t *testing.T) {
 		}
 		good[2] = []any{"s1", u(jan), u(mar), "a1", int64(100), "USD", "", "", nil} // same as stored: unchanged
 		for i, want := range []int64{3, 0} {
-			withStage(t, db, "stage_periods", billing.StagePeriods, billing.StagePeriodsColumns, good, func(tx *sql.Tx) {
+			storetest.WithStage(t, db, "stage_periods", billing.StagePeriods, billing.StagePeriodsColumns, good, func(tx *sql.Tx) {
 				n, err := billing.MergePeriods(ctx, tx, "stage_periods", 1000+int64(i))
 				if err != nil || n != want {
 					t.Fatalf("MergePeriods round %d = %d, %v; want %d", i+1, n, err, want)
@@ -472,19 +434,19 @@ func TestMergeOrdersAndCosts(t *testing.T) {
 			{"2024-01", "retention", "USD", int64(20000)},
 		}
 		for i, want := range []int64{2, 0} {
-			withStage(t, db, "stage_orders", billing.StageOrders, billing.StageOrdersColumns, orders, func(tx *sql.Tx) {
+			storetest.WithStage(t, db, "stage_orders", billing.StageOrders, billing.StageOrdersColumns, orders, func(tx *sql.Tx) {
 				if n, err := billing.MergeOrders(ctx, tx, "stage_orders", int64(i)); err != nil || n != want {
 					t.Fatalf("MergeOrders round %d = %d, %v; want %d", i+1, n, err, want)
 				}
 			})
-			withStage(t, db, "stage_costs", billing.StageCosts, billing.StageCostsColumns, costs, func(tx *sql.Tx) {
+			storetest.WithStage(t, db, "stage_costs", billing.StageCosts, billing.StageCostsColumns, costs, func(tx *sql.Tx) {
 				if n, err := billing.MergeCosts(ctx, tx, "stage_costs", int64(i)); err != nil || n != want {
 					t.Fatalf("MergeCosts round %d = %d, %v; want %d", i+1, n, err, want)
 				}
 			})
 		}
 		costs[1][3] = int64(25000)
-		withStage(t, db, "stage_costs", billing.StageCosts, billing.StageCostsColumns, costs, func(tx *sql.Tx) {
+		storetest.WithStage(t, db, "stage_costs", billing.StageCosts, billing.StageCostsColumns, costs, func(tx *sql.Tx) {
 			if n, err := billing.MergeCosts(ctx, tx, "stage_costs", 9); err != nil || n != 1 {
 				t.Fatalf("MergeCosts with one change = %d, %v; want 1", n, err)
 			}

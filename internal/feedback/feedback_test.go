@@ -35,7 +35,7 @@ func TestMergeItemsAndList(t *testing.T) {
 		}
 		merge := func(now, want int64) {
 			t.Helper()
-			withStage(t, db, "stage_feedback", feedback.StageItems, feedback.StageItemsColumns, rows, func(tx *sql.Tx) {
+			storetest.WithStage(t, db, "stage_feedback", feedback.StageItems, feedback.StageItemsColumns, rows, func(tx *sql.Tx) {
 				if n, err := feedback.MergeItems(ctx, tx, "stage_feedback", now); err != nil || n != want {
 					t.Fatalf("MergeItems = %d, %v; want %d", n, err, want)
 				}

@@ -31,7 +31,7 @@ func TestMergeTickets(t *testing.T) {
 		}
 		merge := func(now int64, want int64) {
 			t.Helper()
-			withStage(t, db, "stage_tickets", support.StageTickets, support.StageTicketsColumns, rows, func(tx *sql.Tx) {
+			storetest.WithStage(t, db, "stage_tickets", support.StageTickets, support.StageTicketsColumns, rows, func(tx *sql.Tx) {
 				if n, err := support.MergeTickets(ctx, tx, "stage_tickets", now); err != nil || n != want {
 					t.Fatalf("MergeTickets = %d, %v; want %d", n, err, want)
 				}

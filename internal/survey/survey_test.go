@@ -210,7 +210,7 @@ func TestMergeResponses(t *testing.T) {
 		}
 		merge := func(now, want int64) {
 			t.Helper()
-			withStage(t, db, "stage_responses", survey.StageResponses, survey.StageResponsesColumns, rows, func(tx *sql.Tx) {
+			storetest.WithStage(t, db, "stage_responses", survey.StageResponses, survey.StageResponsesColumns, rows, func(tx *sql.Tx) {
 				if n, err := survey.MergeResponses(ctx, tx, "stage_responses", now); err != nil || n != want {
 					t.Fatalf("MergeResponses = %d, %v; want %d", n, err, want)
 				}
