@@ -12,6 +12,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/kizuna-cs/kizuna/internal/ingest"
 	"github.com/kizuna-cs/kizuna/internal/store"
 	"github.com/kizuna-cs/kizuna/internal/telemetry"
 )
@@ -65,6 +66,8 @@ type Server struct {
 	handler http.Handler
 	// csvLimit bounds a CSV upload (maxCSVBody; tests lower it).
 	csvLimit int64
+	// ingest is the group-commit writer behind the Segment endpoints.
+	ingest *ingest.Queue
 }
 
 // New returns the handler serving db, logging requests and errors to log.
@@ -115,6 +118,13 @@ func (s *Server) routes() {
 	registerAudit(s, s.api)
 	registerAPIKeys(s, s.api)
 	registerUsers(s, s.api)
+	s.ingest = s.registerSegment()
+}
+
+// Close writes what the ingestion queue has accepted and stops its writer.
+// Call it after the HTTP server has shut down, so no request adds more.
+func (s *Server) Close(ctx context.Context) error {
+	return s.ingest.Close(ctx)
 }
 
 // ServeHTTP serves one request.

@@ -93,6 +93,12 @@ func serve(ctx context.Context, ln net.Listener, h http.Handler, log *slog.Logge
 		srv.Close()
 		return fmt.Errorf("shut down: %w", err)
 	}
+	// Requests have finished; now drain what they handed to background writers.
+	if c, ok := h.(interface{ Close(context.Context) error }); ok {
+		if err := c.Close(sctx); err != nil {
+			return fmt.Errorf("shut down: drain ingestion: %w", err)
+		}
+	}
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("serve on %s: %w", ln.Addr(), err)
 	}

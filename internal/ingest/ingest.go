@@ -1,0 +1,351 @@
+// Package ingest is the write path of the Segment-compatible ingestion API: a
+// bounded queue in front of one writer goroutine that commits what many
+// requests submitted together (group commit).
+//
+// A handler calls [Queue.Submit] with one request's batch and waits. The
+// writer takes everything waiting (up to Options.MaxBatch events, lingering
+// up to Options.Linger for more when there is little), writes it in as few
+// transactions as possible and only then answers each waiter, so an
+// acknowledged event is durably stored. If a combined write fails, the
+// submissions are written again one by one, so that one bad batch does not
+// fail the others. When more than Options.MaxQueued events wait, Submit
+// fails at once with [ErrFull] (the handler answers 429 with Retry-After)
+// instead of letting memory grow. [Queue.Close] stops accepting and drains
+// what was accepted.
+//
+// What a round writes, in this order:
+//
+//  1. identify and group calls, in one transaction: a group call links its
+//     user to the group (= account) when it is the user's latest one by
+//     timestamp, creates the account if it does not exist (named after
+//     traits.name; an existing account's name is only filled in when it is
+//     empty), records the group's traits, and attributes the user's stored
+//     events that had no account yet (events.account_id NULL) to the user's
+//     account, adding them to the daily rollups exactly once (the UPDATE …
+//     RETURNING claims each row once);
+//  2. track, page and screen events through [usage.Ingest], one transaction
+//     for the round: an event's account is its context.groupId, else the
+//     account of its user's latest group call, else properties.account_id,
+//     else none (stored with account_id NULL and attributed by step 1 of a
+//     later round). messageId de-duplicates.
+//
+// The two steps are separate transactions (usage.Ingest owns its own); a
+// crash between them leaves the round unacknowledged, and its re-delivery
+// is harmless: step 1 is idempotent and step 2 de-duplicates.
+//
+// The user → account links are cached in memory by the writer (it is the
+// only writer of segment_users), so resolving an account usually costs no
+// query. One server process per database is assumed; a second process
+// writing group calls would make this cache stale until restart.
+package ingest
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/kizuna-cs/kizuna/internal/store"
+	"github.com/kizuna-cs/kizuna/internal/telemetry"
+	"github.com/kizuna-cs/kizuna/internal/usage"
+)
+
+// Event is a track, page or screen call. Its usage.Event's AccountID is left
+// empty: the writer resolves it from the other fields.
+type Event struct {
+	usage.Event
+	ContextGroupID    string // context.groupId: wins
+	PropertyAccountID string // properties.account_id: the last resort
+}
+
+// Group is a group call: UserID belongs to the account GroupID.
+type Group struct {
+	UserID  string // "" (an anonymous call): the account is created, nobody is linked
+	GroupID string
+	Name    string // traits.name
+	TS      int64  // unix seconds
+	Traits  string // JSON object
+}
+
+// Identify is an identify call.
+type Identify struct {
+	UserID string
+	TS     int64
+	Traits string // JSON object
+}
+
+// Batch is what one request submits.
+type Batch struct {
+	Events     []Event
+	Groups     []Group
+	Identifies []Identify
+}
+
+// Len is the number of calls in b.
+func (b Batch) Len() int { return len(b.Events) + len(b.Groups) + len(b.Identifies) }
+
+// Options tune a [Queue].
+type Options struct {
+	// MaxQueued bounds the calls accepted and not yet written (default
+	// 100,000, some 50 MB); past it Submit fails with ErrFull. A single
+	// batch larger than the bound is still accepted when nothing waits.
+	MaxQueued int
+	// MaxBatch bounds the calls written together (default 20,000).
+	MaxBatch int
+	// Linger is how long the writer waits for more submissions when fewer
+	// than MaxBatch calls wait (default 1 ms; negative: not at all).
+	Linger time.Duration
+	// WriteTimeout bounds one write (default 60 s).
+	WriteTimeout time.Duration
+	// Metrics receives the queue depth.
+	Metrics *telemetry.Metrics
+	// Log receives write failures; nil discards them.
+	Log *slog.Logger
+	// OnCommit, a test hook, is called after each successful write with the
+	// number of submissions and calls it wrote together.
+	OnCommit func(submissions, calls int)
+}
+
+// Errors of Submit.
+var (
+	ErrFull   = errors.New("ingest queue is full")
+	ErrClosed = errors.New("ingest queue is closed")
+)
+
+// Queue is the group-commit writer. Its methods are safe for concurrent use.
+type Queue struct {
+	db   *store.DB
+	opts Options
+
+	mu      sync.Mutex
+	pending []*submission
+	queued  int // calls submitted and not yet answered
+	closed  bool
+	wake    chan struct{}
+	done    chan struct{}
+
+	// Writer goroutine only.
+	links map[string]string // user id → account id ("": none)
+}
+
+type submission struct {
+	b    Batch
+	n    int
+	done chan error
+}
+
+// New starts a queue writing to db.
+func New(db *store.DB, opts Options) *Queue {
+	if opts.MaxQueued <= 0 {
+		opts.MaxQueued = 100_000
+	}
+	if opts.MaxBatch <= 0 {
+		opts.MaxBatch = 20_000
+	}
+	if opts.Linger == 0 {
+		opts.Linger = time.Millisecond
+	}
+	if opts.WriteTimeout <= 0 {
+		opts.WriteTimeout = 60 * time.Second
+	}
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.DiscardHandler)
+	}
+	q := &Queue{db: db, opts: opts, wake: make(chan struct{}, 1), done: make(chan struct{}), links: map[string]string{}}
+	go q.run()
+	return q
+}
+
+// Submit queues b and waits until it is durably written (nil) or failed.
+// It fails at once with ErrFull when the queue is full and with ErrClosed
+// after Close. If ctx ends first, Submit returns ctx.Err(); the batch may
+// still be written.
+func (q *Queue) Submit(ctx context.Context, b Batch) error {
+	n := b.Len()
+	if n == 0 {
+		return nil
+	}
+	s := &submission{b: b, n: n, done: make(chan error, 1)}
+	q.mu.Lock()
+	if q.closed {
+		q.mu.Unlock()
+		return ErrClosed
+	}
+	if q.queued > 0 && q.queued+n > q.opts.MaxQueued {
+		q.mu.Unlock()
+		return ErrFull
+	}
+	q.pending = append(q.pending, s)
+	q.queued += n
+	q.opts.Metrics.SetQueueDepth(q.queued)
+	q.mu.Unlock()
+	q.signal()
+	select {
+	case err := <-s.done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Depth is the number of calls accepted and not yet answered.
+func (q *Queue) Depth() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.queued
+}
+
+// Close stops accepting submissions and waits until everything accepted is
+// written, or ctx ends. Calling it again waits again.
+func (q *Queue) Close(ctx context.Context) error {
+	q.mu.Lock()
+	q.closed = true
+	q.mu.Unlock()
+	q.signal()
+	select {
+	case <-q.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (q *Queue) signal() {
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
+}
+
+// run is the writer goroutine.
+func (q *Queue) run() {
+	defer close(q.done)
+	for {
+		subs, closed := q.take()
+		if len(subs) == 0 {
+			if closed {
+				return
+			}
+			<-q.wake
+			continue
+		}
+		q.write(subs)
+	}
+}
+
+// take returns the next submissions to write, lingering for more while
+// there are few.
+func (q *Queue) take() ([]*submission, bool) {
+	q.mu.Lock()
+	if len(q.pending) > 0 && q.queued < q.opts.MaxBatch && !q.closed && q.opts.Linger > 0 {
+		q.mu.Unlock()
+		t := time.NewTimer(q.opts.Linger)
+	wait:
+		for {
+			select {
+			case <-t.C:
+				break wait
+			case <-q.wake:
+				q.mu.Lock()
+				enough := q.queued >= q.opts.MaxBatch || q.closed
+				q.mu.Unlock()
+				if enough {
+					t.Stop()
+					break wait
+				}
+			}
+		}
+		q.mu.Lock()
+	}
+	defer q.mu.Unlock()
+	n, calls := 0, 0
+	for n < len(q.pending) && (n == 0 || calls+q.pending[n].n <= q.opts.MaxBatch) {
+		calls += q.pending[n].n
+		n++
+	}
+	subs := make([]*submission, n)
+	copy(subs, q.pending[:n])
+	rest := copy(q.pending, q.pending[n:])
+	clear(q.pending[rest:])
+	q.pending = q.pending[:rest]
+	return subs, q.closed
+}
+
+// write writes subs together, or one by one when that fails, and answers them.
+func (q *Queue) write(subs []*submission) {
+	var err error
+	calls := 0
+	for _, s := range subs {
+		calls += s.n
+	}
+	if len(subs) == 1 {
+		err = q.writeBatch(subs[0].b)
+	} else {
+		var all Batch
+		for _, s := range subs {
+			all.Events = append(all.Events, s.b.Events...)
+			all.Groups = append(all.Groups, s.b.Groups...)
+			all.Identifies = append(all.Identifies, s.b.Identifies...)
+		}
+		err = q.writeBatch(all)
+	}
+	if err == nil {
+		if q.opts.OnCommit != nil {
+			q.opts.OnCommit(len(subs), calls)
+		}
+		q.answer(subs, nil)
+		return
+	}
+	if len(subs) == 1 {
+		q.opts.Log.Error("ingest: write failed", "calls", calls, "err", err)
+		q.answer(subs, err)
+		return
+	}
+	q.opts.Log.Warn("ingest: combined write failed; writing submissions one by one", "submissions", len(subs), "err", err)
+	for _, s := range subs {
+		err := q.writeBatch(s.b)
+		if err == nil && q.opts.OnCommit != nil {
+			q.opts.OnCommit(1, s.n)
+		}
+		if err != nil {
+			q.opts.Log.Error("ingest: write failed", "calls", s.n, "err", err)
+		}
+		q.answer([]*submission{s}, err)
+	}
+}
+
+func (q *Queue) answer(subs []*submission, err error) {
+	n := 0
+	for _, s := range subs {
+		s.done <- err
+		n += s.n
+	}
+	q.mu.Lock()
+	q.queued -= n
+	q.opts.Metrics.SetQueueDepth(q.queued)
+	q.mu.Unlock()
+}
+
+// writeBatch writes one batch: calls first, then events.
+func (q *Queue) writeBatch(b Batch) error {
+	ctx, cancel := context.WithTimeout(context.Background(), q.opts.WriteTimeout)
+	defer cancel()
+	if len(b.Groups) > 0 || len(b.Identifies) > 0 {
+		if err := q.writeCalls(ctx, b.Groups, b.Identifies); err != nil {
+			return err
+		}
+	}
+	if len(b.Events) == 0 {
+		return nil
+	}
+	if err := q.resolve(ctx, b.Events); err != nil {
+		return err
+	}
+	events := make([]usage.Event, len(b.Events))
+	for i := range b.Events {
+		events[i] = b.Events[i].Event
+	}
+	_, err := usage.Ingest(ctx, q.db, events)
+	return err
+}
