@@ -57,8 +57,8 @@ func SearchContacts(ctx context.Context, q store.Querier, f ContactFilter) ([]Co
 	if err != nil {
 		return nil, fmt.Errorf("search contacts: %w", err)
 	}
-	cond, order, args := keyset(col, "contact_id", f.Desc, f.AfterKey, f.AfterID, []any{f.AccountID, f.Email})
-	args = append(args, limitOr100(f.Limit))
+	cond, order, args := store.Keyset(col, "contact_id", f.Desc, f.AfterKey, f.AfterID, []any{f.AccountID, f.Email})
+	args = append(args, store.PageLimit(f.Limit))
 	rows, err := q.QueryContext(ctx, `SELECT contact_id, account_id, email, name, role FROM contacts
 		WHERE ($1 = '' OR account_id = $1) AND ($2 = '' OR email = $2) AND `+cond+`
 		ORDER BY `+order+` LIMIT $`+strconv.Itoa(len(args)), args...)

@@ -37,8 +37,8 @@ func SearchHandoffs(ctx context.Context, q store.Querier, f HandoffFilter) ([]Ha
 	if err != nil {
 		return nil, fmt.Errorf("search handoffs: %w", err)
 	}
-	cond, order, args := keyset(col, "account_id", f.Desc, f.AfterKey, f.AfterID, []any{f.AuthorEmail})
-	args = append(args, limitOr100(f.Limit))
+	cond, order, args := store.Keyset(col, "account_id", f.Desc, f.AfterKey, f.AfterID, []any{f.AuthorEmail})
+	args = append(args, store.PageLimit(f.Limit))
 	rows, err := q.QueryContext(ctx, `SELECT account_id, why_bought, challenges, proposed, promised, success_criteria,
 		decision_makers, author_email, updated_at FROM handoffs
 		WHERE ($1 = '' OR author_email = $1) AND `+cond+`

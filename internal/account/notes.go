@@ -97,24 +97,16 @@ func SearchNotes(ctx context.Context, q store.Querier, f NoteFilter) ([]Note, er
 	if err != nil {
 		return nil, fmt.Errorf("search notes: %w", err)
 	}
-	cond, order, args := keyset(col, "note_id", f.Desc, f.AfterKey, f.AfterID, []any{f.AccountID, f.Kind, f.AuthorEmail})
-	args = append(args, limitOr100(f.Limit))
+	cond, order, args := store.Keyset(col, "note_id", f.Desc, f.AfterKey, f.AfterID, []any{f.AccountID, f.Kind, f.AuthorEmail})
+	args = append(args, store.PageLimit(f.Limit))
 	rows, err := q.QueryContext(ctx, `SELECT `+noteColumns+` FROM notes
 		WHERE ($1 = '' OR account_id = $1) AND ($2 = '' OR kind = $2) AND ($3 = '' OR author_email = $3) AND `+cond+`
 		ORDER BY `+order+` LIMIT $`+strconv.Itoa(len(args)), args...)
 	if err != nil {
 		return nil, fmt.Errorf("search notes: %w", err)
 	}
-	defer rows.Close()
-	var out []Note
-	for rows.Next() {
-		n, err := scanNote(rows)
-		if err != nil {
-			return nil, fmt.Errorf("search notes: %w", err)
-		}
-		out = append(out, n)
-	}
-	if err := rows.Err(); err != nil {
+	out, err := store.Collect(rows, scanNote)
+	if err != nil {
 		return nil, fmt.Errorf("search notes: %w", err)
 	}
 	return out, nil

@@ -42,31 +42,6 @@ func (a Account) SortKey(sort string) any {
 	return a.ID
 }
 
-// keyset returns the condition that selects the rows after a cursor
-// (afterID empty: none, the first page) with its arguments appended to
-// args, and the ORDER BY list, for a listing ordered by col and then by the
-// unique idCol. A row value comparison states it in one term that SQLite and
-// PostgreSQL both evaluate with the index.
-func keyset(col, idCol string, desc bool, afterKey any, afterID string, args []any) (cond, order string, _ []any) {
-	cmp, dir := ">", "ASC"
-	if desc {
-		cmp, dir = "<", "DESC"
-	}
-	order = col + " " + dir + ", " + idCol + " " + dir
-	if col == idCol {
-		order = idCol + " " + dir
-	}
-	switch {
-	case afterID == "":
-		return "true", order, args
-	case col == idCol:
-		args = append(args, afterID)
-		return fmt.Sprintf("%s %s $%d", idCol, cmp, len(args)), order, args
-	}
-	args = append(args, afterKey, afterID)
-	return fmt.Sprintf("(%s, %s) %s ($%d, $%d)", col, idCol, cmp, len(args)-1, len(args)), order, args
-}
-
 func sortColumn(sort string, allowed []string) (string, error) {
 	if sort == "" {
 		return allowed[0], nil
@@ -79,13 +54,6 @@ func sortColumn(sort string, allowed []string) (string, error) {
 	return "", fmt.Errorf("%w %q (one of %s)", ErrUnknownSort, sort, strings.Join(allowed, ", "))
 }
 
-func limitOr100(n int) int {
-	if n <= 0 {
-		return 100
-	}
-	return n
-}
-
 // Search returns a page of accounts (without attributes; see [AttributesOf]).
 func Search(ctx context.Context, q store.Querier, f Filter) ([]Account, error) {
 	col, err := sortColumn(f.Sort, AccountSorts)
@@ -93,24 +61,16 @@ func Search(ctx context.Context, q store.Querier, f Filter) ([]Account, error) {
 		return nil, fmt.Errorf("search accounts: %w", err)
 	}
 	args := []any{f.Owner, f.Parent}
-	cond, order, args := keyset(col, "account_id", f.Desc, f.AfterKey, f.AfterID, args)
-	args = append(args, limitOr100(f.Limit))
+	cond, order, args := store.Keyset(col, "account_id", f.Desc, f.AfterKey, f.AfterID, args)
+	args = append(args, store.PageLimit(f.Limit))
 	rows, err := q.QueryContext(ctx, `SELECT `+accountColumns+` FROM accounts
 		WHERE ($1 = '' OR owner_email = $1) AND ($2 = '' OR parent_account_id = $2) AND `+cond+`
 		ORDER BY `+order+` LIMIT $`+strconv.Itoa(len(args)), args...)
 	if err != nil {
 		return nil, fmt.Errorf("search accounts: %w", err)
 	}
-	defer rows.Close()
-	var out []Account
-	for rows.Next() {
-		a, err := scanAccount(rows)
-		if err != nil {
-			return nil, fmt.Errorf("search accounts: %w", err)
-		}
-		out = append(out, a)
-	}
-	if err := rows.Err(); err != nil {
+	out, err := store.Collect(rows, scanAccount)
+	if err != nil {
 		return nil, fmt.Errorf("search accounts: %w", err)
 	}
 	return out, nil

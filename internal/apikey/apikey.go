@@ -212,16 +212,8 @@ func List(ctx context.Context, q store.Querier) ([]Key, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list API keys: %w", err)
 	}
-	defer rows.Close()
-	var out []Key
-	for rows.Next() {
-		k, err := scanKey(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list API keys: %w", err)
-		}
-		out = append(out, k)
-	}
-	if err := rows.Err(); err != nil {
+	out, err := store.Collect(rows, scanKey)
+	if err != nil {
 		return nil, fmt.Errorf("list API keys: %w", err)
 	}
 	return out, nil

@@ -74,34 +74,26 @@ func SearchPeriods(ctx context.Context, q store.Querier, f PeriodFilter) ([]Peri
 		active = f.ActiveAt.Unix()
 	}
 	args := []any{f.AccountID, f.SubscriptionID, active}
-	cmp, dir := ">", "ASC"
-	if f.Desc {
-		cmp, dir = "<", "DESC"
-	}
 	// Both orders end in the primary key, so a cursor is always the last
 	// period's key.
-	var order string
-	byStart := true
+	var afterStart any
+	if f.AfterSubscription != "" {
+		afterStart = f.AfterStart.Unix()
+	}
+	var cond, order string
 	switch f.Sort {
 	case "", "start_date":
-		order = "start_at " + dir + ", subscription_id " + dir
+		cond, order, args = store.Keyset("start_at", "subscription_id", f.Desc, afterStart, f.AfterSubscription, args)
 	case "subscription_id":
-		byStart = false
-		order = "subscription_id " + dir + ", start_at " + dir
+		var after any // the first page when there is no cursor
+		if f.AfterSubscription != "" {
+			after = afterStart
+		}
+		cond, order, args = store.Keyset("subscription_id", "start_at", f.Desc, f.AfterSubscription, after, args)
 	default:
 		return nil, fmt.Errorf("search periods: unknown sort field %q (one of start_date, subscription_id)", f.Sort)
 	}
-	cond := "true"
-	if f.AfterSubscription != "" {
-		args = append(args, f.AfterSubscription, f.AfterStart.Unix())
-		sub, start := len(args)-1, len(args)
-		if byStart {
-			cond = fmt.Sprintf("(start_at, subscription_id) %s ($%d, $%d)", cmp, start, sub)
-		} else {
-			cond = fmt.Sprintf("(subscription_id, start_at) %s ($%d, $%d)", cmp, sub, start)
-		}
-	}
-	args = append(args, limitOr100(f.Limit))
+	args = append(args, store.PageLimit(f.Limit))
 	rows, err := q.QueryContext(ctx, `SELECT `+periodColumns+` FROM subscription_periods
 		WHERE ($1 = '' OR account_id = $1) AND ($2 = '' OR subscription_id = $2)
 		AND (CAST($3 AS BIGINT) IS NULL OR (start_at <= CAST($3 AS BIGINT) AND (end_at IS NULL OR CAST($3 AS BIGINT) < end_at)))
@@ -110,26 +102,11 @@ func SearchPeriods(ctx context.Context, q store.Querier, f PeriodFilter) ([]Peri
 	if err != nil {
 		return nil, fmt.Errorf("search periods: %w", err)
 	}
-	defer rows.Close()
-	var out []Period
-	for rows.Next() {
-		p, err := scanPeriod(rows)
-		if err != nil {
-			return nil, fmt.Errorf("search periods: %w", err)
-		}
-		out = append(out, p)
-	}
-	if err := rows.Err(); err != nil {
+	out, err := store.Collect(rows, scanPeriod)
+	if err != nil {
 		return nil, fmt.Errorf("search periods: %w", err)
 	}
 	return out, nil
-}
-
-func limitOr100(n int) int {
-	if n <= 0 {
-		return 100
-	}
-	return n
 }
 
 // DeletePeriod removes the period of a subscription that starts at start, or returns ErrNotFound.

@@ -125,24 +125,8 @@ func SearchTickets(ctx context.Context, q store.Querier, f TicketFilter) ([]Tick
 		}
 	}
 	args := []any{f.AccountID, f.Status, f.Category, open}
-	cmp, dir := ">", "ASC"
-	if f.Desc {
-		cmp, dir = "<", "DESC"
-	}
-	order, cond := col+" "+dir+", ticket_id "+dir, "true"
-	if col == "ticket_id" {
-		order = "ticket_id " + dir
-	}
-	switch {
-	case f.AfterID == "":
-	case col == "ticket_id":
-		args = append(args, f.AfterID)
-		cond = fmt.Sprintf("ticket_id %s $%d", cmp, len(args))
-	default:
-		args = append(args, f.AfterKey, f.AfterID)
-		cond = fmt.Sprintf("(opened_at, ticket_id) %s ($%d, $%d)", cmp, len(args)-1, len(args))
-	}
-	args = append(args, limitOr100(f.Limit))
+	cond, order, args := store.Keyset(col, "ticket_id", f.Desc, f.AfterKey, f.AfterID, args)
+	args = append(args, store.PageLimit(f.Limit))
 	rows, err := q.QueryContext(ctx, `SELECT `+ticketColumns+` FROM tickets
 		WHERE ($1 = '' OR account_id = $1) AND ($2 = '' OR status = $2) AND ($3 = '' OR category = $3)
 		AND ($4 = '' OR ($4 = 'open') = (closed_at IS NULL)) AND `+cond+`
@@ -150,26 +134,11 @@ func SearchTickets(ctx context.Context, q store.Querier, f TicketFilter) ([]Tick
 	if err != nil {
 		return nil, fmt.Errorf("search tickets: %w", err)
 	}
-	defer rows.Close()
-	var out []Ticket
-	for rows.Next() {
-		t, err := scanTicket(rows)
-		if err != nil {
-			return nil, fmt.Errorf("search tickets: %w", err)
-		}
-		out = append(out, t)
-	}
-	if err := rows.Err(); err != nil {
+	out, err := store.Collect(rows, scanTicket)
+	if err != nil {
 		return nil, fmt.Errorf("search tickets: %w", err)
 	}
 	return out, nil
-}
-
-func limitOr100(n int) int {
-	if n <= 0 {
-		return 100
-	}
-	return n
 }
 
 // DeleteTicket removes one ticket, or returns ErrNotFound.

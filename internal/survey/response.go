@@ -113,44 +113,16 @@ func SearchResponses(ctx context.Context, q store.Querier, f ResponseFilter) ([]
 		return nil, fmt.Errorf("search responses: unknown sort field %q (one of answered_at, response_id)", f.Sort)
 	}
 	args := []any{f.AccountID, f.Survey, f.Kind}
-	cmp, dir := ">", "ASC"
-	if f.Desc {
-		cmp, dir = "<", "DESC"
-	}
-	order, cond := col+" "+dir+", response_id "+dir, "true"
-	if col == "response_id" {
-		order = "response_id " + dir
-	}
-	switch {
-	case f.AfterID == "":
-	case col == "response_id":
-		args = append(args, f.AfterID)
-		cond = fmt.Sprintf("response_id %s $%d", cmp, len(args))
-	default:
-		args = append(args, f.AfterKey, f.AfterID)
-		cond = fmt.Sprintf("(answered_at, response_id) %s ($%d, $%d)", cmp, len(args)-1, len(args))
-	}
-	limit := f.Limit
-	if limit <= 0 {
-		limit = 100
-	}
-	args = append(args, limit)
+	cond, order, args := store.Keyset(col, "response_id", f.Desc, f.AfterKey, f.AfterID, args)
+	args = append(args, store.PageLimit(f.Limit))
 	rows, err := q.QueryContext(ctx, `SELECT `+responseColumns+` FROM survey_responses
 		WHERE ($1 = '' OR account_id = $1) AND ($2 = '' OR survey = $2) AND ($3 = '' OR kind = $3) AND `+cond+`
 		ORDER BY `+order+` LIMIT $`+strconv.Itoa(len(args)), args...)
 	if err != nil {
 		return nil, fmt.Errorf("search responses: %w", err)
 	}
-	defer rows.Close()
-	var out []Response
-	for rows.Next() {
-		r, err := scanResponse(rows)
-		if err != nil {
-			return nil, fmt.Errorf("search responses: %w", err)
-		}
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
+	out, err := store.Collect(rows, scanResponse)
+	if err != nil {
 		return nil, fmt.Errorf("search responses: %w", err)
 	}
 	return out, nil
