@@ -315,16 +315,21 @@ func (q *Queue) write(subs []*submission) {
 	}
 }
 
+// answer releases the submissions' room in the queue, then tells their
+// waiters. In that order: a client that sends its next request the moment it
+// is answered must not find its own finished calls still counted as queued.
 func (q *Queue) answer(subs []*submission, err error) {
 	n := 0
 	for _, s := range subs {
-		s.done <- err
 		n += s.n
 	}
 	q.mu.Lock()
 	q.queued -= n
 	q.opts.Metrics.SetQueueDepth(q.queued)
 	q.mu.Unlock()
+	for _, s := range subs {
+		s.done <- err
+	}
 }
 
 // writeBatch writes one batch: calls first, then events.
