@@ -130,20 +130,27 @@ func (db *DB) provider() (*goose.Provider, error) {
 	if err != nil {
 		return nil, err
 	}
-	return goose.NewProvider(dialect, db.DB, sub)
+	gm, err := goMigrations(db.Dialect)
+	if err != nil {
+		return nil, err
+	}
+	return goose.NewProvider(dialect, db.DB, sub, goose.WithGoMigrations(gm...))
 }
 
 // LatestVersion is the newest migration this binary carries.
 func LatestVersion() int64 {
 	entries, _ := fs.ReadDir(migrations, "migrations")
-	var max int64
+	var latest int64
 	for _, e := range entries {
 		var v int64
-		if _, err := fmt.Sscanf(e.Name(), "%d_", &v); err == nil && v > max {
-			max = v
+		if _, err := fmt.Sscanf(e.Name(), "%d_", &v); err == nil && v > latest {
+			latest = v
 		}
 	}
-	return max
+	for _, m := range dialectSpecific {
+		latest = max(latest, m.version)
+	}
+	return latest
 }
 
 // SchemaVersion is the migration version the database is at (0 when empty).

@@ -1,0 +1,58 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"fmt"
+
+	"github.com/pressly/goose/v3"
+)
+
+// Most migrations are one SQL text for both databases (migrations/). The few
+// that cannot be (triggers: SQLite has trigger bodies, PostgreSQL trigger
+// functions) are Go migrations that run a file per dialect from gomigrations/,
+// named VERSION_NAME_DIALECT.sql.
+//
+//go:embed gomigrations/*.sql
+var dialectMigrations embed.FS
+
+// dialectMigration is a migration written once per dialect.
+type dialectMigration struct {
+	version int64
+	name    string
+	down    map[Dialect]string
+}
+
+var dialectSpecific = []dialectMigration{
+	{version: 5, name: "period_versions", down: map[Dialect]string{
+		SQLite: `DROP TRIGGER subscription_periods_version_insert; DROP TRIGGER subscription_periods_version_update;
+			DROP TRIGGER subscription_periods_version_delete; DROP TABLE subscription_period_versions;`,
+		Postgres: `DROP TRIGGER subscription_periods_version_insert ON subscription_periods;
+			DROP TRIGGER subscription_periods_version_update ON subscription_periods;
+			DROP FUNCTION subscription_periods_version(); DROP TABLE subscription_period_versions;`,
+	}},
+}
+
+// goMigrations are the dialect-specific migrations for d.
+func goMigrations(d Dialect) ([]*goose.Migration, error) {
+	var out []*goose.Migration
+	for _, m := range dialectSpecific {
+		file := fmt.Sprintf("gomigrations/%05d_%s_%s.sql", m.version, m.name, d)
+		up, err := dialectMigrations.ReadFile(file)
+		if err != nil {
+			return nil, fmt.Errorf("migration %d: %w", m.version, err)
+		}
+		out = append(out, goose.NewGoMigration(m.version, execTx(string(up)), execTx(m.down[d])))
+	}
+	return out, nil
+}
+
+// execTx runs one multi-statement text in the migration's transaction; both
+// drivers take several statements in one Exec without arguments.
+func execTx(text string) *goose.GoFunc {
+	return &goose.GoFunc{RunTx: func(ctx context.Context, tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, text)
+		return err
+	}}
+}
