@@ -38,6 +38,7 @@ type CLI struct {
 	Demo    DemoCmd    `cmd:"" help:"Create (or reopen) a demo database with realistic data and serve it."`
 	Serve   ServeCmd   `cmd:"" help:"Run the server."`
 	Import  ImportCmd  `cmd:"" help:"Import a CSV file (accounts, contacts, subscriptions, events, tickets, responses, orders, costs, feedback)."`
+	Metrics MetricsCmd `cmd:"" help:"SaaS metrics: the monthly table and cohort retention."`
 	Migrate MigrateCmd `cmd:"" help:"Apply database migrations and print the schema version."`
 	User    UserCmd    `cmd:"" help:"Manage users."`
 	APIKey  APIKeyCmd  `cmd:"" name:"apikey" help:"Manage API keys (create, list, revoke)."`

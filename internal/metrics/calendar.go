@@ -99,3 +99,15 @@ func floorDiv(a, b int64) int64 {
 }
 
 func floorDivInt(a, b int) int { return int(floorDiv(int64(a), int64(b))) }
+
+// ParseInstant parses a date (meaning 00:00 UTC) or an RFC 3339 date-time.
+func ParseInstant(s string) (time.Time, error) {
+	if t, err := time.Parse(time.DateOnly, s); err == nil {
+		return t, nil
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return t, fmt.Errorf("%q is neither a date (2024-05-01) nor an RFC 3339 time (2024-05-01T09:30:00+09:00)", s)
+	}
+	return t, nil
+}

@@ -52,12 +52,27 @@ func compute(in input) [][]agg {
 	for g := range out {
 		out[g] = make([]agg, in.to-in.lo+1)
 	}
+	yb := in.interval.yearBack()
+	words := (in.products + 63) / 64
+	eachSeries(in, true, func(unit int32, first int, series []float64, held []uint64) {
+		fold(out[in.group[unit]], series, held, words, first, in.lo, yb)
+	})
+	return out
+}
+
+// eachSeries calls fn with each unit's MRR at the end of every bucket from
+// its first period's bucket to in.to (minor units of the reporting currency,
+// never negative) and, with products, the products it held at each bucket end
+// (a bitset of words per bucket). The slices are reused between calls.
+func eachSeries(in input, products bool, fn func(unit int32, first int, series []float64, held []uint64)) {
 	spans := in.spans
 	slices.SortFunc(spans, func(a, b span) int { return cmp.Compare(a.unit, b.unit) })
-	words := (in.products + 63) / 64
+	words := 0
+	if products {
+		words = (in.products + 63) / 64
+	}
 	var series []float64
-	var held []uint64 // products held, words per bucket
-	yb := in.interval.yearBack()
+	var held []uint64
 	for len(spans) > 0 {
 		n := 1
 		for n < len(spans) && spans[n].unit == spans[0].unit {
@@ -87,10 +102,13 @@ func compute(in input) [][]agg {
 				}
 			}
 		}
-		sums := out[in.group[us[0].unit]]
-		fold(sums, series, held, words, first, in.lo, yb)
+		// An account's MRR is never negative: a discount larger than the
+		// price leaves it at zero.
+		for i, v := range series {
+			series[i] = max(v, 0)
+		}
+		fn(us[0].unit, first, series, held)
 	}
-	return out
 }
 
 // fold adds one unit's series (bucket-end MRR from bucket first on) to sums,
@@ -99,9 +117,6 @@ func fold(sums []agg, series []float64, held []uint64, words, first, lo, yb int)
 	ever := false // an earlier bucket end had MRR > 0
 	var p float64
 	for k, c := range series {
-		// An account's MRR is never negative: a discount larger than the
-		// price leaves it at zero.
-		c = max(c, 0)
 		i := first + k
 		if i >= lo {
 			a := &sums[i-lo]

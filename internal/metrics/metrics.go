@@ -48,8 +48,8 @@ type Row struct {
 	Month  string `json:"month,omitempty"`
 	Period string `json:"period,omitempty"`
 	// Group is the breakdown value (the plan, owner, ...) when Options.By is
-	// set; its JSON key is By's name (written by the caller).
-	Group string `json:"-"`
+	// set, nil otherwise. Accounts or periods without a value are group "".
+	Group *string `json:"group,omitempty"`
 
 	MRR       float64 `json:"mrr"`
 	Customers int     `json:"customers"`
@@ -141,41 +141,11 @@ func Compute(ctx context.Context, q store.Querier, opts Options) (*Table, error)
 	if opts.AsOf != nil {
 		asOf = opts.AsOf.UTC()
 	}
-	src, err := load(ctx, q, iv, opts.By, opts.AsOf, to)
-	if err != nil {
-		return nil, err
-	}
 	lo := from - max(iv.yearBack(), ltvWindow)
-	base := lo
-	for _, s := range src.spans {
-		base = min(base, int(s.first))
-	}
-	conv, err := billing.LoadConverter(ctx, q)
+	in, src, conv, repExp, err := prepare(ctx, q, iv, opts.By, opts.AsOf, lo, to)
 	if err != nil {
 		return nil, err
 	}
-	repExp, err := money.Exponent(conv.Reporting)
-	if err != nil {
-		return nil, fmt.Errorf("reporting currency: %w", err)
-	}
-	rate := make([][]float64, len(src.currencies))
-	for c, code := range src.currencies {
-		exp, err := money.Exponent(code)
-		if err != nil {
-			return nil, fmt.Errorf("metrics: subscription periods in %s: %w", code, err)
-		}
-		scale := math.Pow10(repExp - exp)
-		rate[c] = make([]float64, to-base+1)
-		for i := range rate[c] {
-			r, err := conv.Rate(code, time.Unix(iv.end(base+i), 0))
-			if err != nil {
-				return nil, fmt.Errorf("metrics: subscription periods in %s: %w (set one in the settings)", code, err)
-			}
-			rate[c][i] = r * scale
-		}
-	}
-	in := input{interval: iv, lo: lo, to: to, base: base, spans: src.spans, units: src.units,
-		group: src.unitGroup, groups: len(src.groups), rate: rate, products: len(src.products)}
 	sums := compute(in)
 
 	// Acquisition costs per bucket from lo, in minor units of the reporting
@@ -194,12 +164,53 @@ func Compute(ctx context.Context, q store.Querier, opts Options) (*Table, error)
 	unit := math.Pow10(repExp)
 	for g, name := range src.groups {
 		rows := rowsOf(iv, sums[g], lo, from, unit, margin, acquisition, opts.By == "")
-		for i := range rows {
-			rows[i].Group = name
+		if opts.By != "" {
+			for i := range rows {
+				rows[i].Group = &name
+			}
 		}
 		t.Rows = append(t.Rows, rows...)
 	}
 	return t, nil
+}
+
+// prepare loads the periods and the exchange rates for buckets lo..to.
+func prepare(ctx context.Context, q store.Querier, iv Interval, by string, asOf *time.Time, lo, to int) (input, *source, *billing.Converter, int, error) {
+	src, err := load(ctx, q, iv, by, asOf, to)
+	if err != nil {
+		return input{}, nil, nil, 0, err
+	}
+	base := lo
+	for _, s := range src.spans {
+		base = min(base, int(s.first))
+	}
+	conv, err := billing.LoadConverter(ctx, q)
+	if err != nil {
+		return input{}, nil, nil, 0, err
+	}
+	repExp, err := money.Exponent(conv.Reporting)
+	if err != nil {
+		return input{}, nil, nil, 0, fmt.Errorf("reporting currency: %w", err)
+	}
+	rate := make([][]float64, len(src.currencies))
+	for c, code := range src.currencies {
+		exp, err := money.Exponent(code)
+		if err != nil {
+			return input{}, nil, nil, 0, fmt.Errorf("metrics: subscription periods in %s: %w", code, err)
+		}
+		scale := math.Pow10(repExp - exp)
+		rate[c] = make([]float64, to-base+1)
+		for i := range rate[c] {
+			r, err := conv.Rate(code, time.Unix(iv.end(base+i), 0))
+			if err != nil {
+				return input{}, nil, nil, 0, fmt.Errorf("metrics: subscription periods in %s: %w (set one in the settings)", code, err)
+			}
+			rate[c][i] = r * scale
+		}
+	}
+	in := input{interval: iv, lo: lo, to: to, base: base, spans: src.spans, units: src.units,
+		group: src.unitGroup, groups: len(src.groups), rate: rate, products: len(src.products)}
+	return in, src, conv, repExp, nil
 }
 
 // rowsOf turns one group's sums (from bucket lo) into the rows of buckets

@@ -73,7 +73,11 @@ func table(t *testing.T, db *store.DB, from, to string, opts metrics.Options) ma
 	}
 	out := map[string]metrics.Row{}
 	for _, r := range tab.Rows {
-		out[r.Month+r.Period+"/"+r.Group] = r
+		g := ""
+		if r.Group != nil {
+			g = *r.Group
+		}
+		out[r.Month+r.Period+"/"+g] = r
 	}
 	return out
 }
@@ -391,7 +395,7 @@ func TestIdentities(t *testing.T) {
 			groups := map[string]bool{}
 			for _, r := range bd.Rows {
 				sum[r.Month] += r.MRR
-				groups[r.Group] = true
+				groups[*r.Group] = true
 			}
 			if len(groups) < 2 {
 				t.Errorf("by %s: groups %v", by, groups)

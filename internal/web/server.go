@@ -116,6 +116,7 @@ func (s *Server) routes() {
 	registerHandoffs(s, s.api)
 	registerImports(s, s.api)
 	registerAudit(s, s.api)
+	registerSaaSMetrics(s, s.api)
 	registerAPIKeys(s, s.api)
 	registerUsers(s, s.api)
 	s.ingest = s.registerSegment()

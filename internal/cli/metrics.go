@@ -1,0 +1,246 @@
+package cli
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/kizuna-cs/kizuna/internal/metrics"
+	"github.com/kizuna-cs/kizuna/internal/money"
+)
+
+// MetricsCmd groups the metrics commands.
+type MetricsCmd struct {
+	Monthly MonthlyCmd `cmd:"" help:"The monthly SaaS metrics table: MRR and its movements, churn, NRR/GRR, ARPA, LTV, CAC (CONTRACT.md)."`
+	Cohorts CohortsCmd `cmd:"" help:"Logo and revenue retention of cohorts by first-MRR month."`
+}
+
+// rangeFlags are the flags every metrics command takes.
+type rangeFlags struct {
+	From   string `required:"" help:"First month (YYYY-MM)." placeholder:"YYYY-MM"`
+	To     string `required:"" help:"Last month (YYYY-MM)." placeholder:"YYYY-MM"`
+	AsOf   string `name:"as-of" help:"Compute from the data as Kizuna knew it then: a date (2024-05-01, 00:00 UTC) or an RFC 3339 time." placeholder:"DATE"`
+	Format string `default:"table" enum:"table,json,csv" help:"Output: table, json or csv."`
+}
+
+func (f rangeFlags) parse() (from, to time.Time, asOf *time.Time, err error) {
+	if from, err = metrics.ParseMonth(f.From); err != nil {
+		return from, to, nil, UsageError{fmt.Errorf("--from: %w", err)}
+	}
+	if to, err = metrics.ParseMonth(f.To); err != nil {
+		return from, to, nil, UsageError{fmt.Errorf("--to: %w", err)}
+	}
+	if f.AsOf != "" {
+		t, err := metrics.ParseInstant(f.AsOf)
+		if err != nil {
+			return from, to, nil, UsageError{fmt.Errorf("--as-of: %w", err)}
+		}
+		asOf = &t
+	}
+	return from, to, asOf, nil
+}
+
+// MonthlyCmd prints the monthly metrics table.
+type MonthlyCmd struct {
+	rangeFlags
+	Interval string `default:"month" enum:"month,week,day" help:"Bucket length: month, week (ISO, Monday first) or day."`
+	By       string `help:"Break every figure down by plan, product, currency, owner, tier or attr:NAME (a custom account attribute)." placeholder:"DIMENSION"`
+}
+
+// Run computes and prints the table.
+func (c MonthlyCmd) Run(ctx context.Context, g *Globals) error {
+	from, to, asOf, err := c.parse()
+	if err != nil {
+		return err
+	}
+	db, err := g.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	t, err := metrics.Compute(ctx, db, metrics.Options{From: from, To: to, AsOf: asOf, Interval: metrics.Interval(c.Interval), By: c.By})
+	if errors.Is(err, metrics.ErrBadOptions) {
+		return UsageError{err}
+	}
+	if err != nil {
+		return err
+	}
+	return writeMonthly(g.stdout, c.Format, t)
+}
+
+func writeMonthly(w io.Writer, format string, t *metrics.Table) error {
+	keys := append([]string(nil), metrics.Keys...)
+	if t.Interval != metrics.Month {
+		keys[0] = "period"
+	}
+	if t.By != "" {
+		keys = append([]string{"group"}, keys...)
+	}
+	values := func(r metrics.Row) []any {
+		v := r.Values()
+		if r.Group != nil {
+			v = append([]any{*r.Group}, v...)
+		}
+		return v
+	}
+	switch format {
+	case "json":
+		rows := t.Rows
+		if rows == nil {
+			rows = []metrics.Row{}
+		}
+		return writeJSON(w, rows)
+	case "csv":
+		cw := csv.NewWriter(w)
+		cw.Write(keys)
+		for _, r := range t.Rows {
+			rec := make([]string, 0, len(keys))
+			for _, v := range values(r) {
+				rec = append(rec, csvValue(v))
+			}
+			cw.Write(rec)
+		}
+		cw.Flush()
+		return cw.Error()
+	}
+	fmt.Fprintf(w, "Amounts in %s; rates in %%.", t.Currency)
+	if !t.AsOf.IsZero() {
+		fmt.Fprintf(w, " As of %s.", t.AsOf.Format(time.RFC3339))
+	}
+	fmt.Fprintln(w)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, strings.Join(keys, "\t")+"\t")
+	for _, r := range t.Rows {
+		var cells []string
+		for i, v := range values(r) {
+			cells = append(cells, tableValue(keys[i], v, t.Currency))
+		}
+		fmt.Fprintln(tw, strings.Join(cells, "\t")+"\t")
+	}
+	return tw.Flush()
+}
+
+// csvValue writes numbers in full and nulls as empty cells.
+func csvValue(v any) string {
+	switch x := v.(type) {
+	case *float64:
+		if x == nil {
+			return ""
+		}
+		return strconv.FormatFloat(*x, 'f', -1, 64)
+	case float64:
+		return strconv.FormatFloat(x, 'f', -1, 64)
+	case int:
+		return strconv.Itoa(x)
+	case string:
+		return x
+	}
+	return fmt.Sprint(v)
+}
+
+// tableValue rounds for reading: amounts to the currency's minor unit,
+// rates to a tenth of a percent, ratios (quick ratio, LTV:CAC) to hundredths.
+func tableValue(key string, v any, currency string) string {
+	switch x := v.(type) {
+	case *float64:
+		if x == nil {
+			return "–"
+		}
+		switch {
+		case strings.HasSuffix(key, "_rate") || strings.HasSuffix(key, "_12m"):
+			return strconv.FormatFloat(100**x, 'f', 1, 64)
+		case key == "quick_ratio" || key == "ltv_to_cac":
+			return strconv.FormatFloat(*x, 'f', 2, 64)
+		}
+		return amount(*x, currency)
+	case float64:
+		return amount(x, currency)
+	}
+	return csvValue(v)
+}
+
+func amount(v float64, currency string) string {
+	exp, err := money.Exponent(currency)
+	if err != nil {
+		exp = 2
+	}
+	return strconv.FormatFloat(v, 'f', exp, 64)
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// CohortsCmd prints cohort retention.
+type CohortsCmd struct {
+	rangeFlags
+}
+
+// Run computes and prints the cohorts.
+func (c CohortsCmd) Run(ctx context.Context, g *Globals) error {
+	from, to, asOf, err := c.parse()
+	if err != nil {
+		return err
+	}
+	db, err := g.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	t, err := metrics.Cohorts(ctx, db, from, to, asOf)
+	if errors.Is(err, metrics.ErrBadOptions) {
+		return UsageError{err}
+	}
+	if err != nil {
+		return err
+	}
+	switch c.Format {
+	case "json":
+		return writeJSON(g.stdout, t.Cohorts)
+	case "csv":
+		cw := csv.NewWriter(g.stdout)
+		cw.Write([]string{"cohort", "customers", "offset", "month", "active_customers", "mrr", "logo_retention", "revenue_retention"})
+		for _, co := range t.Cohorts {
+			for _, o := range co.Offsets {
+				cw.Write([]string{co.Cohort, strconv.Itoa(co.Customers), strconv.Itoa(o.Offset), o.Month, strconv.Itoa(o.Customers),
+					csvValue(o.MRR), csvValue(o.LogoRetention), csvValue(o.RevenueRetention)})
+			}
+		}
+		cw.Flush()
+		return cw.Error()
+	}
+	for _, part := range []struct {
+		title string
+		value func(metrics.Offset) float64
+	}{{"Logo retention (%)", func(o metrics.Offset) float64 { return o.LogoRetention }},
+		{"Revenue retention (%)", func(o metrics.Offset) float64 { return o.RevenueRetention }}} {
+		fmt.Fprintf(g.stdout, "%s by months since the first month with MRR; MRR in %s\n", part.title, t.Currency)
+		tw := tabwriter.NewWriter(g.stdout, 0, 0, 1, ' ', tabwriter.AlignRight)
+		head := []string{"cohort", "customers", "mrr"}
+		if len(t.Cohorts) > 0 {
+			for i := range t.Cohorts[0].Offsets {
+				head = append(head, strconv.Itoa(i))
+			}
+		}
+		fmt.Fprintln(tw, strings.Join(head, "\t")+"\t")
+		for _, co := range t.Cohorts {
+			cells := []string{co.Cohort, strconv.Itoa(co.Customers), amount(co.MRR, t.Currency)}
+			for _, o := range co.Offsets {
+				cells = append(cells, strconv.FormatFloat(100*part.value(o), 'f', 0, 64))
+			}
+			fmt.Fprintln(tw, strings.Join(cells, "\t")+"\t")
+		}
+		tw.Flush()
+		fmt.Fprintln(g.stdout)
+	}
+	return nil
+}

@@ -1,0 +1,107 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/kizuna-cs/kizuna/internal/metrics"
+)
+
+// MetricsRange are the query parameters of every metrics endpoint (exported
+// because huma fills the fields of embedded structs only when they are).
+type MetricsRange struct {
+	From string `query:"from" required:"true" pattern:"^[0-9]{4}-[0-9]{2}$" doc:"First month (YYYY-MM)." example:"2024-01"`
+	To   string `query:"to" required:"true" pattern:"^[0-9]{4}-[0-9]{2}$" doc:"Last month (YYYY-MM)." example:"2024-12"`
+	AsOf string `query:"as_of" doc:"Compute from the data as Kizuna knew it at this moment: a date (00:00 UTC) or an RFC 3339 time. Default: now."`
+}
+
+// parse turns the query into times, or a 400 naming the parameter.
+func (in MetricsRange) parse() (from, to time.Time, asOf *time.Time, err error) {
+	bad := func(param, value string, err error) error {
+		return huma.Error400BadRequest("query parameter "+param+": "+err.Error(),
+			&huma.ErrorDetail{Message: err.Error(), Location: "query." + param, Value: value})
+	}
+	if from, err = metrics.ParseMonth(in.From); err != nil {
+		return from, to, nil, bad("from", in.From, err)
+	}
+	if to, err = metrics.ParseMonth(in.To); err != nil {
+		return from, to, nil, bad("to", in.To, err)
+	}
+	if to.Before(from) {
+		return from, to, nil, bad("to", in.To, errors.New("is before from"))
+	}
+	if in.AsOf != "" {
+		t, err := metrics.ParseInstant(in.AsOf)
+		if err != nil {
+			return from, to, nil, bad("as_of", in.AsOf, err)
+		}
+		asOf = &t
+	}
+	return from, to, asOf, nil
+}
+
+type monthlyInput struct {
+	MetricsRange
+	Interval string `query:"interval" enum:"month,week,day" default:"month" doc:"Bucket length: month, week (ISO, Monday first) or day. Finer tables name each bucket by its first day in period instead of month, and leave ltv, cac and ltv_to_cac null."`
+	By       string `query:"by" doc:"Break every figure down by plan, product, currency, owner, tier or attr:NAME; each row then carries its group."`
+}
+
+type monthlyOutput struct {
+	Body []metrics.Row
+}
+
+type cohortsOutput struct {
+	Body []metrics.Cohort
+}
+
+func registerSaaSMetrics(s *Server, api huma.API) {
+	register(api, needRead, huma.Operation{
+		OperationID: "metrics-monthly", Method: http.MethodGet, Path: "/metrics/monthly", Tags: []string{"Metrics"},
+		Summary: "The monthly SaaS metrics table",
+		Description: "One object per month with the keys and definitions of CONTRACT.md: MRR and its movements, " +
+			"customers, logo and MRR churn, quick ratio, ARPA, LTV, NRR and GRR over 12 months, upsell and cross-sell " +
+			"rates, CAC. Amounts are in the reporting currency (major units); rates are fractions, null where a " +
+			"denominator is 0. The same objects as `kizuna metrics monthly --format json`.",
+	}, func(ctx context.Context, in *monthlyInput) (*monthlyOutput, error) {
+		from, to, asOf, err := in.parse()
+		if err != nil {
+			return nil, err
+		}
+		t, err := metrics.Compute(ctx, s.db, metrics.Options{From: from, To: to, AsOf: asOf,
+			Interval: metrics.Interval(in.Interval), By: in.By})
+		if errors.Is(err, metrics.ErrBadOptions) {
+			return nil, huma.Error400BadRequest(err.Error())
+		}
+		if err != nil {
+			return nil, s.internal(ctx, err)
+		}
+		if t.Rows == nil {
+			t.Rows = []metrics.Row{}
+		}
+		return &monthlyOutput{Body: t.Rows}, nil
+	})
+	register(api, needRead, huma.Operation{
+		OperationID: "metrics-cohorts", Method: http.MethodGet, Path: "/metrics/cohorts", Tags: []string{"Metrics"},
+		Summary: "Cohort retention",
+		Description: "Accounts grouped by the month of their first month-end with MRR > 0; for each month after, " +
+			"the share still paying (logo_retention) and their MRR over the first month's (revenue_retention). " +
+			"The same objects as `kizuna metrics cohorts --format json`.",
+	}, func(ctx context.Context, in *MetricsRange) (*cohortsOutput, error) {
+		from, to, asOf, err := in.parse()
+		if err != nil {
+			return nil, err
+		}
+		t, err := metrics.Cohorts(ctx, s.db, from, to, asOf)
+		if errors.Is(err, metrics.ErrBadOptions) {
+			return nil, huma.Error400BadRequest(err.Error())
+		}
+		if err != nil {
+			return nil, s.internal(ctx, err)
+		}
+		return &cohortsOutput{Body: t.Cohorts}, nil
+	})
+}
