@@ -15,6 +15,7 @@ type span struct {
 	last    int32 // last such bucket (inclusive); to when the period is open
 	cur     uint16
 	product uint16
+	value   uint16 // the breakdown value, while loading
 	mrr     int64
 }
 

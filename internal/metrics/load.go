@@ -3,6 +3,7 @@ package metrics
 import (
 	"context"
 	"database/sql"
+	"encoding/binary"
 	"fmt"
 	"math"
 	"slices"
@@ -28,13 +29,64 @@ type source struct {
 // column of its periods; the others group whole accounts.
 var periodDimensions = map[string]string{"plan": "plan", "product": "product", "currency": "currency"}
 
-// periodsSQL reads the periods that start before the table's end: the
+// periodsSQL reads the periods that start before the table's end ($1): the
 // current ones, or (with an as-of time as $2) the versions Kizuna knew then.
+// Currency codes have three letters, so currency and product travel as one
+// value: every column read costs more than the concatenation. COLUMN adds
+// the breakdown's period column; PART narrows the read to one part of the
+// table.
 const (
-	periodsSQL     = `SELECT account_id, start_at, end_at, mrr_minor, currency, plan, product FROM subscription_periods WHERE start_at < $1`
-	periodsAsOfSQL = `SELECT account_id, start_at, end_at, mrr_minor, currency, plan, product FROM subscription_period_versions
-		WHERE start_at < $1 AND known_from <= $2 AND (known_to IS NULL OR known_to > $2)`
+	periodsSQL = `SELECT account_id, start_at, end_at, mrr_minor, currency || product COLUMN
+		FROM subscription_periods WHERE start_at < $1 PART`
+	periodsAsOfSQL = `SELECT account_id, start_at, end_at, mrr_minor, currency || product COLUMN
+		FROM subscription_period_versions WHERE start_at < $1 AND known_from <= $2 AND (known_to IS NULL OR known_to > $2) PART`
 )
+
+// part is what one reader of the periods collected, numbered on its own:
+// span.unit is the part's account number, span.value its value number.
+type part struct {
+	accounts, curProducts, values *interner
+	spans                         []span
+	iv                            Interval
+	to                            int
+}
+
+func newPart(iv Interval, to int) *part {
+	return &part{accounts: newInterner(math.MaxInt32), curProducts: newInterner(math.MaxUint16),
+		values: newInterner(math.MaxUint16), iv: iv, to: to}
+}
+
+// add takes one period; end < 0 means open; curProduct is the currency
+// code followed by the product.
+func (p *part) add(acct []byte, start, end, mrr int64, curProduct, value []byte) error {
+	a, _, err := p.accounts.index(acct)
+	if err != nil {
+		return err
+	}
+	s := span{unit: a, first: int32(p.iv.bucketOf(start)), last: int32(p.to), mrr: mrr}
+	if end >= 0 {
+		s.last = int32(p.iv.bucketOf(end) - 1)
+	}
+	if len(curProduct) < 3 {
+		return fmt.Errorf("metrics: subscription period of %s: currency %q is not a 3-letter code", acct, curProduct)
+	}
+	cp, _, err := p.curProducts.index(curProduct)
+	if err != nil {
+		return err
+	}
+	v, _, err := p.values.index(value)
+	if err != nil {
+		return err
+	}
+	s.cur, s.value = uint16(cp), uint16(v)
+	p.spans = append(p.spans, s)
+	return nil
+}
+
+// parallelReaders is how many connections read a SQLite table at once: the
+// read is CPU-bound in the driver, and the machines Kizuna is sized for have
+// two cores or more.
+const parallelReaders = 2
 
 // load reads every period that starts before the end of bucket to.
 func load(ctx context.Context, q store.Querier, iv Interval, by string, asOf *time.Time, to int) (*source, error) {
@@ -46,19 +98,120 @@ func load(ctx context.Context, q store.Querier, iv Interval, by string, asOf *ti
 			return nil, err
 		}
 	}
-	query, args := periodsSQL, []any{iv.start(to + 1)}
-	if asOf != nil {
-		query, args = periodsAsOfSQL, append(args, asOf.Unix())
+	column := ""
+	if perPeriod {
+		column = ", " + dim
 	}
+	query, args := periodsSQL, []any{iv.start(to + 1)}
+	table := "subscription_periods"
+	if asOf != nil {
+		query, args, table = periodsAsOfSQL, append(args, asOf.Unix()), "subscription_period_versions"
+	}
+	query = strings.Replace(query, "COLUMN", column, 1)
+
+	var parts []*part
+	db, _ := q.(*store.DB)
+	switch {
+	case db != nil && db.Dialect == store.Postgres:
+		p := newPart(iv, to)
+		if err := db.RawRows(ctx, strings.Replace(query, "PART", "", 1), args, p.addRaw); err != nil {
+			return nil, fmt.Errorf("metrics: read subscription periods: %w", err)
+		}
+		parts = append(parts, p)
+	case db != nil && db.Dialect == store.SQLite:
+		var lo, hi sql.NullInt64
+		// Two subqueries: SQLite answers a lone MIN or MAX from the b-tree's
+		// ends, but scans the table for both in one SELECT.
+		if err := db.QueryRowContext(ctx, `SELECT (SELECT MIN(rowid) FROM `+table+`), (SELECT MAX(rowid) FROM `+table+`)`).Scan(&lo, &hi); err != nil {
+			return nil, fmt.Errorf("metrics: read subscription periods: %w", err)
+		}
+		query = strings.Replace(query, "PART", fmt.Sprintf("AND rowid >= $%d AND rowid < $%d", len(args)+1, len(args)+2), 1)
+		step := (hi.Int64-lo.Int64)/parallelReaders + 1
+		parts = make([]*part, parallelReaders)
+		errs := make(chan error, parallelReaders)
+		for i := range parts {
+			parts[i] = newPart(iv, to)
+			from := lo.Int64 + int64(i)*step
+			go func() { errs <- parts[i].scan(ctx, db, query, append(slices.Clone(args), from, from+step)) }()
+		}
+		for range parts {
+			if err := <-errs; err != nil {
+				return nil, err
+			}
+		}
+	default: // a transaction: one reader
+		p := newPart(iv, to)
+		if err := p.scan(ctx, q, strings.Replace(query, "PART", "", 1), args); err != nil {
+			return nil, err
+		}
+		parts = append(parts, p)
+	}
+	return merge(parts, perPeriod, accountGroup, by), nil
+}
+
+// scan reads the periods query returns through database/sql.
+func (p *part) scan(ctx context.Context, q store.Querier, query string, args []any) error {
 	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
-		return nil, fmt.Errorf("metrics: read subscription periods: %w", err)
+		return fmt.Errorf("metrics: read subscription periods: %w", err)
 	}
 	defer rows.Close()
+	var (
+		acct, curProduct, value sql.RawBytes
+		start, mrr              int64
+		end                     sql.NullInt64
+	)
+	dest := []any{&acct, &start, &end, &mrr, &curProduct, &value}
+	if cols, err := rows.Columns(); err == nil && len(cols) < len(dest) {
+		dest = dest[:len(cols)]
+	}
+	for rows.Next() {
+		if err := rows.Scan(dest...); err != nil {
+			return fmt.Errorf("metrics: read subscription periods: %w", err)
+		}
+		e := int64(-1)
+		if end.Valid {
+			e = end.Int64
+		}
+		if err := p.add(acct, start, e, mrr, curProduct, value); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("metrics: read subscription periods: %w", err)
+	}
+	return nil
+}
 
+// addRaw takes one row of PostgreSQL's raw values.
+func (p *part) addRaw(v [][]byte, formats []store.RawFormat) error {
+	var ints [3]int64
+	for i, col := range [3]int{1, 2, 3} { // start_at, end_at, mrr_minor
+		b := v[col]
+		switch {
+		case b == nil:
+			ints[i] = -1
+		case formats[col] == store.RawBinary && len(b) == 8:
+			ints[i] = int64(binary.BigEndian.Uint64(b))
+		default:
+			n, err := strconv.ParseInt(string(b), 10, 64)
+			if err != nil {
+				return fmt.Errorf("metrics: read subscription periods: column %d: %w", col+1, err)
+			}
+			ints[i] = n
+		}
+	}
+	var value []byte
+	if len(v) > 5 {
+		value = v[5]
+	}
+	return p.add(v[0], ints[0], ints[1], ints[2], v[4], value)
+}
+
+// merge numbers the parts' accounts, currencies, products and breakdown
+// values across parts (an account may be in two), and makes the units.
+func merge(parts []*part, perPeriod bool, accountGroup map[string]string, by string) *source {
 	src := &source{}
-	accounts := map[string]int32{}
-	units := map[[2]int32]int32{} // (account, group) → unit, for period breakdowns
 	groupIndex := map[string]int{}
 	group := func(v string) int {
 		g, ok := groupIndex[v]
@@ -72,77 +225,98 @@ func load(ctx context.Context, q store.Querier, iv Interval, by string, asOf *ti
 	if by == "" {
 		group("")
 	}
-	curIndex, productIndex := map[string]uint16{}, map[string]uint16{}
-	intern := func(m map[string]uint16, list *[]string, b []byte) (uint16, error) {
-		if i, ok := m[string(b)]; ok {
-			return i, nil
-		}
-		if len(m) == math.MaxUint16 {
-			return 0, fmt.Errorf("metrics: more than %d distinct values", math.MaxUint16)
-		}
-		s := string(b)
-		m[s] = uint16(len(m))
-		*list = append(*list, s)
-		return m[s], nil
-	}
-	var (
-		acct, cur, plan, product sql.RawBytes
-		start                    int64
-		end                      sql.NullInt64
-		mrr                      int64
-	)
-	for rows.Next() {
-		if err := rows.Scan(&acct, &start, &end, &mrr, &cur, &plan, &product); err != nil {
-			return nil, fmt.Errorf("metrics: read subscription periods: %w", err)
-		}
-		a, ok := accounts[string(acct)]
-		if !ok {
-			a = int32(len(accounts))
-			id := string(acct)
-			accounts[id] = a
-			if !perPeriod {
-				src.unitGroup = append(src.unitGroup, group(accountGroup[id]))
+	// The first part's accounts keep their numbers; the others' are looked
+	// up among them (parts split the table by rowid, so few are shared).
+	accounts, currencies, products := parts[0].accounts, newInterner(math.MaxUint16), newInterner(math.MaxUint16)
+	remap := func(global *interner, local *interner) []int32 {
+		out := make([]int32, len(local.values))
+		for i, v := range local.values {
+			if global == local {
+				out[i] = int32(i)
+				continue
 			}
+			out[i], _, _ = global.index([]byte(v)) // limits were checked per part
 		}
-		s := span{first: int32(iv.bucketOf(start)), last: int32(to), mrr: mrr}
-		if end.Valid {
-			s.last = int32(iv.bucketOf(end.Int64) - 1)
+		return out
+	}
+	units := map[[2]int32]int32{} // (account, group) → unit, for period breakdowns
+	n := 0
+	for _, p := range parts {
+		n += len(p.spans)
+	}
+	src.spans = make([]span, 0, n)
+	for _, p := range parts {
+		acct := remap(accounts, p.accounts)
+		cur, prod := make([]int32, len(p.curProducts.values)), make([]int32, len(p.curProducts.values))
+		for i, cp := range p.curProducts.values {
+			cur[i], _, _ = currencies.index([]byte(cp[:3]))
+			prod[i], _, _ = products.index([]byte(cp[3:]))
 		}
-		if s.cur, err = intern(curIndex, &src.currencies, cur); err != nil {
-			return nil, err
-		}
-		if s.product, err = intern(productIndex, &src.products, product); err != nil {
-			return nil, err
-		}
-		s.unit = a
+		var vals []int
 		if perPeriod {
-			v := cur
-			switch dim {
-			case "plan":
-				v = plan
-			case "product":
-				v = product
+			vals = make([]int, len(p.values.values))
+			for i, v := range p.values.values {
+				vals[i] = group(v)
 			}
-			key := [2]int32{a, int32(group(string(v)))}
-			u, ok := units[key]
-			if !ok {
-				u = int32(len(units))
-				units[key] = u
-				src.unitGroup = append(src.unitGroup, int(key[1]))
-			}
-			s.unit = u
 		}
-		src.spans = append(src.spans, s)
+		for len(src.unitGroup) < len(accounts.values) && !perPeriod {
+			src.unitGroup = append(src.unitGroup, group(accountGroup[accounts.values[len(src.unitGroup)]]))
+		}
+		for _, s := range p.spans {
+			s.unit, s.cur, s.product = acct[s.unit], uint16(cur[s.cur]), uint16(prod[s.cur])
+			if perPeriod {
+				key := [2]int32{s.unit, int32(vals[s.value])}
+				u, ok := units[key]
+				if !ok {
+					u = int32(len(units))
+					units[key] = u
+					src.unitGroup = append(src.unitGroup, int(key[1]))
+				}
+				s.unit = u
+			}
+			src.spans = append(src.spans, s)
+		}
+		p.spans = nil // the merged copy is all that is needed now
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("metrics: read subscription periods: %w", err)
-	}
+	src.currencies, src.products = currencies.values, products.values
 	src.units = len(src.unitGroup)
-	if by == "" && src.units == 0 {
-		src.unitGroup = nil
-	}
 	src.sortGroups()
-	return src, nil
+	return src
+}
+
+// interner numbers distinct values in the order they are first seen. The
+// periods of one account (and their currency and product) mostly come one
+// after the other, so the last value is checked before the map.
+type interner struct {
+	ids    map[string]int32
+	values []string
+	last   []byte
+	lastID int32
+	limit  int
+}
+
+func newInterner(limit int) *interner {
+	return &interner{ids: map[string]int32{}, lastID: -1, limit: limit}
+}
+
+// index returns b's number, and whether b was new.
+func (in *interner) index(b []byte) (int32, bool, error) {
+	if in.lastID >= 0 && string(b) == string(in.last) {
+		return in.lastID, false, nil
+	}
+	id, ok := in.ids[string(b)]
+	if !ok {
+		if len(in.ids) >= in.limit {
+			return 0, false, fmt.Errorf("metrics: more than %d distinct values", in.limit)
+		}
+		id = int32(len(in.values))
+		v := string(b)
+		in.ids[v] = id
+		in.values = append(in.values, v)
+	}
+	in.last = append(in.last[:0], b...)
+	in.lastID = id
+	return id, !ok, nil
 }
 
 // sortGroups puts the groups in name order, renumbering the units' groups.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"reflect"
 	"testing"
 	"time"
 
@@ -384,6 +385,22 @@ func TestIdentities(t *testing.T) {
 			if a, b := asOf.Rows[i], tab.Rows[i]; !near(a.MRR, b.MRR) || a.Customers != b.Customers || a.ChurnedCustomers != b.ChurnedCustomers {
 				t.Errorf("%s: as of now %v/%d, current %v/%d", b.Month, a.MRR, a.Customers, b.MRR, b.Customers)
 			}
+		}
+
+		// Inside a transaction the periods are read by one reader; on the
+		// database, SQLite splits the read in parts (an account may be in
+		// two) and PostgreSQL reads raw rows. All must agree.
+		tx, err := db.BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		inTx, err := metrics.Compute(ctx, tx, metrics.Options{From: from, To: to})
+		tx.Rollback()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(inTx.Rows, tab.Rows) {
+			t.Errorf("in a transaction the table differs:\n%+v\n%+v", inTx.Rows, tab.Rows)
 		}
 
 		for _, by := range []string{"plan", "product", "currency"} {
