@@ -52,6 +52,7 @@ type MonthlyCmd struct {
 	rangeFlags
 	Interval string `default:"month" enum:"month,week,day" help:"Bucket length: month, week (ISO, Monday first) or day."`
 	By       string `help:"Break every figure down by plan, product, currency, owner, tier or attr:NAME (a custom account attribute)." placeholder:"DIMENSION"`
+	Extended bool   `help:"Add revenue churn, ARPA growth on revenue and gross profit, cost-aware and order-based LTV."`
 }
 
 // Run computes and prints the table.
@@ -65,7 +66,7 @@ func (c MonthlyCmd) Run(ctx context.Context, g *Globals) error {
 		return err
 	}
 	defer db.Close()
-	t, err := metrics.Compute(ctx, db, metrics.Options{From: from, To: to, AsOf: asOf, Interval: metrics.Interval(c.Interval), By: c.By})
+	t, err := metrics.Compute(ctx, db, metrics.Options{From: from, To: to, AsOf: asOf, Interval: metrics.Interval(c.Interval), By: c.By, Extended: c.Extended})
 	if errors.Is(err, metrics.ErrBadOptions) {
 		return UsageError{err}
 	}
@@ -79,6 +80,9 @@ func writeMonthly(w io.Writer, format string, t *metrics.Table) error {
 	keys := append([]string(nil), metrics.Keys...)
 	if t.Interval != metrics.Month {
 		keys[0] = "period"
+	}
+	if len(t.Rows) > 0 && t.Rows[0].Extended != nil {
+		keys = append(keys, metrics.ExtendedKeys...)
 	}
 	if t.By != "" {
 		keys = append([]string{"group"}, keys...)
@@ -154,9 +158,9 @@ func tableValue(key string, v any, currency string) string {
 			return "–"
 		}
 		switch {
-		case strings.HasSuffix(key, "_rate") || strings.HasSuffix(key, "_12m"):
+		case strings.HasSuffix(key, "_rate") || strings.HasSuffix(key, "_12m") || strings.HasSuffix(key, "_growth"):
 			return strconv.FormatFloat(100**x, 'f', 1, 64)
-		case key == "quick_ratio" || key == "ltv_to_cac":
+		case key == "quick_ratio" || key == "ltv_to_cac" || key == "orders_per_year" || key == "order_lifetime_years":
 			return strconv.FormatFloat(*x, 'f', 2, 64)
 		}
 		return amount(*x, currency)

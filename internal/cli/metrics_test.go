@@ -43,6 +43,12 @@ func TestMetricsCommands(t *testing.T) {
 		t.Errorf("by tier:\n%s", out)
 	}
 
+	code, out, _ = run(t, "metrics", "monthly", "--from", "2024-03", "--to", "2024-03", "--format", "csv", "--extended", "--db", db)
+	if lines := strings.Split(out, "\n"); code != 0 || !strings.HasSuffix(lines[0], ",onboarding_completion_rate,revenue_churn_rate,arpa_growth,gross_profit_mrr,gross_profit_arpa,gross_profit_arpa_growth,retention_cost_per_customer,cost_aware_ltv,order_value,orders_per_year,order_lifetime_years,order_ltv") ||
+		!strings.Contains(lines[1], ",0.66711140760507,0.66711140760507,0,49.9,199.6,") {
+		t.Errorf("extended csv:\n%s", out)
+	}
+
 	code, out, _ = run(t, "metrics", "monthly", "--from", "2024-01", "--to", "2024-03", "--db", db)
 	if code != 0 || !strings.Contains(out, "Amounts in USD") || !strings.Contains(out, "149.90") || !strings.Contains(out, "50.0") {
 		t.Errorf("table:\n%s", out)

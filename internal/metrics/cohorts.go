@@ -45,7 +45,7 @@ func Cohorts(ctx context.Context, q store.Querier, from, to time.Time, asOf *tim
 	if hi-lo+1 > 1200 {
 		return nil, fmt.Errorf("%w: %d months of cohorts is more than 1200", ErrBadOptions, hi-lo+1)
 	}
-	in, _, conv, repExp, err := prepare(ctx, q, Month, "", asOf, lo, hi)
+	in, _, conv, repExp, err := prepare(ctx, q, Month, "", asOf, lo, hi, false)
 	if err != nil {
 		return nil, err
 	}

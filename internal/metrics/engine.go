@@ -16,6 +16,7 @@ type span struct {
 	cur     uint16
 	product uint16
 	value   uint16 // the breakdown value, while loading
+	plan    uint16
 	mrr     int64
 }
 

@@ -23,6 +23,7 @@ type source struct {
 	groups     []string // breakdown values in name order; one "" without a breakdown
 	currencies []string
 	products   []string
+	plans      []string // "" only, unless read with their plans
 }
 
 // periodDimensions are the breakdowns that split an account's MRR by a
@@ -45,20 +46,20 @@ const (
 // part is what one reader of the periods collected, numbered on its own:
 // span.unit is the part's account number, span.value its value number.
 type part struct {
-	accounts, curProducts, values *interner
-	spans                         []span
-	iv                            Interval
-	to                            int
+	accounts, curProducts, values, plans *interner
+	spans                                []span
+	iv                                   Interval
+	to                                   int
 }
 
 func newPart(iv Interval, to int) *part {
 	return &part{accounts: newInterner(math.MaxInt32), curProducts: newInterner(math.MaxUint16),
-		values: newInterner(math.MaxUint16), iv: iv, to: to}
+		values: newInterner(math.MaxUint16), plans: newInterner(math.MaxUint16), iv: iv, to: to}
 }
 
 // add takes one period; end < 0 means open; curProduct is the currency
 // code followed by the product.
-func (p *part) add(acct []byte, start, end, mrr int64, curProduct, value []byte) error {
+func (p *part) add(acct []byte, start, end, mrr int64, curProduct, value, plan []byte) error {
 	a, _, err := p.accounts.index(acct)
 	if err != nil {
 		return err
@@ -78,7 +79,11 @@ func (p *part) add(acct []byte, start, end, mrr int64, curProduct, value []byte)
 	if err != nil {
 		return err
 	}
-	s.cur, s.value = uint16(cp), uint16(v)
+	pl, _, err := p.plans.index(plan)
+	if err != nil {
+		return err
+	}
+	s.cur, s.value, s.plan = uint16(cp), uint16(v), uint16(pl)
 	p.spans = append(p.spans, s)
 	return nil
 }
@@ -88,8 +93,9 @@ func (p *part) add(acct []byte, start, end, mrr int64, curProduct, value []byte)
 // two cores or more.
 const parallelReaders = 2
 
-// load reads every period that starts before the end of bucket to.
-func load(ctx context.Context, q store.Querier, iv Interval, by string, asOf *time.Time, to int) (*source, error) {
+// load reads every period that starts before the end of bucket to, with
+// its plan when withPlan (for gross margins by plan).
+func load(ctx context.Context, q store.Querier, iv Interval, by string, asOf *time.Time, to int, withPlan bool) (*source, error) {
 	dim, perPeriod := periodDimensions[by]
 	var accountGroup map[string]string
 	if by != "" && !perPeriod {
@@ -99,7 +105,12 @@ func load(ctx context.Context, q store.Querier, iv Interval, by string, asOf *ti
 		}
 	}
 	column := ""
-	if perPeriod {
+	switch {
+	case withPlan && perPeriod:
+		column = ", " + dim + ", plan"
+	case withPlan:
+		column = ", '', plan"
+	case perPeriod:
 		column = ", " + dim
 	}
 	query, args := periodsSQL, []any{iv.start(to + 1)}
@@ -157,11 +168,11 @@ func (p *part) scan(ctx context.Context, q store.Querier, query string, args []a
 	}
 	defer rows.Close()
 	var (
-		acct, curProduct, value sql.RawBytes
-		start, mrr              int64
-		end                     sql.NullInt64
+		acct, curProduct, value, plan sql.RawBytes
+		start, mrr                    int64
+		end                           sql.NullInt64
 	)
-	dest := []any{&acct, &start, &end, &mrr, &curProduct, &value}
+	dest := []any{&acct, &start, &end, &mrr, &curProduct, &value, &plan}
 	if cols, err := rows.Columns(); err == nil && len(cols) < len(dest) {
 		dest = dest[:len(cols)]
 	}
@@ -173,7 +184,7 @@ func (p *part) scan(ctx context.Context, q store.Querier, query string, args []a
 		if end.Valid {
 			e = end.Int64
 		}
-		if err := p.add(acct, start, e, mrr, curProduct, value); err != nil {
+		if err := p.add(acct, start, e, mrr, curProduct, value, plan); err != nil {
 			return err
 		}
 	}
@@ -201,11 +212,14 @@ func (p *part) addRaw(v [][]byte, formats []store.RawFormat) error {
 			ints[i] = n
 		}
 	}
-	var value []byte
+	var value, plan []byte
 	if len(v) > 5 {
 		value = v[5]
 	}
-	return p.add(v[0], ints[0], ints[1], ints[2], v[4], value)
+	if len(v) > 6 {
+		plan = v[6]
+	}
+	return p.add(v[0], ints[0], ints[1], ints[2], v[4], value, plan)
 }
 
 // merge numbers the parts' accounts, currencies, products and breakdown
@@ -227,7 +241,7 @@ func merge(parts []*part, perPeriod bool, accountGroup map[string]string, by str
 	}
 	// The first part's accounts keep their numbers; the others' are looked
 	// up among them (parts split the table by rowid, so few are shared).
-	accounts, currencies, products := parts[0].accounts, newInterner(math.MaxUint16), newInterner(math.MaxUint16)
+	accounts, currencies, products, plans := parts[0].accounts, newInterner(math.MaxUint16), newInterner(math.MaxUint16), newInterner(math.MaxUint16)
 	remap := func(global *interner, local *interner) []int32 {
 		out := make([]int32, len(local.values))
 		for i, v := range local.values {
@@ -246,7 +260,7 @@ func merge(parts []*part, perPeriod bool, accountGroup map[string]string, by str
 	}
 	src.spans = make([]span, 0, n)
 	for _, p := range parts {
-		acct := remap(accounts, p.accounts)
+		acct, plan := remap(accounts, p.accounts), remap(plans, p.plans)
 		cur, prod := make([]int32, len(p.curProducts.values)), make([]int32, len(p.curProducts.values))
 		for i, cp := range p.curProducts.values {
 			cur[i], _, _ = currencies.index([]byte(cp[:3]))
@@ -263,7 +277,7 @@ func merge(parts []*part, perPeriod bool, accountGroup map[string]string, by str
 			src.unitGroup = append(src.unitGroup, group(accountGroup[accounts.values[len(src.unitGroup)]]))
 		}
 		for _, s := range p.spans {
-			s.unit, s.cur, s.product = acct[s.unit], uint16(cur[s.cur]), uint16(prod[s.cur])
+			s.unit, s.cur, s.product, s.plan = acct[s.unit], uint16(cur[s.cur]), uint16(prod[s.cur]), uint16(plan[s.plan])
 			if perPeriod {
 				key := [2]int32{s.unit, int32(vals[s.value])}
 				u, ok := units[key]
@@ -278,7 +292,7 @@ func merge(parts []*part, perPeriod bool, accountGroup map[string]string, by str
 		}
 		p.spans = nil // the merged copy is all that is needed now
 	}
-	src.currencies, src.products = currencies.values, products.values
+	src.currencies, src.products, src.plans = currencies.values, products.values, plans.values
 	src.units = len(src.unitGroup)
 	src.sortGroups()
 	return src
@@ -390,9 +404,9 @@ func GrossMargin(ctx context.Context, q store.Querier) (float64, error) {
 	if err != nil {
 		return 0, err
 	}
-	v, err := strconv.ParseFloat(s, 64)
-	if err != nil || v <= 0 || v > 1 {
-		return 0, fmt.Errorf("setting gross_margin: %q is not a fraction in (0, 1]", s)
+	v, err := ParseMargin(s)
+	if err != nil {
+		return 0, fmt.Errorf("setting gross_margin: %w", err)
 	}
 	return v, nil
 }
@@ -409,10 +423,11 @@ func setting(ctx context.Context, q store.Querier, key, def string) (string, err
 	return v, nil
 }
 
-// acquisitionCosts sums the acquisition costs of each month lo..to in minor
-// units of the reporting currency (converted at the month's end), NaN for a
-// month with none. With asOf, costs recorded after it are left out.
-func acquisitionCosts(ctx context.Context, q store.Querier, conv *billing.Converter, repExp int, asOf *time.Time, lo, to int) ([]float64, error) {
+// costs sums the costs of kind (acquisition or retention) of each month
+// lo..to in minor units of the reporting currency (converted at the month's
+// end), NaN for a month with none. With asOf, costs recorded after it are
+// left out.
+func costs(ctx context.Context, q store.Querier, kind string, conv *billing.Converter, repExp int, asOf *time.Time, lo, to int) ([]float64, error) {
 	out := make([]float64, to-lo+1)
 	for i := range out {
 		out[i] = math.NaN()
@@ -421,7 +436,7 @@ func acquisitionCosts(ctx context.Context, q store.Querier, conv *billing.Conver
 	if asOf != nil {
 		known = asOf.Unix()
 	}
-	rows, err := q.QueryContext(ctx, `SELECT month, currency, amount_minor FROM costs WHERE kind = 'acquisition' AND recorded_at <= $1`, known)
+	rows, err := q.QueryContext(ctx, `SELECT month, currency, amount_minor FROM costs WHERE kind = $1 AND recorded_at <= $2`, kind, known)
 	if err != nil {
 		return nil, fmt.Errorf("metrics: read costs: %w", err)
 	}
@@ -442,7 +457,7 @@ func acquisitionCosts(ctx context.Context, q store.Querier, conv *billing.Conver
 		}
 		v, err := conv.Convert(amount, cur, time.Unix(Month.end(lo+k), 0))
 		if err != nil {
-			return nil, fmt.Errorf("metrics: acquisition costs of %s: %w", month, err)
+			return nil, fmt.Errorf("metrics: %s costs of %s: %w", kind, month, err)
 		}
 		if math.IsNaN(out[k]) {
 			out[k] = 0

@@ -37,6 +37,8 @@ type Options struct {
 	// attribute named by the tier_attribute setting, default "segment"), or
 	// "attr:NAME" (any custom attribute of the account). Empty: no breakdown.
 	By string
+	// Extended adds the figures of [Extended] to every row.
+	Extended bool
 }
 
 // Row is one bucket of the table. JSON keys are CONTRACT.md's; rates are
@@ -81,6 +83,11 @@ type Row struct {
 	LTVToCAC          *float64 `json:"ltv_to_cac"`
 	// OnboardingCompletionRate stays null until onboarding definitions exist.
 	OnboardingCompletionRate *float64 `json:"onboarding_completion_rate"`
+
+	// Extended is nil (and absent from JSON) unless Options.Extended.
+	*Extended
+
+	lifetime float64 // expected lifetime in months (1 / mean logo churn), 0 if unknown
 }
 
 // Keys are the row's keys in CONTRACT.md's order, for CSV and tables.
@@ -91,17 +98,21 @@ var Keys = []string{"month", "mrr", "customers", "new_mrr", "expansion_mrr", "co
 	"onboarding_completion_rate"}
 
 // Values are r's values in the order of [Keys] (the first being the month
-// or period), nil for null.
+// or period), then those of [ExtendedKeys] when r has them; nil for null.
 func (r Row) Values() []any {
 	label := r.Month
 	if label == "" {
 		label = r.Period
 	}
-	return []any{label, r.MRR, r.Customers, r.NewMRR, r.ExpansionMRR, r.ContractionMRR, r.ChurnedMRR,
+	v := []any{label, r.MRR, r.Customers, r.NewMRR, r.ExpansionMRR, r.ContractionMRR, r.ChurnedMRR,
 		r.ReactivationMRR, r.NetNewMRR, r.NewCustomers, r.ReactivatedCustomers, r.ExpansionCustomers,
 		r.ContractionCustomers, r.ChurnedCustomers, r.LogoChurnRate, r.GrossMRRChurnRate, r.NetMRRChurnRate,
 		r.QuickRatio, r.ARPA, r.LTV, r.NRR12m, r.GRR12m, r.UpsellRate, r.CrossSellRate, r.CAC, r.LTVToCAC,
 		r.OnboardingCompletionRate}
+	if r.Extended != nil {
+		v = append(v, r.Extended.Values()...)
+	}
+	return v
 }
 
 // Table is a computed table: its rows in bucket order (grouped by breakdown
@@ -142,7 +153,7 @@ func Compute(ctx context.Context, q store.Querier, opts Options) (*Table, error)
 		asOf = opts.AsOf.UTC()
 	}
 	lo := from - max(iv.yearBack(), ltvWindow)
-	in, src, conv, repExp, err := prepare(ctx, q, iv, opts.By, opts.AsOf, lo, to)
+	in, src, conv, repExp, err := prepare(ctx, q, iv, opts.By, opts.AsOf, lo, to, opts.Extended)
 	if err != nil {
 		return nil, err
 	}
@@ -152,7 +163,7 @@ func Compute(ctx context.Context, q store.Querier, opts Options) (*Table, error)
 	// currency; NaN for a month without any.
 	var acquisition []float64
 	if iv == Month {
-		if acquisition, err = acquisitionCosts(ctx, q, conv, repExp, opts.AsOf, lo, to); err != nil {
+		if acquisition, err = costs(ctx, q, "acquisition", conv, repExp, opts.AsOf, lo, to); err != nil {
 			return nil, err
 		}
 	}
@@ -160,10 +171,31 @@ func Compute(ctx context.Context, q store.Querier, opts Options) (*Table, error)
 	if err != nil {
 		return nil, err
 	}
+	var gp [][]float64
+	var retention []float64
+	var orders *orderStats
+	if opts.Extended {
+		m, err := loadMargins(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		gp = grossProfit(in, src, m)
+		if iv == Month && opts.By == "" {
+			if retention, err = costs(ctx, q, "retention", conv, repExp, opts.AsOf, lo, to); err != nil {
+				return nil, err
+			}
+			if orders, err = loadOrders(ctx, q, conv, repExp, opts.AsOf, lo, to); err != nil {
+				return nil, err
+			}
+		}
+	}
 	t := &Table{Currency: conv.Reporting, Interval: iv, AsOf: asOf, By: opts.By}
 	unit := math.Pow10(repExp)
 	for g, name := range src.groups {
 		rows := rowsOf(iv, sums[g], lo, from, unit, margin, acquisition, opts.By == "")
+		if opts.Extended {
+			extend(rows, sums[g], gp[g], lo, from, unit, retention, orders, opts.By == "" && iv == Month)
+		}
 		if opts.By != "" {
 			for i := range rows {
 				rows[i].Group = &name
@@ -175,8 +207,8 @@ func Compute(ctx context.Context, q store.Querier, opts Options) (*Table, error)
 }
 
 // prepare loads the periods and the exchange rates for buckets lo..to.
-func prepare(ctx context.Context, q store.Querier, iv Interval, by string, asOf *time.Time, lo, to int) (input, *source, *billing.Converter, int, error) {
-	src, err := load(ctx, q, iv, by, asOf, to)
+func prepare(ctx context.Context, q store.Querier, iv Interval, by string, asOf *time.Time, lo, to int, withPlan bool) (input, *source, *billing.Converter, int, error) {
+	src, err := load(ctx, q, iv, by, asOf, to, withPlan)
 	if err != nil {
 		return input{}, nil, nil, 0, err
 	}
@@ -263,7 +295,8 @@ func rowsOf(iv Interval, sums []agg, lo, from int, unit, margin float64, acquisi
 				}
 			}
 			if n > 0 && sum > 0 {
-				v := *r.ARPA * margin / (sum / float64(n))
+				r.lifetime = float64(n) / sum
+				v := *r.ARPA * margin * r.lifetime
 				r.LTV = &v
 			}
 		}

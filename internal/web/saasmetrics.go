@@ -48,6 +48,7 @@ type monthlyInput struct {
 	MetricsRange
 	Interval string `query:"interval" enum:"month,week,day" default:"month" doc:"Bucket length: month, week (ISO, Monday first) or day. Finer tables name each bucket by its first day in period instead of month, and leave ltv, cac and ltv_to_cac null."`
 	By       string `query:"by" doc:"Break every figure down by plan, product, currency, owner, tier or attr:NAME; each row then carries its group."`
+	Extended bool   `query:"extended" doc:"Add the figures beyond CONTRACT.md's table: revenue_churn_rate, arpa_growth, gross_profit_mrr, gross_profit_arpa, gross_profit_arpa_growth, retention_cost_per_customer, cost_aware_ltv, order_value, orders_per_year, order_lifetime_years, order_ltv."`
 }
 
 type monthlyOutput struct {
@@ -72,7 +73,7 @@ func registerSaaSMetrics(s *Server, api huma.API) {
 			return nil, err
 		}
 		t, err := metrics.Compute(ctx, s.db, metrics.Options{From: from, To: to, AsOf: asOf,
-			Interval: metrics.Interval(in.Interval), By: in.By})
+			Interval: metrics.Interval(in.Interval), By: in.By, Extended: in.Extended})
 		if errors.Is(err, metrics.ErrBadOptions) {
 			return nil, huma.Error400BadRequest(err.Error())
 		}

@@ -66,6 +66,12 @@ func TestSaaSMetricsAPI(t *testing.T) {
 			t.Errorf("by plan: %s", w.Body)
 		}
 
+		w = s.do(t, request{target: "/api/v1/metrics/monthly?from=2024-02&to=2024-02&extended=true", bearer: keys.read})
+		if err := json.Unmarshal(w.Body.Bytes(), &raw); err != nil || len(raw) != 1 || raw[0]["revenue_churn_rate"] != 100.0/150 ||
+			raw[0]["gross_profit_mrr"] != 50.0 || len(raw[0]) != len(metrics.Keys)+len(metrics.ExtendedKeys) {
+			t.Errorf("extended: %s", w.Body)
+		}
+
 		// As of before anything was recorded: nothing.
 		w = s.do(t, request{target: "/api/v1/metrics/monthly?from=2024-01&to=2024-01&as_of=2020-01-01", bearer: keys.read})
 		if rows := decode[[]metrics.Row](t, w); len(rows) != 1 || rows[0].MRR != 0 {
