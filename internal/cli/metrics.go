@@ -12,14 +12,17 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/kizuna-cs/kizuna/internal/billing"
 	"github.com/kizuna-cs/kizuna/internal/metrics"
 	"github.com/kizuna-cs/kizuna/internal/money"
 )
 
 // MetricsCmd groups the metrics commands.
 type MetricsCmd struct {
-	Monthly MonthlyCmd `cmd:"" help:"The monthly SaaS metrics table: MRR and its movements, churn, NRR/GRR, ARPA, LTV, CAC (CONTRACT.md)."`
-	Cohorts CohortsCmd `cmd:"" help:"Logo and revenue retention of cohorts by first-MRR month."`
+	Monthly  MonthlyCmd  `cmd:"" help:"The monthly SaaS metrics table: MRR and its movements, churn, NRR/GRR, ARPA, LTV, CAC (CONTRACT.md)."`
+	Cohorts  CohortsCmd  `cmd:"" help:"Logo and revenue retention of cohorts by first-MRR month."`
+	Surveys  SurveysCmd  `cmd:"" help:"NPS, CSAT and CES by month, optionally by survey or segment."`
+	Renewals RenewalsCmd `cmd:"" help:"Subscriptions and accounts up for renewal in the next days, with their ARR."`
 }
 
 // rangeFlags are the flags every metrics command takes.
@@ -158,6 +161,12 @@ func tableValue(key string, v any, currency string) string {
 			return "–"
 		}
 		switch {
+		case key == "csat":
+			return strconv.FormatFloat(100**x, 'f', 1, 64) + "%"
+		case key == "nps":
+			return strconv.FormatFloat(*x, 'f', 1, 64)
+		case key == "ces":
+			return strconv.FormatFloat(*x, 'f', 2, 64)
 		case strings.HasSuffix(key, "_rate") || strings.HasSuffix(key, "_12m") || strings.HasSuffix(key, "_growth"):
 			return strconv.FormatFloat(100**x, 'f', 1, 64)
 		case key == "quick_ratio" || key == "ltv_to_cac" || key == "orders_per_year" || key == "order_lifetime_years":
@@ -247,4 +256,127 @@ func (c CohortsCmd) Run(ctx context.Context, g *Globals) error {
 		fmt.Fprintln(g.stdout)
 	}
 	return nil
+}
+
+// writeRecords prints records as JSON (jsonValue), CSV or an aligned table.
+func writeRecords(w io.Writer, format string, header []string, records [][]any, jsonValue any, currency string) error {
+	switch format {
+	case "json":
+		return writeJSON(w, jsonValue)
+	case "csv":
+		cw := csv.NewWriter(w)
+		cw.Write(header)
+		for _, r := range records {
+			rec := make([]string, len(r))
+			for i, v := range r {
+				rec[i] = csvValue(v)
+			}
+			cw.Write(rec)
+		}
+		cw.Flush()
+		return cw.Error()
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, strings.Join(header, "\t")+"\t")
+	for _, r := range records {
+		cells := make([]string, len(r))
+		for i, v := range r {
+			cells[i] = tableValue(header[i], v, currency)
+		}
+		fmt.Fprintln(tw, strings.Join(cells, "\t")+"\t")
+	}
+	return tw.Flush()
+}
+
+// SurveysCmd prints NPS, CSAT and CES by month.
+type SurveysCmd struct {
+	rangeFlags
+	By string `help:"Break down by survey, owner, tier or attr:NAME." placeholder:"DIMENSION"`
+}
+
+// Run computes and prints the survey table.
+func (c SurveysCmd) Run(ctx context.Context, g *Globals) error {
+	from, to, asOf, err := c.parse()
+	if err != nil {
+		return err
+	}
+	db, err := g.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	rows, err := metrics.Surveys(ctx, db, from, to, c.By, asOf)
+	if errors.Is(err, metrics.ErrBadOptions) {
+		return UsageError{err}
+	}
+	if err != nil {
+		return err
+	}
+	header := []string{"month", "nps", "nps_responses", "promoters", "passives", "detractors", "csat", "csat_responses", "ces", "ces_responses"}
+	if c.By != "" {
+		header = append([]string{"group"}, header...)
+	}
+	var records [][]any
+	for _, r := range rows {
+		rec := []any{r.Month, r.NPS, r.NPSResponses, r.Promoters, r.Passives, r.Detractors, r.CSAT, r.CSATResponses, r.CES, r.CESResponses}
+		if r.Group != nil {
+			rec = append([]any{*r.Group}, rec...)
+		}
+		records = append(records, rec)
+	}
+	if rows == nil {
+		rows = []metrics.SurveyRow{}
+	}
+	return writeRecords(g.stdout, c.Format, header, records, rows, "")
+}
+
+// RenewalsCmd lists renewals due.
+type RenewalsCmd struct {
+	Days   int    `default:"90" help:"How many days ahead to look."`
+	At     string `help:"Look ahead from this date or RFC 3339 time instead of now." placeholder:"DATE"`
+	Format string `default:"table" enum:"table,json,csv" help:"Output: table, json or csv."`
+}
+
+// Run lists the renewals.
+func (c RenewalsCmd) Run(ctx context.Context, g *Globals) error {
+	at := time.Now().UTC().Truncate(time.Second)
+	if c.At != "" {
+		var err error
+		if at, err = metrics.ParseInstant(c.At); err != nil {
+			return UsageError{fmt.Errorf("--at: %w", err)}
+		}
+	}
+	db, err := g.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	rows, err := metrics.Renewals(ctx, db, at, c.Days)
+	if errors.Is(err, metrics.ErrBadOptions) {
+		return UsageError{err}
+	}
+	if err != nil {
+		return err
+	}
+	header := []string{"renewal_at", "days_left", "account_id", "name", "owner_email", "subscription_id", "plan", "mrr", "arr", "source"}
+	var records [][]any
+	var total float64
+	for _, r := range rows {
+		records = append(records, []any{r.RenewalAt.Format(time.DateOnly), r.DaysLeft, r.AccountID, r.Name, r.OwnerEmail,
+			r.SubscriptionID, r.Plan, r.MRR, r.ARR, r.Source})
+		if r.ARR != nil {
+			total += *r.ARR
+		}
+	}
+	if rows == nil {
+		rows = []metrics.Renewal{}
+	}
+	currency := ""
+	if c.Format == "table" {
+		if currency, err = billing.ReportingCurrency(ctx, db); err != nil {
+			return err
+		}
+		fmt.Fprintf(g.stdout, "%d renewals in the %d days from %s: ARR %s %s\n", len(rows), c.Days, at.Format(time.DateOnly), amount(total, currency), currency)
+	}
+	return writeRecords(g.stdout, c.Format, header, records, rows, currency)
 }

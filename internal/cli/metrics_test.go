@@ -68,6 +68,20 @@ func TestMetricsCommands(t *testing.T) {
 		t.Errorf("cohorts table:\n%s", out)
 	}
 
+	responses := writeFile(t, dir, "responses.csv", "response_id,account_id,survey,kind,score,answered_at\nR1,A1,q,nps,10,2024-01-05\nR2,A2,q,nps,5,2024-01-06\nR3,A2,q,csat,4,2024-02-06\n")
+	if code, _, stderr := run(t, "import", "responses", responses, "--db", db); code != 0 {
+		t.Fatalf("import responses: %s", stderr)
+	}
+	code, out, _ = run(t, "metrics", "surveys", "--from", "2024-01", "--to", "2024-02", "--by", "tier", "--format", "csv", "--db", db)
+	if code != 0 || !strings.Contains(out, "\nenterprise,2024-01,-100,1,0,0,1,,0,,0\n") || !strings.Contains(out, "\nsmb,2024-01,100,1,1,0,0,,0,,0\n") ||
+		!strings.Contains(out, "\nenterprise,2024-02,,0,0,0,0,1,1,,0\n") {
+		t.Errorf("surveys:\n%s", out)
+	}
+	code, out, _ = run(t, "metrics", "renewals", "--at", "2024-02-01", "--days", "30", "--db", db)
+	if code != 0 || !strings.Contains(out, "1 renewals in the 30 days from 2024-02-01: ARR 1200.00 USD") || !strings.Contains(out, "2024-03-01") {
+		t.Errorf("renewals:\n%s", out)
+	}
+
 	for _, c := range []struct {
 		args []string
 		code int
@@ -78,6 +92,8 @@ func TestMetricsCommands(t *testing.T) {
 		{[]string{"metrics", "monthly", "--from", "2024-01", "--to", "2024-03", "--as-of", "soon"}, 2, `--as-of: "soon" is neither a date`},
 		{[]string{"metrics", "monthly", "--from", "2024-01", "--to", "2024-03", "--by", "colour"}, 2, `cannot break down by "colour"`},
 		{[]string{"metrics", "monthly", "--to", "2024-03"}, 2, "missing flags: --from"},
+		{[]string{"metrics", "renewals", "--days", "0"}, 2, "days 0: want 1 to 3660"},
+		{[]string{"metrics", "surveys", "--from", "2024-01", "--to", "2024-03", "--by", "plan"}, 2, "survey answers belong to accounts"},
 	} {
 		code, _, stderr := run(t, append(c.args, "--db", db)...)
 		if code != c.code || !strings.Contains(stderr, c.msg) {

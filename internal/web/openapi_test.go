@@ -52,6 +52,8 @@ func TestOpenAPIDocument(t *testing.T) {
 		"/api/v1/audit":                                        {"get"},
 		"/api/v1/metrics/monthly":                              {"get"},
 		"/api/v1/metrics/cohorts":                              {"get"},
+		"/api/v1/metrics/surveys":                              {"get"},
+		"/api/v1/metrics/renewals":                             {"get"},
 		"/api/v1/api-keys":                                     {"get", "post"},
 		"/api/v1/api-keys/{key_id}":                            {"delete"},
 		"/api/v1/users":                                        {"get", "post"},

@@ -59,6 +59,24 @@ type cohortsOutput struct {
 	Body []metrics.Cohort
 }
 
+type surveysInput struct {
+	MetricsRange
+	By string `query:"by" doc:"Break down by survey, owner, tier or attr:NAME; each row then carries its group."`
+}
+
+type surveysOutput struct {
+	Body []metrics.SurveyRow
+}
+
+type renewalsInput struct {
+	Days int    `query:"days" minimum:"1" maximum:"3660" default:"90" doc:"How many days ahead to look."`
+	At   string `query:"at" doc:"Look ahead from this date or RFC 3339 time instead of now."`
+}
+
+type renewalsOutput struct {
+	Body []metrics.Renewal
+}
+
 func registerSaaSMetrics(s *Server, api huma.API) {
 	register(api, needRead, huma.Operation{
 		OperationID: "metrics-monthly", Method: http.MethodGet, Path: "/metrics/monthly", Tags: []string{"Metrics"},
@@ -104,5 +122,55 @@ func registerSaaSMetrics(s *Server, api huma.API) {
 			return nil, s.internal(ctx, err)
 		}
 		return &cohortsOutput{Body: t.Cohorts}, nil
+	})
+	register(api, needRead, huma.Operation{
+		OperationID: "metrics-surveys", Method: http.MethodGet, Path: "/metrics/surveys", Tags: []string{"Metrics"},
+		Summary: "NPS, CSAT and CES by month",
+		Description: "By month of the answer: NPS (100 × (promoters − detractors) / responses, promoters 9–10, " +
+			"detractors 0–6), CSAT (share of 4 and 5 among 1–5 answers) and CES (mean score, 1–7), with their counts. " +
+			"The same objects as `kizuna metrics surveys --format json`.",
+	}, func(ctx context.Context, in *surveysInput) (*surveysOutput, error) {
+		from, to, asOf, err := in.parse()
+		if err != nil {
+			return nil, err
+		}
+		rows, err := metrics.Surveys(ctx, s.db, from, to, in.By, asOf)
+		if errors.Is(err, metrics.ErrBadOptions) {
+			return nil, huma.Error400BadRequest(err.Error())
+		}
+		if err != nil {
+			return nil, s.internal(ctx, err)
+		}
+		if rows == nil {
+			rows = []metrics.SurveyRow{}
+		}
+		return &surveysOutput{Body: rows}, nil
+	})
+	register(api, needRead, huma.Operation{
+		OperationID: "metrics-renewals", Method: http.MethodGet, Path: "/metrics/renewals", Tags: []string{"Metrics"},
+		Summary: "Renewals due",
+		Description: "Subscriptions whose current period ends in the next days with no period after it, and accounts " +
+			"whose renewal_date attribute falls in them, in date order, with MRR and ARR in the reporting currency.",
+	}, func(ctx context.Context, in *renewalsInput) (*renewalsOutput, error) {
+		at := time.Now().UTC().Truncate(time.Second)
+		if in.At != "" {
+			t, err := metrics.ParseInstant(in.At)
+			if err != nil {
+				return nil, huma.Error400BadRequest("query parameter at: "+err.Error(),
+					&huma.ErrorDetail{Message: err.Error(), Location: "query.at", Value: in.At})
+			}
+			at = t
+		}
+		rows, err := metrics.Renewals(ctx, s.db, at, in.Days)
+		if errors.Is(err, metrics.ErrBadOptions) {
+			return nil, huma.Error400BadRequest(err.Error())
+		}
+		if err != nil {
+			return nil, s.internal(ctx, err)
+		}
+		if rows == nil {
+			rows = []metrics.Renewal{}
+		}
+		return &renewalsOutput{Body: rows}, nil
 	})
 }

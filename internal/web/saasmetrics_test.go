@@ -85,6 +85,19 @@ func TestSaaSMetricsAPI(t *testing.T) {
 			t.Errorf("cohorts: %s", w.Body)
 		}
 
+		w = s.do(t, request{target: "/api/v1/metrics/renewals?days=3660&at=2024-01-15", bearer: keys.read})
+		if ren := decode[[]metrics.Renewal](t, w); len(ren) != 1 || ren[0].SubscriptionID != "s1" || *ren[0].ARR != 1200 || ren[0].DaysLeft != 17 {
+			t.Errorf("renewals: %s", w.Body)
+		}
+		if _, err := db.ExecContext(ctx, `INSERT INTO survey_responses (response_id, account_id, survey, kind, score, answered_at, recorded_at, updated_at)
+			VALUES ('r1', 'a', 'q', 'nps', 10, $1, 1, 1)`, jan.Unix()); err != nil {
+			t.Fatal(err)
+		}
+		w = s.do(t, request{target: "/api/v1/metrics/surveys?from=2024-01&to=2024-02", bearer: keys.read})
+		if sv := decode[[]metrics.SurveyRow](t, w); len(sv) != 2 || sv[0].NPS == nil || *sv[0].NPS != 100 || sv[1].NPS != nil {
+			t.Errorf("surveys: %s", w.Body)
+		}
+
 		for _, c := range []struct{ target, location string }{
 			{"/api/v1/metrics/monthly?from=2024-13&to=2024-02", "query.from"},
 			{"/api/v1/metrics/monthly?from=2024-01", "query.to"},
@@ -92,6 +105,9 @@ func TestSaaSMetricsAPI(t *testing.T) {
 			{"/api/v1/metrics/monthly?from=2024-01&to=2024-02&as_of=yesterday", "query.as_of"},
 			{"/api/v1/metrics/monthly?from=2024-01&to=2024-02&interval=year", "query.interval"},
 			{"/api/v1/metrics/cohorts?from=2024&to=2024-02", "query.from"},
+			{"/api/v1/metrics/surveys?from=2024-01&to=2024-02&as_of=x", "query.as_of"},
+			{"/api/v1/metrics/renewals?days=0", "query.days"},
+			{"/api/v1/metrics/renewals?at=tomorrow", "query.at"},
 		} {
 			p := checkProblem(t, s.do(t, request{target: c.target, bearer: keys.read}), http.StatusBadRequest)
 			if len(p.Errors) == 0 || p.Errors[0].Location != c.location {
