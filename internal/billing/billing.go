@@ -263,3 +263,30 @@ func (c *Converter) MRR(periods []Period, t time.Time) (float64, error) {
 	}
 	return sum, nil
 }
+
+// FXRate is an exchange rate into the reporting currency, in force from a day on.
+type FXRate struct {
+	Currency string    `json:"currency"`
+	From     time.Time `json:"from"`
+	Rate     float64   `json:"rate" doc:"Units of the reporting currency for one unit of currency."`
+}
+
+// FXRates lists every exchange rate by currency and day.
+func FXRates(ctx context.Context, q store.Querier) ([]FXRate, error) {
+	rows, err := q.QueryContext(ctx, `SELECT currency, day, rate FROM fx_rates ORDER BY currency, day`)
+	if err != nil {
+		return nil, fmt.Errorf("list fx rates: %w", err)
+	}
+	defer rows.Close()
+	var out []FXRate
+	for rows.Next() {
+		var r FXRate
+		var day int64
+		if err := rows.Scan(&r.Currency, &day, &r.Rate); err != nil {
+			return nil, fmt.Errorf("list fx rates: %w", err)
+		}
+		r.From = time.Unix(day*86400, 0).UTC()
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}

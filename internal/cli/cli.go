@@ -35,14 +35,16 @@ func (g *Globals) open(ctx context.Context) (*store.DB, error) {
 type CLI struct {
 	Globals
 
-	Demo    DemoCmd    `cmd:"" help:"Create (or reopen) a demo database with realistic data and serve it."`
-	Serve   ServeCmd   `cmd:"" help:"Run the server."`
-	Import  ImportCmd  `cmd:"" help:"Import a CSV file (accounts, contacts, subscriptions, events, tickets, responses, orders, costs, feedback)."`
-	Metrics MetricsCmd `cmd:"" help:"SaaS metrics: the monthly table and cohort retention."`
-	Migrate MigrateCmd `cmd:"" help:"Apply database migrations and print the schema version."`
-	User    UserCmd    `cmd:"" help:"Manage users."`
-	APIKey  APIKeyCmd  `cmd:"" name:"apikey" help:"Manage API keys (create, list, revoke)."`
-	Version VersionCmd `cmd:"" help:"Print the version."`
+	Demo     DemoCmd     `cmd:"" help:"Create (or reopen) a demo database with realistic data and serve it."`
+	Serve    ServeCmd    `cmd:"" help:"Run the server."`
+	Import   ImportCmd   `cmd:"" help:"Import a CSV file (accounts, contacts, subscriptions, events, tickets, responses, orders, costs, feedback)."`
+	Metrics  MetricsCmd  `cmd:"" help:"SaaS metrics: the monthly table and cohort retention."`
+	Settings SettingsCmd `cmd:"" help:"Reporting currency, gross margins and the tier attribute."`
+	FX       FXCmd       `cmd:"" name:"fx" help:"Exchange rates into the reporting currency."`
+	Migrate  MigrateCmd  `cmd:"" help:"Apply database migrations and print the schema version."`
+	User     UserCmd     `cmd:"" help:"Manage users."`
+	APIKey   APIKeyCmd   `cmd:"" name:"apikey" help:"Manage API keys (create, list, revoke)."`
+	Version  VersionCmd  `cmd:"" help:"Print the version."`
 }
 
 // UserError marks an error caused by what the user asked for (exit status 1,

@@ -86,10 +86,10 @@ func Cohorts(ctx context.Context, q store.Querier, from, to time.Time, asOf *tim
 		if c[0].customers == 0 {
 			continue
 		}
-		co := Cohort{Cohort: Month.label(lo + k), Customers: c[0].customers, MRR: c[0].mrr / unit}
+		co := Cohort{Cohort: Month.label(lo + k), Customers: c[0].customers, MRR: toMajor(c[0].mrr, unit)}
 		for off, x := range c {
 			co.Offsets = append(co.Offsets, Offset{Offset: off, Month: Month.label(lo + k + off), Customers: x.customers,
-				MRR: x.mrr / unit, LogoRetention: float64(x.customers) / float64(c[0].customers),
+				MRR: toMajor(x.mrr, unit), LogoRetention: float64(x.customers) / float64(c[0].customers),
 				RevenueRetention: x.mrr / c[0].mrr})
 		}
 		t.Cohorts = append(t.Cohorts, co)

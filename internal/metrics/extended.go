@@ -143,7 +143,7 @@ func extend(rows []Row, sums []agg, gp []float64, lo, from int, unit float64, re
 		k := from - lo + n
 		a, prev := sums[k], sums[k-1]
 		r := &rows[n]
-		x := &Extended{GrossProfitMRR: gp[k] / unit}
+		x := &Extended{GrossProfitMRR: toMajor(gp[k], unit)}
 		r.Extended = x
 		x.RevenueChurnRate = ratio(a.churned, prev.mrr)
 		if r.ARPA != nil && prev.customers > 0 && prev.mrr > 0 {
@@ -151,7 +151,7 @@ func extend(rows []Row, sums []agg, gp []float64, lo, from int, unit float64, re
 			x.ARPAGrowth = &g
 		}
 		if gpa := ratio(gp[k], float64(a.customers)); gpa != nil {
-			v := *gpa / unit
+			v := toMajor(*gpa, unit)
 			x.GrossProfitARPA = &v
 			if prev.customers > 0 && gp[k-1] > 0 {
 				g := v/(gp[k-1]/float64(prev.customers)/unit) - 1
@@ -162,7 +162,7 @@ func extend(rows []Row, sums []agg, gp []float64, lo, from int, unit float64, re
 			continue
 		}
 		if retention != nil && !math.IsNaN(retention[k]) && a.customers > 0 {
-			v := retention[k] / float64(a.customers) / unit
+			v := toMajor(retention[k]/float64(a.customers), unit)
 			x.RetentionCostPerCustomer = &v
 		}
 		if r.lifetime > 0 && x.GrossProfitARPA != nil {

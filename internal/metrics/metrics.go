@@ -235,7 +235,7 @@ func prepare(ctx context.Context, q store.Querier, iv Interval, by string, asOf 
 		for i := range rate[c] {
 			r, err := conv.Rate(code, time.Unix(iv.end(base+i), 0))
 			if err != nil {
-				return input{}, nil, nil, 0, fmt.Errorf("metrics: subscription periods in %s: %w (set one in the settings)", code, err)
+				return input{}, nil, nil, 0, fmt.Errorf("metrics: subscription periods in %s: %w (set one with `kizuna fx set %s DAY RATE`)", code, err, code)
 			}
 			rate[c][i] = r * scale
 		}
@@ -253,17 +253,18 @@ func rowsOf(iv Interval, sums []agg, lo, from int, unit, margin float64, acquisi
 	for k := 1; k < len(sums); k++ {
 		churn[k] = ratio(float64(sums[k].churnedN), float64(sums[k-1].customers))
 	}
+	major := func(minor float64) float64 { return toMajor(minor, unit) }
 	var rows []Row
 	for k := from - lo; k < len(sums); k++ {
 		a, prev := sums[k], sums[k-1]
 		r := Row{
-			MRR: a.mrr / unit, Customers: a.customers,
-			NewMRR: a.newMRR / unit, ExpansionMRR: a.expansion / unit, ContractionMRR: a.contraction / unit,
-			ChurnedMRR: a.churned / unit, ReactivationMRR: a.reactivate / unit,
+			MRR: major(a.mrr), Customers: a.customers,
+			NewMRR: major(a.newMRR), ExpansionMRR: major(a.expansion), ContractionMRR: major(a.contraction),
+			ChurnedMRR: major(a.churned), ReactivationMRR: major(a.reactivate),
 			NewCustomers: a.newN, ReactivatedCustomers: a.reactN, ExpansionCustomers: a.expansionN,
 			ContractionCustomers: a.contractionN, ChurnedCustomers: a.churnedN,
 		}
-		r.NetNewMRR = (a.newMRR + a.reactivate + a.expansion - a.contraction - a.churned) / unit
+		r.NetNewMRR = major(a.newMRR + a.reactivate + a.expansion - a.contraction - a.churned)
 		if iv == Month {
 			r.Month = iv.label(lo + k)
 		} else {
@@ -275,7 +276,7 @@ func rowsOf(iv Interval, sums []agg, lo, from int, unit, margin float64, acquisi
 		r.NetMRRChurnRate = ratio(lost-a.expansion-a.reactivate, prev.mrr)
 		r.QuickRatio = ratio(a.newMRR+a.reactivate+a.expansion, lost)
 		if arpa := ratio(a.mrr, float64(a.customers)); arpa != nil {
-			v := *arpa / unit
+			v := major(*arpa)
 			r.ARPA = &v
 		}
 		r.UpsellRate = ratio(float64(a.expansionN), float64(prev.customers))
@@ -303,7 +304,7 @@ func rowsOf(iv Interval, sums []agg, lo, from int, unit, margin float64, acquisi
 		// A month without an imported cost has no CAC (rather than a CAC of 0).
 		if withCosts && acquisition != nil && !math.IsNaN(acquisition[k]) {
 			if cac := ratio(acquisition[k], float64(a.newN)); cac != nil {
-				v := *cac / unit
+				v := major(*cac)
 				r.CAC = &v
 				if r.LTV != nil && v > 0 {
 					x := *r.LTV / v
@@ -315,6 +316,12 @@ func rowsOf(iv Interval, sums []agg, lo, from int, unit, margin float64, acquisi
 	}
 	return rows
 }
+
+// toMajor turns an amount in minor units of the reporting currency into
+// major units (unit is 10^exponent). Sums of converted amounts carry float
+// noise (70.00000000000001), so it rounds to a ten-thousandth of a minor
+// unit, far below any display.
+func toMajor(minor, unit float64) float64 { return math.Round(minor*1e4) / 1e4 / unit }
 
 // ratio is a/b, or nil when b is 0.
 func ratio(a, b float64) *float64 {
