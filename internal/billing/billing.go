@@ -199,12 +199,25 @@ var ErrNoRate = errors.New("no exchange rate")
 
 // LoadConverter reads the reporting currency and every exchange rate.
 func LoadConverter(ctx context.Context, q store.Querier) (*Converter, error) {
+	return LoadConverterAsOf(ctx, q, nil)
+}
+
+// LoadConverterAsOf reads the reporting currency and the exchange rates as
+// Kizuna knew them at asOf (nil: now), so a corrected rate does not change a
+// report made before the correction.
+func LoadConverterAsOf(ctx context.Context, q store.Querier, asOf *time.Time) (*Converter, error) {
 	rep, err := ReportingCurrency(ctx, q)
 	if err != nil {
 		return nil, err
 	}
 	c := &Converter{Reporting: rep, rates: map[string][]fxRate{}}
-	rows, err := q.QueryContext(ctx, `SELECT currency, day, rate FROM fx_rates ORDER BY currency, day`)
+	query, args := `SELECT currency, day, rate FROM fx_rates ORDER BY currency, day`, []any(nil)
+	if asOf != nil {
+		query = `SELECT currency, day, rate FROM fx_rate_versions WHERE known_from <= $1 AND (known_to IS NULL OR known_to > $1)
+			ORDER BY currency, day`
+		args = []any{asOf.Unix()}
+	}
+	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("load fx rates: %w", err)
 	}

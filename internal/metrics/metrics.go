@@ -216,7 +216,7 @@ func prepare(ctx context.Context, q store.Querier, iv Interval, by string, asOf 
 	for _, s := range src.spans {
 		base = min(base, int(s.first))
 	}
-	conv, err := billing.LoadConverter(ctx, q)
+	conv, err := billing.LoadConverterAsOf(ctx, q, asOf)
 	if err != nil {
 		return input{}, nil, nil, 0, err
 	}

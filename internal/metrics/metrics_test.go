@@ -487,3 +487,107 @@ func TestAsOf(t *testing.T) {
 		}
 	})
 }
+
+// TestAsOfExchangeRate checks that a corrected exchange rate changes the
+// table from the correction on, not before it.
+func TestAsOfExchangeRate(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		if err := billing.SetFXRate(ctx, db, "JPY", day(2020, 1, 1), 0.007); err != nil {
+			t.Fatal(err)
+		}
+		// As if the rate had been entered at unix time 1000.
+		if _, err := db.ExecContext(ctx, `UPDATE fx_rate_versions SET known_from = 1000`); err != nil {
+			t.Fatal(err)
+		}
+		seed(t, db, []sub{{account: "j", id: "j", start: day(2024, 1, 1), mrr: 10000, currency: "JPY"}})
+		if err := billing.SetFXRate(ctx, db, "JPY", day(2020, 1, 1), 0.0065); err != nil {
+			t.Fatal(err)
+		}
+		// The period itself must be known at 2000 too.
+		if _, err := db.ExecContext(ctx, `UPDATE subscription_period_versions SET known_from = 1500`); err != nil {
+			t.Fatal(err)
+		}
+		before := time.Unix(2000, 0)
+		if got := table(t, db, "2024-01", "2024-01", metrics.Options{AsOf: &before})["2024-01/"].MRR; got != 70 {
+			t.Errorf("as of before the correction: %v, want 70", got)
+		}
+		if got := table(t, db, "2024-01", "2024-01", metrics.Options{})["2024-01/"].MRR; got != 65 {
+			t.Errorf("now: %v, want 65", got)
+		}
+	})
+}
+
+// TestFinerIntervals checks daily and weekly tables: the same rules at each
+// day's or week's end.
+func TestFinerIntervals(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		seed(t, db, []sub{
+			// Active at the ends of January 10 to 19; gone at the end of the 20th.
+			{account: "a", id: "a", start: day(2024, 1, 10), end: day(2024, 1, 20), mrr: 30},
+			// Starts on Wednesday January 17: new in the ISO week of Monday January 15.
+			{account: "b", id: "b", start: day(2024, 1, 17), mrr: 10},
+		})
+		from, to := day(2024, 1, 9), day(2024, 1, 21)
+		tab, err := metrics.Compute(context.Background(), db, metrics.Options{From: from, To: to, Interval: metrics.Day})
+		if err != nil {
+			t.Fatal(err)
+		}
+		byDay := map[string]metrics.Row{}
+		for _, r := range tab.Rows {
+			byDay[r.Period] = r
+		}
+		if len(tab.Rows) != 13 || tab.Rows[0].Period != "2024-01-09" || tab.Rows[0].Month != "" {
+			t.Fatalf("%d rows from %q", len(tab.Rows), tab.Rows[0].Period)
+		}
+		if r := byDay["2024-01-10"]; r.NewMRR != 30 || r.MRR != 30 {
+			t.Errorf("January 10: %+v", r)
+		}
+		if r := byDay["2024-01-19"]; r.MRR != 40 || r.ChurnedMRR != 0 {
+			t.Errorf("January 19: %+v", r)
+		}
+		if r := byDay["2024-01-20"]; r.MRR != 10 || r.ChurnedMRR != 30 || r.ChurnedCustomers != 1 {
+			t.Errorf("January 20: %+v", r)
+		}
+		checkRate(t, "January 20 net mrr churn", byDay["2024-01-20"].NetMRRChurnRate, 0.75)
+		if r := byDay["2024-01-20"]; r.LTV != nil || r.CAC != nil {
+			t.Errorf("daily LTV or CAC: %+v", r)
+		}
+
+		tab, err = metrics.Compute(context.Background(), db, metrics.Options{From: from, To: to, Interval: metrics.Week})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var weeks []string
+		for _, r := range tab.Rows {
+			weeks = append(weeks, fmt.Sprintf("%s:%v/%v/%v", r.Period, r.MRR, r.NewMRR, r.ChurnedMRR))
+		}
+		// The week of Monday January 15 ends on Sunday the 21st, after a left.
+		want := []string{"2024-01-08:30/30/0", "2024-01-15:10/10/30"}
+		if !reflect.DeepEqual(weeks, want) {
+			t.Errorf("weeks %v, want %v", weeks, want)
+		}
+	})
+}
+
+// TestOwnerBreakdown groups whole accounts by their owner.
+func TestOwnerBreakdown(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		seed(t, db, []sub{
+			{account: "a", id: "a", start: day(2024, 1, 1), mrr: 30, plan: "x"},
+			{account: "a", id: "a2", start: day(2024, 1, 1), mrr: 5, plan: "y"},
+			{account: "b", id: "b", start: day(2024, 1, 1), mrr: 10},
+			{account: "c", id: "c", start: day(2024, 1, 1), mrr: 1},
+		})
+		for id, owner := range map[string]string{"a": "kei@example.com", "b": "kei@example.com", "c": ""} {
+			if err := account.Upsert(ctx, db, account.Account{ID: id, Name: id, OwnerEmail: owner}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		rows := table(t, db, "2024-01", "2024-01", metrics.Options{By: "owner"})
+		if len(rows) != 2 || rows["2024-01/kei@example.com"].MRR != 45 || rows["2024-01/kei@example.com"].Customers != 2 || rows["2024-01/"].MRR != 1 {
+			t.Errorf("by owner: %+v", rows)
+		}
+	})
+}

@@ -27,10 +27,14 @@ type dialectMigration struct {
 var dialectSpecific = []dialectMigration{
 	{version: 5, name: "period_versions", down: map[Dialect]string{
 		SQLite: `DROP TRIGGER subscription_periods_version_insert; DROP TRIGGER subscription_periods_version_update;
-			DROP TRIGGER subscription_periods_version_delete; DROP TABLE subscription_period_versions;`,
+			DROP TRIGGER subscription_periods_version_delete; DROP TABLE subscription_period_versions;
+			DROP TRIGGER fx_rates_version_insert; DROP TRIGGER fx_rates_version_update;
+			DROP TRIGGER fx_rates_version_delete; DROP TABLE fx_rate_versions;`,
 		Postgres: `DROP TRIGGER subscription_periods_version_insert ON subscription_periods;
 			DROP TRIGGER subscription_periods_version_update ON subscription_periods;
-			DROP FUNCTION subscription_periods_version(); DROP TABLE subscription_period_versions;`,
+			DROP FUNCTION subscription_periods_version(); DROP TABLE subscription_period_versions;
+			DROP TRIGGER fx_rates_version_change ON fx_rates; DROP TRIGGER fx_rates_version_update ON fx_rates;
+			DROP FUNCTION fx_rates_version(); DROP TABLE fx_rate_versions;`,
 	}},
 }
 

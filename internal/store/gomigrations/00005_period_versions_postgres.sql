@@ -45,3 +45,35 @@ FOR EACH ROW WHEN ((OLD.subscription_id, OLD.start_at, OLD.end_at, OLD.account_i
     OLD.plan, OLD.product, OLD.quantity) IS DISTINCT FROM (NEW.subscription_id, NEW.start_at, NEW.end_at,
     NEW.account_id, NEW.mrr_minor, NEW.currency, NEW.plan, NEW.product, NEW.quantity))
 EXECUTE FUNCTION subscription_periods_version();
+
+-- Exchange rates the same way (see the SQLite file).
+CREATE TABLE fx_rate_versions (
+    currency   TEXT NOT NULL,
+    day        INTEGER NOT NULL,
+    rate       DOUBLE PRECISION NOT NULL,
+    known_from BIGINT NOT NULL,
+    known_to   BIGINT
+);
+INSERT INTO fx_rate_versions SELECT currency, day, rate, 0, NULL FROM fx_rates;
+
+CREATE FUNCTION fx_rates_version() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    now_s BIGINT := CAST(EXTRACT(EPOCH FROM clock_timestamp()) AS BIGINT);
+BEGIN
+    IF TG_OP IN ('UPDATE', 'DELETE') THEN
+        UPDATE fx_rate_versions SET known_to = now_s
+        WHERE currency = OLD.currency AND day = OLD.day AND known_to IS NULL;
+    END IF;
+    IF TG_OP IN ('INSERT', 'UPDATE') THEN
+        INSERT INTO fx_rate_versions VALUES (NEW.currency, NEW.day, NEW.rate, now_s, NULL);
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER fx_rates_version_change AFTER INSERT OR DELETE ON fx_rates
+FOR EACH ROW EXECUTE FUNCTION fx_rates_version();
+
+CREATE TRIGGER fx_rates_version_update AFTER UPDATE ON fx_rates
+FOR EACH ROW WHEN ((OLD.currency, OLD.day, OLD.rate) IS DISTINCT FROM (NEW.currency, NEW.day, NEW.rate))
+EXECUTE FUNCTION fx_rates_version();

@@ -46,3 +46,34 @@ BEGIN
     UPDATE subscription_period_versions SET known_to = CAST(strftime('%s', 'now') AS INTEGER)
     WHERE subscription_id = OLD.subscription_id AND start_at = OLD.start_at AND known_to IS NULL;
 END;
+
+-- Exchange rates the same way: a corrected rate shows as a correction. Rates
+-- carry no time of their own, so versions take the wall clock; those stored
+-- before are taken as always known.
+CREATE TABLE fx_rate_versions (
+    currency   TEXT NOT NULL,
+    day        INTEGER NOT NULL,
+    rate       DOUBLE PRECISION NOT NULL,
+    known_from BIGINT NOT NULL,
+    known_to   BIGINT
+);
+INSERT INTO fx_rate_versions SELECT currency, day, rate, 0, NULL FROM fx_rates;
+
+CREATE TRIGGER fx_rates_version_insert AFTER INSERT ON fx_rates
+BEGIN
+    INSERT INTO fx_rate_versions VALUES (NEW.currency, NEW.day, NEW.rate, CAST(strftime('%s', 'now') AS INTEGER), NULL);
+END;
+
+CREATE TRIGGER fx_rates_version_update AFTER UPDATE ON fx_rates
+WHEN OLD.currency IS NOT NEW.currency OR OLD.day IS NOT NEW.day OR OLD.rate IS NOT NEW.rate
+BEGIN
+    UPDATE fx_rate_versions SET known_to = CAST(strftime('%s', 'now') AS INTEGER)
+    WHERE currency = OLD.currency AND day = OLD.day AND known_to IS NULL;
+    INSERT INTO fx_rate_versions VALUES (NEW.currency, NEW.day, NEW.rate, CAST(strftime('%s', 'now') AS INTEGER), NULL);
+END;
+
+CREATE TRIGGER fx_rates_version_delete AFTER DELETE ON fx_rates
+BEGIN
+    UPDATE fx_rate_versions SET known_to = CAST(strftime('%s', 'now') AS INTEGER)
+    WHERE currency = OLD.currency AND day = OLD.day AND known_to IS NULL;
+END;
