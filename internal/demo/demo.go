@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 	"time"
 
 	"github.com/kizuna-cs/kizuna/internal/account"
@@ -123,6 +124,12 @@ func Generate(ctx context.Context, db *store.DB, cfg Config) (*Truth, error) {
 	m := Marker{Seed: cfg.Seed, Scale: cfg.Scale, Now: cfg.Now.Format(time.DateOnly)}
 	if err := writeMarker(ctx, db, m); err != nil {
 		return nil, err
+	}
+	// What the demo product's events mean, for snapshots and rules.
+	if _, err := db.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES ('key_features', $1), ('login_event', $2), ('setup_event', $3)
+		ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
+		strings.Join([]string{EventReports, EventDashboards, EventIntegrations}, ","), EventLogin, EventSetup); err != nil {
+		return nil, fmt.Errorf("generate demo: settings: %w", err)
 	}
 
 	w := newWorld(cfg)

@@ -1,0 +1,144 @@
+package snapshot_test
+
+import (
+	"context"
+	"errors"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/kizuna-cs/kizuna/internal/account"
+	"github.com/kizuna-cs/kizuna/internal/billing"
+	"github.com/kizuna-cs/kizuna/internal/snapshot"
+	"github.com/kizuna-cs/kizuna/internal/store"
+	"github.com/kizuna-cs/kizuna/internal/storetest"
+	"github.com/kizuna-cs/kizuna/internal/usage"
+)
+
+func day(y int, m time.Month, d int) time.Time { return time.Date(y, m, d, 0, 0, 0, 0, time.UTC) }
+func ptr[T any](v T) *T                        { return &v }
+
+// TestCompute builds one account by hand, as of noon on 2024-06-30, and
+// checks every field against the numbers worked out below.
+func TestCompute(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		at := day(2024, 6, 30).Add(12 * time.Hour)
+		today := store.Day(at.Unix())
+		exec := func(q string, args ...any) {
+			t.Helper()
+			if _, err := db.ExecContext(ctx, q, args...); err != nil {
+				t.Fatal(err)
+			}
+		}
+		exec(`INSERT INTO settings (key, value) VALUES ('key_features', 'reports, dashboards,integrations,alerts')`)
+		if err := billing.SetFXRate(ctx, db, "JPY", day(2020, 1, 1), 0.007); err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range []account.Account{
+			{ID: "a", Name: "Acme", OwnerEmail: "kei@example.com", SignupAt: ptr(day(2024, 1, 1)),
+				Attributes: map[string]any{"segment": "enterprise", "renewal_owner": "sales"}},
+			{ID: "b", Name: "Quiet"},
+		} {
+			if err := account.Upsert(ctx, db, a); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, p := range []billing.Period{
+			// Started January 10: tenure 172 days at noon on June 30.
+			{SubscriptionID: "core", AccountID: "a", Start: day(2024, 1, 10), End: ptr(day(2024, 3, 1)), MRRMinor: 50000, Currency: "USD", Plan: "growth", Product: "platform", Quantity: ptr(10.0)},
+			// Renewed at a new price on March 1; ends August 1 with nothing after: 32 days to renewal.
+			{SubscriptionID: "core", AccountID: "a", Start: day(2024, 3, 1), End: ptr(day(2024, 8, 1)), MRRMinor: 60000, Currency: "USD", Plan: "growth", Product: "platform", Quantity: ptr(12.0)},
+			{SubscriptionID: "jp", AccountID: "a", Start: day(2024, 2, 1), MRRMinor: 10000, Currency: "JPY", Plan: "addon", Product: "analytics", Quantity: ptr(3.0)},
+		} {
+			if err := billing.UpsertPeriod(ctx, db, p); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// Usage: setup on January 15 (14 days after signup); in the last 30
+		// days (June 1–30) reports 10, dashboards 4, login 40 (in the last 28
+		// days: 32); in the 30 days before (May 2–31) 30 events.
+		counts := []usage.DailyCount{
+			{Day: store.Day(day(2024, 1, 15).Unix()), Event: "setup_completed", Count: 1},
+			{Day: store.Day(day(2024, 5, 10).Unix()), Event: "reports", Count: 30},
+			{Day: store.Day(day(2024, 6, 1).Unix()), Event: "login", Count: 8},
+			{Day: store.Day(day(2024, 6, 10).Unix()), Event: "login", Count: 32},
+			{Day: store.Day(day(2024, 6, 10).Unix()), Event: "reports", Count: 10},
+			{Day: store.Day(day(2024, 6, 27).Unix()), Event: "dashboards", Count: 4},
+			{Day: store.Day(day(2024, 7, 5).Unix()), Event: "reports", Count: 99}, // after the snapshot
+		}
+		users := map[int64][]string{
+			store.Day(day(2024, 6, 10).Unix()): {"u1", "u2", "u3"},
+			store.Day(day(2024, 6, 27).Unix()): {"u1", "u4"},
+			store.Day(day(2024, 5, 10).Unix()): {"u5"},
+		}
+		if err := usage.AddRollups(ctx, db, "a", counts, users); err != nil {
+			t.Fatal(err)
+		}
+		for _, tk := range []struct {
+			id, priority   string
+			opened, closed time.Time
+		}{
+			{"t1", "urgent", day(2024, 6, 20), time.Time{}},
+			{"t2", "normal", day(2024, 6, 1), time.Time{}},
+			{"t3", "normal", day(2024, 5, 1), day(2024, 5, 3)}, // closed, opened in the last 90 days
+			{"t4", "high", day(2024, 1, 1), day(2024, 7, 2)},   // closed after the snapshot: open then
+			{"t5", "low", day(2024, 7, 1), time.Time{}},        // opened after it
+		} {
+			var closed any
+			if !tk.closed.IsZero() {
+				closed = tk.closed.Unix()
+			}
+			exec(`INSERT INTO tickets (ticket_id, account_id, opened_at, closed_at, priority, recorded_at, updated_at) VALUES ($1, 'a', $2, $3, $4, 1, 1)`,
+				tk.id, tk.opened.Unix(), closed, tk.priority)
+		}
+		for i, r := range []struct {
+			kind  string
+			score int
+			at    time.Time
+		}{{"nps", 9, day(2024, 2, 1)}, {"nps", 5, day(2024, 5, 1)}, {"csat", 4, day(2024, 6, 1)}, {"nps", 10, day(2024, 7, 1)}} {
+			exec(`INSERT INTO survey_responses (response_id, account_id, survey, kind, score, answered_at, recorded_at, updated_at)
+				VALUES ($1, 'a', 's', $2, $3, $4, 1, 1)`, string(rune('p'+i)), r.kind, r.score, r.at.Unix())
+		}
+		for i, at := range []time.Time{day(2024, 6, 2), day(2024, 4, 15), day(2024, 1, 2)} {
+			exec(`INSERT INTO payment_events (account_id, invoice_id, kind, amount_minor, currency, at, recorded_at) VALUES ('a', $1, 'failed', 100, 'USD', $2, 1)`,
+				string(rune('i'+i)), at.Unix())
+		}
+
+		got, err := snapshot.Get(ctx, db, "a", at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := snapshot.Snapshot{
+			AccountID: "a", Name: "Acme", Owner: "kei@example.com", At: at,
+			MRR: 670, ARR: 8040, Customer: true, Plan: "growth", Products: []string{"platform", "analytics"},
+			TenureDays: 172, SignupDays: 181, DaysToRenewal: 32,
+			ActiveUsers7d: 2, ActiveUsers30d: 4, Seats: 15, SeatUtilization: 4.0 / 15, LoginsPerUserWeek: 32.0 / 4 / 4,
+			AdoptionBreadth: 0.5, FeaturesUsed30d: []string{"dashboards", "login", "reports"},
+			Usage30d: map[string]float64{"dashboards": 4, "login": 40, "reports": 10}, Events30d: 54, UsageTrend: 54.0/30 - 1,
+			DaysSinceActivity: int(today - store.Day(day(2024, 6, 27).Unix())), SetupDone: true, DaysToSetup: 14,
+			OpenTickets: 3, OpenTicketsBy: map[string]int{"urgent": 1, "normal": 1, "high": 1}, Tickets90d: 3,
+			HasNPS: true, LastNPS: 5, HasCSAT: true, LastCSAT: 4, PaymentFailures90d: 2,
+			Attributes: map[string]any{"segment": "enterprise", "renewal_owner": "sales"},
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("snapshot\n got %+v\nwant %+v", got, want)
+		}
+
+		// An account with nothing: zeros, and -1 where "never" must not read as 0.
+		quiet, err := snapshot.Get(ctx, db, "b", at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if quiet.Customer || quiet.DaysSinceActivity != -1 || quiet.DaysToRenewal != -1 || quiet.DaysToSetup != -1 || quiet.HasNPS || len(quiet.Usage30d) != 0 {
+			t.Errorf("quiet account %+v", quiet)
+		}
+		all, err := snapshot.All(ctx, db, at)
+		if err != nil || len(all) != 2 || !reflect.DeepEqual(all[0], got) || all[1].AccountID != "b" {
+			t.Errorf("All: %v, %d snapshots", err, len(all))
+		}
+		if _, err := snapshot.Get(ctx, db, "nope", at); !errors.Is(err, snapshot.ErrNotFound) {
+			t.Errorf("unknown account: %v", err)
+		}
+	})
+}
