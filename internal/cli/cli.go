@@ -39,6 +39,8 @@ type CLI struct {
 	Serve    ServeCmd    `cmd:"" help:"Run the server."`
 	Import   ImportCmd   `cmd:"" help:"Import a CSV file (accounts, contacts, subscriptions, events, tickets, responses, orders, costs, feedback)."`
 	Metrics  MetricsCmd  `cmd:"" help:"SaaS metrics: the monthly table and cohort retention."`
+	Snapshot SnapshotCmd `cmd:"" help:"Print an account's snapshot: the fields rules are written against."`
+	Rule     RuleCmd     `cmd:"" help:"Check rules against the account snapshot."`
 	Settings SettingsCmd `cmd:"" help:"Reporting currency, gross margins and the tier attribute."`
 	FX       FXCmd       `cmd:"" name:"fx" help:"Exchange rates into the reporting currency."`
 	Migrate  MigrateCmd  `cmd:"" help:"Apply database migrations and print the schema version."`

@@ -15,6 +15,7 @@ import (
 
 	"github.com/kizuna-cs/kizuna/internal/apikey"
 	"github.com/kizuna-cs/kizuna/internal/csvimport"
+	"github.com/kizuna-cs/kizuna/internal/rule"
 	"github.com/kizuna-cs/kizuna/internal/survey"
 )
 
@@ -115,6 +116,8 @@ func schemaNamer(t reflect.Type, hint string) string {
 		return "APIKey"
 	case reflect.TypeFor[csvimport.Result]():
 		return "ImportResult"
+	case reflect.TypeFor[rule.Error]():
+		return "RuleError"
 	}
 	return huma.DefaultSchemaNamer(t, hint)
 }

@@ -117,6 +117,7 @@ func (s *Server) routes() {
 	registerImports(s, s.api)
 	registerAudit(s, s.api)
 	registerSaaSMetrics(s, s.api)
+	registerSnapshots(s, s.api)
 	registerAPIKeys(s, s.api)
 	registerUsers(s, s.api)
 	s.ingest = s.registerSegment()
