@@ -35,13 +35,27 @@ func (in MetricsRange) parse() (from, to time.Time, asOf *time.Time, err error) 
 		return from, to, nil, bad("to", in.To, errors.New("is before from"))
 	}
 	if in.AsOf != "" {
-		t, err := metrics.ParseInstant(in.AsOf)
+		t, err := instantParam("as_of", in.AsOf)
 		if err != nil {
-			return from, to, nil, bad("as_of", in.AsOf, err)
+			return from, to, nil, err
 		}
 		asOf = &t
 	}
 	return from, to, asOf, nil
+}
+
+// instantParam parses the query parameter name (a date or an RFC 3339
+// time), now when it is empty, or answers 400 naming it.
+func instantParam(name, value string) (time.Time, error) {
+	if value == "" {
+		return time.Now().UTC().Truncate(time.Second), nil
+	}
+	t, err := metrics.ParseInstant(value)
+	if err != nil {
+		return t, huma.Error400BadRequest("query parameter "+name+": "+err.Error(),
+			&huma.ErrorDetail{Message: err.Error(), Location: "query." + name, Value: value})
+	}
+	return t, nil
 }
 
 type monthlyInput struct {
@@ -152,14 +166,9 @@ func registerSaaSMetrics(s *Server, api huma.API) {
 		Description: "Subscriptions whose current period ends in the next days with no period after it, and accounts " +
 			"whose renewal_date attribute falls in them, in date order, with MRR and ARR in the reporting currency.",
 	}, func(ctx context.Context, in *renewalsInput) (*renewalsOutput, error) {
-		at := time.Now().UTC().Truncate(time.Second)
-		if in.At != "" {
-			t, err := metrics.ParseInstant(in.At)
-			if err != nil {
-				return nil, huma.Error400BadRequest("query parameter at: "+err.Error(),
-					&huma.ErrorDetail{Message: err.Error(), Location: "query.at", Value: in.At})
-			}
-			at = t
+		at, err := instantParam("at", in.At)
+		if err != nil {
+			return nil, err
 		}
 		rows, err := metrics.Renewals(ctx, s.db, at, in.Days)
 		if errors.Is(err, metrics.ErrBadOptions) {

@@ -8,7 +8,6 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
-	"github.com/kizuna-cs/kizuna/internal/metrics"
 	"github.com/kizuna-cs/kizuna/internal/rule"
 	"github.com/kizuna-cs/kizuna/internal/snapshot"
 )
@@ -46,14 +45,9 @@ func registerSnapshots(s *Server, api huma.API) {
 		Summary:     "An account's snapshot",
 		Description: "What Kizuna knows about the account at a moment, as the typed fields rules are written against (GET /api/v1/snapshot/fields documents them).",
 	}, func(ctx context.Context, in *snapshotInput) (*snapshotOutput, error) {
-		at := time.Now().UTC().Truncate(time.Second)
-		if in.At != "" {
-			t, err := metrics.ParseInstant(in.At)
-			if err != nil {
-				return nil, huma.Error400BadRequest("query parameter at: "+err.Error(),
-					&huma.ErrorDetail{Message: err.Error(), Location: "query.at", Value: in.At})
-			}
-			at = t
+		at, err := instantParam("at", in.At)
+		if err != nil {
+			return nil, err
 		}
 		snap, err := snapshot.Get(ctx, s.db, in.AccountID, at)
 		if errors.Is(err, snapshot.ErrNotFound) {
