@@ -25,15 +25,17 @@ type Raw struct {
 
 // Tuning (variables for the tests). A SQLite statement binds at most 32766
 // values; 1000 rows is past the point where larger statements stop paying.
-// PostgreSQL chunks are COPYed, so they are larger. maxRollupKeys bounds the
-// rollup maps (20 to 40 bytes a key): past it they are written out and
-// emptied, so memory stays flat however many events pass through. A lower
+// PostgreSQL chunks are COPYed, so they are larger; larger still because
+// each chunk COPYed straight into events spends one of a bounded number of
+// savepoints (pgDirectChunks). maxRollupKeys bounds the rollup maps (20 to
+// 40 bytes a key): past it they are written out and emptied, so memory
+// stays flat however many events pass through. A lower
 // bound costs time: keys that come back after a write are written again
 // (1 << 20 made a million events 17% slower; 1 << 21 peaks at about 240 MB
 // RSS on ten million).
 var (
 	sqliteChunk   = 1000
-	postgresChunk = 16384
+	postgresChunk = 32768
 	rollupBatch   = 1000 // SQLite rows a rollup statement
 	maxRollupKeys = 1 << 21
 )
@@ -76,6 +78,10 @@ type Writer struct {
 
 	agg      rollup
 	inserted int64
+
+	// Set by the SQL side, read after Close (tests): PostgreSQL chunks
+	// COPYed into events directly and through the temporary table.
+	directChunks, tableChunks int
 }
 
 // chunk is a batch of events on its way to the database.
@@ -83,7 +89,8 @@ type chunk struct {
 	rows   []Raw
 	plain  bool    // every row has properties {}
 	args   []any   // SQLite: the bound values, built on the Add side
-	copied [][]any // PostgreSQL: the COPY rows, built on the Add side
+	copied [][]any // PostgreSQL: the rows for the temporary table, built on the Add side
+	direct [][]any // PostgreSQL: the same rows for the events table
 
 	// Set by the SQL side.
 	all   bool    // every row was new
@@ -350,14 +357,19 @@ func (w *Writer) stop() {
 // prepare builds a chunk's SQL values on the Add side, off the SQL goroutine.
 func (w *Writer) prepare(c *chunk) {
 	if w.db.Dialect == store.Postgres {
+		// One backing row serves both COPYs: [:7] for the temporary table
+		// (with seq), [1:] for the events table (with recorded_at).
 		for len(c.copied) < len(c.rows) {
-			c.copied = append(c.copied, make([]any, 7))
+			r := make([]any, 8)
+			c.copied = append(c.copied, r[:7])
+			c.direct = append(c.direct, r[1:])
 		}
-		c.copied = c.copied[:len(c.rows)]
+		c.copied, c.direct = c.copied[:len(c.rows)], c.direct[:len(c.rows)]
+		now := any(w.now)
 		for i := range c.rows {
 			e := &c.rows[i]
-			r := c.copied[i]
-			r[0], r[1], r[2], r[3], r[4], r[5], r[6] = int32(i), e.MessageID, nullable(e.AccountID), e.UserID, e.Event, e.TS, e.Properties
+			r := c.copied[i][:8]
+			r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7] = int32(i), e.MessageID, nullable(e.AccountID), e.UserID, e.Event, e.TS, e.Properties, now
 		}
 		return
 	}

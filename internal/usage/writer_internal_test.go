@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -241,5 +242,93 @@ func TestSortKeys(t *testing.T) {
 				t.Errorf("span %d, packed %v: sortKeys order differs from comparing names", span, pack)
 			}
 		}
+	}
+}
+
+// TestWriterDirectAndTable runs one Writer over inputs that make the
+// PostgreSQL side leave the direct COPY into events: more chunks than its
+// savepoint budget, stored events met midway, and message ids repeated
+// across chunks. Counts and rollups must be exact whichever way each chunk
+// went; on PostgreSQL the test also checks which way they went.
+func TestWriterDirectAndTable(t *testing.T) {
+	small(t, 16, 1<<20)
+	ids := func(from, to int) []string {
+		var out []string
+		for i := from; i < to; i++ {
+			out = append(out, fmt.Sprintf("m%d", i))
+		}
+		return out
+	}
+	tests := []struct {
+		name          string
+		stored        []string // ingested before
+		add           []string // then added through one Writer
+		wantNew       int64
+		direct, table int // PostgreSQL chunks, -1: not checked
+	}{
+		{"past the savepoint budget", nil, ids(0, 16*(pgDirectChunks+3)), 16 * (pgDirectChunks + 3), pgDirectChunks, 3},
+		// Four new chunks go direct; the fifth meets m0…m99 and it and
+		// every later chunk take the temporary table.
+		{"stored events midway", ids(0, 100), append(ids(1000, 1064), ids(50, 150)...), 64 + 50, 4, 7},
+		// m0…m15 again in the third chunk: not stored twice, not counted twice.
+		{"repeats across chunks", nil, append(ids(0, 32), ids(0, 32)...), 32, 2, 2},
+		{"all stored", ids(0, 64), ids(0, 64), 0, 0, 4},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			storetest.Each(t, func(t *testing.T, db *store.DB) {
+				ctx := context.Background()
+				base := time.Date(2024, 5, 1, 0, 0, 0, 0, time.UTC).Unix()
+				// An event's fields follow from its id, so a stored id
+				// comes back with its stored fields, as in a re-import.
+				event := func(id string) Raw {
+					i, _ := strconv.Atoi(id[1:])
+					return Raw{MessageID: id, AccountID: fmt.Sprintf("a%d", i%3), UserID: fmt.Sprintf("u%d", i%4), Event: "login", TS: base + int64(i%5)*86400}
+				}
+				if len(tc.stored) > 0 {
+					var evs []Event
+					for _, id := range tc.stored {
+						e := event(id)
+						evs = append(evs, Event{MessageID: e.MessageID, AccountID: e.AccountID, UserID: e.UserID, Event: e.Event, Timestamp: time.Unix(e.TS, 0)})
+					}
+					if _, err := Ingest(ctx, db, evs); err != nil {
+						t.Fatal(err)
+					}
+				}
+				conn, err := db.Conn(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer conn.Close()
+				tx, err := conn.BeginTx(ctx, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer tx.Rollback()
+				w := NewWriter(db, conn, tx)
+				for _, id := range tc.add {
+					if err := w.Add(ctx, event(id)); err != nil {
+						t.Fatal(err)
+					}
+				}
+				n, err := w.Close(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := tx.Commit(); err != nil {
+					t.Fatal(err)
+				}
+				if n != tc.wantNew {
+					t.Errorf("new events = %d, want %d", n, tc.wantNew)
+				}
+				if c, _ := CountEvents(ctx, db); c != int64(len(tc.stored))+tc.wantNew {
+					t.Errorf("events = %d, want %d", c, int64(len(tc.stored))+tc.wantNew)
+				}
+				truth(t, db)
+				if db.Dialect == store.Postgres && (w.directChunks != tc.direct || w.tableChunks != tc.table) {
+					t.Errorf("chunks direct %d, through the table %d; want %d, %d", w.directChunks, w.tableChunks, tc.direct, tc.table)
+				}
+			})
+		})
 	}
 }
