@@ -3,6 +3,7 @@ package usage
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"reflect"
 	"slices"
@@ -202,46 +203,97 @@ func TestSortKeys(t *testing.T) {
 		in.ids = map[string]int32{}
 		var xs interner
 		xs.ids = map[string]int32{}
-		m := map[dailyKey]int64{}
+		m := map[rkey]bool{}
 		for range 5000 {
 			a := in.id(fmt.Sprintf("acct-%d", r.IntN(300)))
 			x := xs.id(fmt.Sprintf("ev%d", r.IntN(40)))
-			m[dailyKey{a, x, int32(r.Int64N(int64(span))) - span/2}]++
+			m[rkey{a, x, int32(r.Int64N(int64(span))) - span/2}] = true
 		}
+		keys := slices.Collect(maps.Keys(m))
 		rankA, byA := in.ranks()
 		rankX, byX := xs.ranks()
-		sorted := func(pack bool) []dailyKey {
+		sorted := func(pack bool) []rkey {
 			packKeys = pack
 			defer func() { packKeys = true }()
-			l := sortKeys(m, rankA, rankX, byA, byX, func(k dailyKey) (int32, int32, int32) { return k.account, k.event, k.day })
+			l := sortKeys(keys, rankA, rankX, byA, byX)
 			if (l.packed != nil) != pack {
 				t.Fatalf("packed = %v, want %v", l.packed != nil, pack)
 			}
-			out := make([]dailyKey, l.len())
+			out := make([]rkey, l.len())
 			for i := range out {
 				a, x, d := l.at(i)
-				out[i] = dailyKey{a, x, d}
+				out[i] = rkey{a, x, d}
 			}
 			return out
 		}
-		want := make([]dailyKey, 0, len(m))
-		for k := range m {
-			want = append(want, k)
-		}
-		slices.SortFunc(want, func(p, q dailyKey) int {
-			if c := strings.Compare(in.names[p.account], in.names[q.account]); c != 0 {
+		want := slices.Clone(keys)
+		slices.SortFunc(want, func(p, q rkey) int {
+			if c := strings.Compare(in.names[p[0]], in.names[q[0]]); c != 0 {
 				return c
 			}
-			if p.day != q.day {
-				return int(p.day) - int(q.day)
+			if p[2] != q[2] {
+				return int(p[2]) - int(q[2])
 			}
-			return strings.Compare(xs.names[p.event], xs.names[q.event])
+			return strings.Compare(xs.names[p[1]], xs.names[q[1]])
 		})
 		for _, pack := range []bool{true, false} {
 			if got := sorted(pack); !reflect.DeepEqual(got, want) {
 				t.Errorf("span %d, packed %v: sortKeys order differs from comparing names", span, pack)
 			}
 		}
+	}
+}
+
+// TestRollupFold adds random events to a rollup that folds every few keys
+// and checks the folded counts and user-days against a map.
+func TestRollupFold(t *testing.T) {
+	for _, every := range []int{1, 7, 1 << 20} {
+		t.Run(fmt.Sprint(every), func(t *testing.T) {
+			old := foldAt
+			foldAt = every
+			defer func() { foldAt = old }()
+			var ro rollup
+			ro.init()
+			r := rand.New(rand.NewPCG(9, 10))
+			wantDaily := map[[3]string]int64{}
+			wantActive := map[[3]string]bool{}
+			for range 3000 {
+				e := Raw{AccountID: fmt.Sprintf("a%d", r.IntN(6)), UserID: fmt.Sprintf("u%d", r.IntN(4)), Event: fmt.Sprintf("e%d", r.IntN(3)), TS: int64(r.IntN(10))*86400 - 3*86400}
+				switch r.IntN(8) {
+				case 0:
+					e.AccountID = ""
+				case 1:
+					e.UserID = ""
+				}
+				ro.add(&e)
+				if e.AccountID == "" {
+					continue
+				}
+				day := fmt.Sprint(store.Day(e.TS))
+				wantDaily[[3]string{e.AccountID, e.Event, day}]++
+				if e.UserID != "" {
+					wantActive[[3]string{e.AccountID, e.UserID, day}] = true
+				}
+			}
+			ro.fold()
+			gotDaily := map[[3]string]int64{}
+			for i, k := range ro.daily {
+				gotDaily[[3]string{ro.accounts.names[k[0]], ro.events.names[k[1]], fmt.Sprint(k[2])}] = ro.counts[i]
+			}
+			gotActive := map[[3]string]bool{}
+			for _, k := range ro.active {
+				gotActive[[3]string{ro.accounts.names[k[0]], ro.users.names[k[1]], fmt.Sprint(k[2])}] = true
+			}
+			if !reflect.DeepEqual(gotDaily, wantDaily) || len(gotDaily) != len(ro.daily) {
+				t.Errorf("daily counts differ: %d keys, want %d", len(ro.daily), len(wantDaily))
+			}
+			if !reflect.DeepEqual(gotActive, wantActive) || len(gotActive) != len(ro.active) {
+				t.Errorf("active user-days differ: %d keys, want %d", len(ro.active), len(wantActive))
+			}
+			if !slices.IsSortedFunc(ro.daily, cmpKey) || !slices.IsSortedFunc(ro.active, cmpKey) {
+				t.Error("folded keys are not sorted")
+			}
+		})
 	}
 }
 
