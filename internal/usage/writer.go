@@ -520,10 +520,33 @@ func (r *rollup) add(e *Raw) {
 	}
 }
 
+// sortIDs sorts keys by cmpKey; nA and nX bound their account and x ids.
+// Packed into 64 bits when they fit (the usual case), they sort several
+// times faster than compared as arrays.
+func sortIDs(keys []rkey, nA, nX int) {
+	minD, maxD := int32(math.MaxInt32), int32(math.MinInt32)
+	for _, k := range keys {
+		minD, maxD = min(minD, k[2]), max(maxD, k[2])
+	}
+	bX, bD := bits.Len(uint(nX)), bits.Len64(uint64(int64(maxD)-int64(minD)))
+	if bits.Len(uint(nA))+bX+bD > 64 || !packKeys {
+		slices.SortFunc(keys, cmpKey)
+		return
+	}
+	p := make([]uint64, len(keys))
+	for i, k := range keys {
+		p[i] = uint64(k[0])<<(bX+bD) | uint64(k[1])<<bD | uint64(int64(k[2])-int64(minD))
+	}
+	slices.Sort(p)
+	for i, v := range p {
+		keys[i] = rkey{int32(v >> (bX + bD)), int32(v >> bD & (1<<bX - 1)), int32(int64(v&(1<<bD-1)) + int64(minD))}
+	}
+}
+
 // fold merges the appended keys into the sorted ones.
 func (r *rollup) fold() {
 	if len(r.dailyNew) > 0 {
-		slices.SortFunc(r.dailyNew, cmpKey)
+		sortIDs(r.dailyNew, len(r.accounts.names), len(r.events.names))
 		keys := make([]rkey, 0, len(r.daily)+len(r.dailyNew))
 		counts := make([]int64, 0, cap(keys))
 		add := func(k rkey, n int64) {
@@ -547,7 +570,7 @@ func (r *rollup) fold() {
 		r.daily, r.counts, r.dailyNew = keys, counts, r.dailyNew[:0]
 	}
 	if len(r.activeNew) > 0 {
-		slices.SortFunc(r.activeNew, cmpKey)
+		sortIDs(r.activeNew, len(r.accounts.names), len(r.users.names))
 		keys := make([]rkey, 0, len(r.active)+len(r.activeNew))
 		add := func(k rkey) {
 			if l := len(keys); l == 0 || keys[l-1] != k {

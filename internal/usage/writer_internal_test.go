@@ -247,11 +247,14 @@ func TestSortKeys(t *testing.T) {
 // TestRollupFold adds random events to a rollup that folds every few keys
 // and checks the folded counts and user-days against a map.
 func TestRollupFold(t *testing.T) {
-	for _, every := range []int{1, 7, 1 << 20} {
-		t.Run(fmt.Sprint(every), func(t *testing.T) {
+	for _, tc := range []struct {
+		every int
+		pack  bool
+	}{{1, true}, {7, true}, {1 << 20, true}, {7, false}, {1 << 20, false}} {
+		t.Run(fmt.Sprintf("fold every %d, packed %v", tc.every, tc.pack), func(t *testing.T) {
 			old := foldAt
-			foldAt = every
-			defer func() { foldAt = old }()
+			foldAt, packKeys = tc.every, tc.pack
+			defer func() { foldAt, packKeys = old, true }()
 			var ro rollup
 			ro.init()
 			r := rand.New(rand.NewPCG(9, 10))
@@ -259,6 +262,9 @@ func TestRollupFold(t *testing.T) {
 			wantActive := map[[3]string]bool{}
 			for range 3000 {
 				e := Raw{AccountID: fmt.Sprintf("a%d", r.IntN(6)), UserID: fmt.Sprintf("u%d", r.IntN(4)), Event: fmt.Sprintf("e%d", r.IntN(3)), TS: int64(r.IntN(10))*86400 - 3*86400}
+				if r.IntN(50) == 0 {
+					e.TS = int64(r.IntN(1<<30)-1<<29) * 86400 // days far apart
+				}
 				switch r.IntN(8) {
 				case 0:
 					e.AccountID = ""
