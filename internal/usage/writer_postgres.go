@@ -73,7 +73,7 @@ func (s *pgSide) chunk(ctx context.Context, c *chunk) error {
 	}
 	s.directs++
 	stored, err := s.inSavepoint(ctx, func() error {
-		_, err := store.CopyFrom(ctx, s.w.conn, "events", pgEventsColumns, c.direct)
+		_, err := store.CopyFromSource(ctx, s.w.conn, "events", pgEventsColumns, &pgEventRows{rows: c.rows, now: s.w.now})
 		return err
 	})
 	if err != nil {
@@ -88,6 +88,29 @@ func (s *pgSide) chunk(ctx context.Context, c *chunk) error {
 	s.w.directChunks++
 	c.all = true
 	return nil
+}
+
+// pgEventRows feeds a chunk's events to COPY, one reused row of values at a
+// time: with seq, as pgEventsInColumns, else as pgEventsColumns.
+type pgEventRows struct {
+	rows []Raw
+	seq  bool
+	now  int64
+	i    int
+	vals [7]any
+}
+
+func (r *pgEventRows) Next() bool { r.i++; return r.i <= len(r.rows) }
+func (r *pgEventRows) Err() error { return nil }
+
+func (r *pgEventRows) Values() ([]any, error) {
+	e := &r.rows[r.i-1]
+	if r.seq {
+		r.vals = [7]any{int32(r.i - 1), e.MessageID, nullable(e.AccountID), e.UserID, e.Event, e.TS, e.Properties}
+	} else {
+		r.vals = [7]any{e.MessageID, nullable(e.AccountID), e.UserID, e.Event, e.TS, e.Properties, r.now}
+	}
+	return r.vals[:], nil
 }
 
 // inSavepoint runs write in a savepoint and reports whether it succeeded;
@@ -128,7 +151,7 @@ func (s *pgSide) viaTable(ctx context.Context, c *chunk) error {
 	if _, err := w.tx.ExecContext(ctx, "TRUNCATE "+pgEventsIn); err != nil {
 		return fmt.Errorf("store events: %w", err)
 	}
-	if _, err := store.CopyFrom(ctx, w.conn, pgEventsIn, pgEventsInColumns, c.copied); err != nil {
+	if _, err := store.CopyFromSource(ctx, w.conn, pgEventsIn, pgEventsInColumns, &pgEventRows{rows: c.rows, seq: true}); err != nil {
 		return fmt.Errorf("store events: %w", err)
 	}
 	rows, err := w.tx.QueryContext(ctx, `WITH added AS (
