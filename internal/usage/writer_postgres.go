@@ -72,14 +72,14 @@ func (s *pgSide) chunk(ctx context.Context, c *chunk) error {
 		return s.viaTable(ctx, c)
 	}
 	s.directs++
-	stored, err := s.inSavepoint(ctx, func() error {
+	copied, err := s.inSavepoint(ctx, func() error {
 		_, err := store.CopyFromSource(ctx, s.w.conn, "events", pgEventsColumns, &pgEventRows{rows: c.rows, now: s.w.now})
 		return err
 	})
 	if err != nil {
 		return fmt.Errorf("store events: %w", err)
 	}
-	if !stored {
+	if !copied {
 		// Where one chunk meets stored events, the next ones likely do too.
 		s.noDirect = true
 		s.w.tableChunks++
