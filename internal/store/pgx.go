@@ -56,3 +56,6 @@ func (db *DB) RawRows(ctx context.Context, query string, args []any, fn func(val
 		return rows.Err()
 	})
 }
+
+// CopySource is the rows of a COPY (pgx.CopyFromSource).
+type CopySource = pgx.CopyFromSource

@@ -25,15 +25,18 @@ type Raw struct {
 
 // Tuning (variables for the tests). A SQLite statement binds at most 32766
 // values; 1000 rows is past the point where larger statements stop paying.
-// PostgreSQL chunks are COPYed, so they are larger. maxRollupKeys bounds the
-// rollup maps (20 to 40 bytes a key): past it they are written out and
-// emptied, so memory stays flat however many events pass through. A lower
+// PostgreSQL chunks are COPYed, so they are larger; larger still because
+// each chunk COPYed straight into events spends one of a bounded number of
+// savepoints (pgDirectChunks). maxRollupKeys bounds the rollup keys (20
+// bytes a daily key, 12 a user-day, and up to foldAt appended keys of 12
+// bytes): past it they are written out and emptied, so memory stays flat
+// however many events pass through. A lower
 // bound costs time: keys that come back after a write are written again
 // (1 << 20 made a million events 17% slower; 1 << 21 peaks at about 240 MB
 // RSS on ten million).
 var (
 	sqliteChunk   = 1000
-	postgresChunk = 16384
+	postgresChunk = 32768
 	rollupBatch   = 1000 // SQLite rows a rollup statement
 	maxRollupKeys = 1 << 21
 )
@@ -44,7 +47,7 @@ const inFlight = 3 // chunks being filled, written and aggregated at once
 // transaction, for the CSV import and [Ingest] alike. Events go in chunks
 // straight into the events table, where the database finds those already
 // stored (by message id); only the new ones are added to the rollups, which
-// are aggregated in memory and written in primary key order when the maps
+// are aggregated in memory and written in primary key order when they
 // grow past a bound and at Close. A repeated event is therefore counted
 // exactly once, whether it repeats within the input or was stored before.
 //
@@ -76,14 +79,17 @@ type Writer struct {
 
 	agg      rollup
 	inserted int64
+
+	// Set by the SQL side, read after Close (tests): PostgreSQL chunks
+	// COPYed into events directly and through the temporary table.
+	directChunks, tableChunks int
 }
 
 // chunk is a batch of events on its way to the database.
 type chunk struct {
-	rows   []Raw
-	plain  bool    // every row has properties {}
-	args   []any   // SQLite: the bound values, built on the Add side
-	copied [][]any // PostgreSQL: the COPY rows, built on the Add side
+	rows  []Raw
+	plain bool  // every row has properties {}
+	args  []any // SQLite: the bound values, built on the Add side
 
 	// Set by the SQL side.
 	all   bool    // every row was new
@@ -262,7 +268,7 @@ func (w *Writer) receive() {
 		w.collect(j.c)
 	}
 	w.free = append(w.free, j.c)
-	if w.err == nil && !w.closed && w.rollOut == 0 && w.agg.size() > maxRollupKeys {
+	if w.err == nil && !w.closed && w.rollOut == 0 && w.agg.over(maxRollupKeys) {
 		w.agg.take(func(j *job) { w.send(context.Background(), j) })
 	}
 }
@@ -347,18 +353,11 @@ func (w *Writer) stop() {
 	}
 }
 
-// prepare builds a chunk's SQL values on the Add side, off the SQL goroutine.
+// prepare builds a chunk's SQL values on the Add side, off the SQL
+// goroutine. PostgreSQL needs none: COPY reads the rows as they are
+// (pgEventRows), which keeps a third of a chunk's memory out of the heap.
 func (w *Writer) prepare(c *chunk) {
 	if w.db.Dialect == store.Postgres {
-		for len(c.copied) < len(c.rows) {
-			c.copied = append(c.copied, make([]any, 7))
-		}
-		c.copied = c.copied[:len(c.rows)]
-		for i := range c.rows {
-			e := &c.rows[i]
-			r := c.copied[i]
-			r[0], r[1], r[2], r[3], r[4], r[5], r[6] = int32(i), e.MessageID, nullable(e.AccountID), e.UserID, e.Event, e.TS, e.Properties
-		}
 		return
 	}
 	c.plain = true
@@ -411,15 +410,36 @@ func valuesSQL(n int, row string) string {
 // --- rollups in memory ---
 
 // rollup aggregates new events by (account, day, event) and (account, day,
-// user), with the strings interned so that a key is 12 bytes.
+// user), with the strings interned so that a key is 12 bytes. Keys are
+// appended as events come and folded now and then: sorted, counted and
+// merged into the sorted unique keys so far. That costs a sixth of what
+// hash maps did: with a million keys nearly every map access was a cache
+// miss (a third of the CPU time of an import on the Add side).
 type rollup struct {
 	accounts, events, users interner
-	daily                   map[dailyKey]int64
-	active                  map[activeKey]struct{}
+	dailyNew, activeNew     []rkey  // since the last fold, in event order
+	daily                   []rkey  // (account, event, day), sorted, unique
+	counts                  []int64 // of daily
+	active                  []rkey  // (account, user, day), sorted, unique
 }
 
-type dailyKey struct{ account, event, day int32 }
-type activeKey struct{ account, user, day int32 }
+// rkey is a rollup key as ids: account, x (event or user), day.
+type rkey [3]int32
+
+func cmpKey(p, q rkey) int {
+	for i := range p {
+		if p[i] != q[i] {
+			if p[i] < q[i] {
+				return -1
+			}
+			return 1
+		}
+	}
+	return 0
+}
+
+// foldAt is how many appended keys trigger a fold (tests lower it).
+var foldAt = 1 << 20
 
 type interner struct {
 	ids   map[string]int32
@@ -455,20 +475,106 @@ func (r *rollup) init() {
 	r.accounts = interner{ids: map[string]int32{}}
 	r.events = interner{ids: map[string]int32{}}
 	r.users = interner{ids: map[string]int32{}}
-	r.daily = map[dailyKey]int64{}
-	r.active = map[activeKey]struct{}{}
+	r.dailyNew, r.activeNew, r.daily, r.counts, r.active = nil, nil, nil, nil, nil
 }
 
-func (r *rollup) size() int { return len(r.daily) + len(r.active) }
+// size is the number of keys held, folded or not.
+func (r *rollup) size() int {
+	return len(r.daily) + len(r.active) + len(r.dailyNew) + len(r.activeNew)
+}
+
+// over reports whether more than limit keys are held once folded.
+func (r *rollup) over(limit int) bool {
+	if r.size() <= limit {
+		return false
+	}
+	r.fold()
+	return r.size() > limit
+}
 
 func (r *rollup) add(e *Raw) {
 	if e.AccountID == "" {
 		return
 	}
 	a, d := r.accounts.id(e.AccountID), int32(store.Day(e.TS))
-	r.daily[dailyKey{a, r.events.id(e.Event), d}]++
+	r.dailyNew = append(r.dailyNew, rkey{a, r.events.id(e.Event), d})
 	if e.UserID != "" {
-		r.active[activeKey{a, r.users.id(e.UserID), d}] = struct{}{}
+		r.activeNew = append(r.activeNew, rkey{a, r.users.id(e.UserID), d})
+	}
+	if len(r.dailyNew)+len(r.activeNew) >= foldAt {
+		r.fold()
+	}
+}
+
+// sortIDs sorts keys by cmpKey; nA and nX bound their account and x ids.
+// Packed into 64 bits when they fit (the usual case), they sort several
+// times faster than compared as arrays.
+func sortIDs(keys []rkey, nA, nX int) {
+	minD, maxD := int32(math.MaxInt32), int32(math.MinInt32)
+	for _, k := range keys {
+		minD, maxD = min(minD, k[2]), max(maxD, k[2])
+	}
+	bX, bD := bits.Len(uint(nX)), bits.Len64(uint64(int64(maxD)-int64(minD)))
+	if bits.Len(uint(nA))+bX+bD > 64 || !packKeys {
+		slices.SortFunc(keys, cmpKey)
+		return
+	}
+	p := make([]uint64, len(keys))
+	for i, k := range keys {
+		p[i] = uint64(k[0])<<(bX+bD) | uint64(k[1])<<bD | uint64(int64(k[2])-int64(minD))
+	}
+	slices.Sort(p)
+	for i, v := range p {
+		keys[i] = rkey{int32(v >> (bX + bD)), int32(v >> bD & (1<<bX - 1)), int32(int64(v&(1<<bD-1)) + int64(minD))}
+	}
+}
+
+// fold merges the appended keys into the sorted ones.
+func (r *rollup) fold() {
+	if len(r.dailyNew) > 0 {
+		sortIDs(r.dailyNew, len(r.accounts.names), len(r.events.names))
+		keys := make([]rkey, 0, len(r.daily)+len(r.dailyNew))
+		counts := make([]int64, 0, cap(keys))
+		add := func(k rkey, n int64) {
+			if l := len(keys); l > 0 && keys[l-1] == k {
+				counts[l-1] += n
+				return
+			}
+			keys, counts = append(keys, k), append(counts, n)
+		}
+		i := 0
+		for _, k := range r.dailyNew {
+			for i < len(r.daily) && cmpKey(r.daily[i], k) < 0 {
+				add(r.daily[i], r.counts[i])
+				i++
+			}
+			add(k, 1)
+		}
+		for ; i < len(r.daily); i++ {
+			add(r.daily[i], r.counts[i])
+		}
+		r.daily, r.counts, r.dailyNew = keys, counts, r.dailyNew[:0]
+	}
+	if len(r.activeNew) > 0 {
+		sortIDs(r.activeNew, len(r.accounts.names), len(r.users.names))
+		keys := make([]rkey, 0, len(r.active)+len(r.activeNew))
+		add := func(k rkey) {
+			if l := len(keys); l == 0 || keys[l-1] != k {
+				keys = append(keys, k)
+			}
+		}
+		i := 0
+		for _, k := range r.activeNew {
+			for i < len(r.active) && cmpKey(r.active[i], k) < 0 {
+				add(r.active[i])
+				i++
+			}
+			add(k)
+		}
+		for ; i < len(r.active); i++ {
+			add(r.active[i])
+		}
+		r.active, r.activeNew = keys, r.activeNew[:0]
 	}
 }
 
@@ -488,24 +594,25 @@ type activeBatch struct {
 // take hands the aggregated rows to send in primary key order, so that they
 // go into the rollup tables' indexes in order (the daily counts first, so
 // that they are written while the user-days are sorted), and empties the
-// maps. Each map is let go as soon as it is read: the sorted keys take 8
-// bytes each, a fifth of the map.
+// rollup.
 func (r *rollup) take(send func(*job)) {
+	r.fold()
 	ra, rankedA := r.accounts.ranks()
 	if len(r.daily) > 0 {
 		re, rankedE := r.events.ranks()
-		keys := sortKeys(r.daily, ra, re, rankedA, rankedE, func(k dailyKey) (int32, int32, int32) { return k.account, k.event, k.day })
+		keys := sortKeys(r.daily, ra, re, rankedA, rankedE)
 		counts := make([]int64, keys.len())
 		for i := range counts {
 			a, e, d := keys.at(i)
-			counts[i] = r.daily[dailyKey{a, e, d}]
+			j, _ := slices.BinarySearchFunc(r.daily, rkey{a, e, d}, cmpKey)
+			counts[i] = r.counts[j]
 		}
-		r.daily = nil
+		r.daily, r.counts = nil, nil
 		send(&job{d: &dailyBatch{accounts: r.accounts.names, events: r.events.names, keys: keys, counts: counts}})
 	}
 	if len(r.active) > 0 {
 		ru, rankedU := r.users.ranks()
-		keys := sortKeys(r.active, ra, ru, rankedA, rankedU, func(k activeKey) (int32, int32, int32) { return k.account, k.user, k.day })
+		keys := sortKeys(r.active, ra, ru, rankedA, rankedU)
 		r.active = nil
 		send(&job{u: &activeBatch{accounts: r.accounts.names, users: r.users.names, keys: keys}})
 	}
@@ -521,7 +628,7 @@ type keyList struct {
 	bitsX, bitsD     int
 	minDay, maxDay   int32
 	byRankA, byRankX []int32
-	keys             [][3]int32 // when not packed
+	keys             []rkey // when not packed
 }
 
 func (l *keyList) len() int { return len(l.packed) + len(l.keys) }
@@ -539,31 +646,26 @@ func (l *keyList) at(i int) (account, x, day int32) {
 
 var packKeys = true // false tests the general path
 
-// sortKeys returns the keys of m in order; split gives a key's account id,
-// x id and day.
-func sortKeys[K comparable, V any](m map[K]V, rankA, rankX, byRankA, byRankX []int32, split func(K) (int32, int32, int32)) keyList {
+// sortKeys returns the keys (account, x, day) in the order of account
+// name, day, then x's name.
+func sortKeys(keys []rkey, rankA, rankX, byRankA, byRankX []int32) keyList {
 	minDay, maxDay := int32(math.MaxInt32), int32(math.MinInt32)
-	for k := range m {
-		_, _, d := split(k)
-		minDay, maxDay = min(minDay, d), max(maxDay, d)
+	for _, k := range keys {
+		minDay, maxDay = min(minDay, k[2]), max(maxDay, k[2])
 	}
 	l := keyList{minDay: minDay, maxDay: maxDay, byRankA: byRankA, byRankX: byRankX,
 		bitsX: bits.Len(uint(len(byRankX))), bitsD: bits.Len64(uint64(int64(maxDay) - int64(minDay)))}
 	if bits.Len(uint(len(byRankA)))+l.bitsD+l.bitsX <= 64 && packKeys {
-		l.packed = make([]uint64, 0, len(m))
-		for k := range m {
-			a, x, d := split(k)
+		l.packed = make([]uint64, 0, len(keys))
+		for _, k := range keys {
+			a, x, d := k[0], k[1], k[2]
 			l.packed = append(l.packed, uint64(rankA[a])<<(l.bitsD+l.bitsX)|uint64(int64(d)-int64(minDay))<<l.bitsX|uint64(rankX[x]))
 		}
 		slices.Sort(l.packed)
 		return l
 	}
-	l.keys = make([][3]int32, 0, len(m))
-	for k := range m {
-		a, x, d := split(k)
-		l.keys = append(l.keys, [3]int32{a, x, d})
-	}
-	slices.SortFunc(l.keys, func(p, q [3]int32) int {
+	l.keys = slices.Clone(keys)
+	slices.SortFunc(l.keys, func(p, q rkey) int {
 		switch {
 		case rankA[p[0]] != rankA[q[0]]:
 			return int(rankA[p[0]] - rankA[q[0]])

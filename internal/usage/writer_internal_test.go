@@ -3,9 +3,11 @@ package usage
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -201,45 +203,190 @@ func TestSortKeys(t *testing.T) {
 		in.ids = map[string]int32{}
 		var xs interner
 		xs.ids = map[string]int32{}
-		m := map[dailyKey]int64{}
+		m := map[rkey]bool{}
 		for range 5000 {
 			a := in.id(fmt.Sprintf("acct-%d", r.IntN(300)))
 			x := xs.id(fmt.Sprintf("ev%d", r.IntN(40)))
-			m[dailyKey{a, x, int32(r.Int64N(int64(span))) - span/2}]++
+			m[rkey{a, x, int32(r.Int64N(int64(span))) - span/2}] = true
 		}
+		keys := slices.Collect(maps.Keys(m))
 		rankA, byA := in.ranks()
 		rankX, byX := xs.ranks()
-		sorted := func(pack bool) []dailyKey {
+		sorted := func(pack bool) []rkey {
 			packKeys = pack
 			defer func() { packKeys = true }()
-			l := sortKeys(m, rankA, rankX, byA, byX, func(k dailyKey) (int32, int32, int32) { return k.account, k.event, k.day })
+			l := sortKeys(keys, rankA, rankX, byA, byX)
 			if (l.packed != nil) != pack {
 				t.Fatalf("packed = %v, want %v", l.packed != nil, pack)
 			}
-			out := make([]dailyKey, l.len())
+			out := make([]rkey, l.len())
 			for i := range out {
 				a, x, d := l.at(i)
-				out[i] = dailyKey{a, x, d}
+				out[i] = rkey{a, x, d}
 			}
 			return out
 		}
-		want := make([]dailyKey, 0, len(m))
-		for k := range m {
-			want = append(want, k)
-		}
-		slices.SortFunc(want, func(p, q dailyKey) int {
-			if c := strings.Compare(in.names[p.account], in.names[q.account]); c != 0 {
+		want := slices.Clone(keys)
+		slices.SortFunc(want, func(p, q rkey) int {
+			if c := strings.Compare(in.names[p[0]], in.names[q[0]]); c != 0 {
 				return c
 			}
-			if p.day != q.day {
-				return int(p.day) - int(q.day)
+			if p[2] != q[2] {
+				return int(p[2]) - int(q[2])
 			}
-			return strings.Compare(xs.names[p.event], xs.names[q.event])
+			return strings.Compare(xs.names[p[1]], xs.names[q[1]])
 		})
 		for _, pack := range []bool{true, false} {
 			if got := sorted(pack); !reflect.DeepEqual(got, want) {
 				t.Errorf("span %d, packed %v: sortKeys order differs from comparing names", span, pack)
 			}
 		}
+	}
+}
+
+// TestRollupFold adds random events to a rollup that folds every few keys
+// and checks the folded counts and user-days against a map.
+func TestRollupFold(t *testing.T) {
+	for _, tc := range []struct {
+		every int
+		pack  bool
+	}{{1, true}, {7, true}, {1 << 20, true}, {7, false}, {1 << 20, false}} {
+		t.Run(fmt.Sprintf("fold every %d, packed %v", tc.every, tc.pack), func(t *testing.T) {
+			old := foldAt
+			foldAt, packKeys = tc.every, tc.pack
+			defer func() { foldAt, packKeys = old, true }()
+			var ro rollup
+			ro.init()
+			r := rand.New(rand.NewPCG(9, 10))
+			wantDaily := map[[3]string]int64{}
+			wantActive := map[[3]string]bool{}
+			for range 3000 {
+				e := Raw{AccountID: fmt.Sprintf("a%d", r.IntN(6)), UserID: fmt.Sprintf("u%d", r.IntN(4)), Event: fmt.Sprintf("e%d", r.IntN(3)), TS: int64(r.IntN(10))*86400 - 3*86400}
+				if r.IntN(50) == 0 {
+					e.TS = int64(r.IntN(1<<30)-1<<29) * 86400 // days far apart
+				}
+				switch r.IntN(8) {
+				case 0:
+					e.AccountID = ""
+				case 1:
+					e.UserID = ""
+				}
+				ro.add(&e)
+				if e.AccountID == "" {
+					continue
+				}
+				day := fmt.Sprint(store.Day(e.TS))
+				wantDaily[[3]string{e.AccountID, e.Event, day}]++
+				if e.UserID != "" {
+					wantActive[[3]string{e.AccountID, e.UserID, day}] = true
+				}
+			}
+			ro.fold()
+			gotDaily := map[[3]string]int64{}
+			for i, k := range ro.daily {
+				gotDaily[[3]string{ro.accounts.names[k[0]], ro.events.names[k[1]], fmt.Sprint(k[2])}] = ro.counts[i]
+			}
+			gotActive := map[[3]string]bool{}
+			for _, k := range ro.active {
+				gotActive[[3]string{ro.accounts.names[k[0]], ro.users.names[k[1]], fmt.Sprint(k[2])}] = true
+			}
+			if !reflect.DeepEqual(gotDaily, wantDaily) || len(gotDaily) != len(ro.daily) {
+				t.Errorf("daily counts differ: %d keys, want %d", len(ro.daily), len(wantDaily))
+			}
+			if !reflect.DeepEqual(gotActive, wantActive) || len(gotActive) != len(ro.active) {
+				t.Errorf("active user-days differ: %d keys, want %d", len(ro.active), len(wantActive))
+			}
+			if !slices.IsSortedFunc(ro.daily, cmpKey) || !slices.IsSortedFunc(ro.active, cmpKey) {
+				t.Error("folded keys are not sorted")
+			}
+		})
+	}
+}
+
+// TestWriterDirectAndTable runs one Writer over inputs that make the
+// PostgreSQL side leave the direct COPY into events: more chunks than its
+// savepoint budget, stored events met midway, and message ids repeated
+// across chunks. Counts and rollups must be exact whichever way each chunk
+// went; on PostgreSQL the test also checks which way they went.
+func TestWriterDirectAndTable(t *testing.T) {
+	small(t, 16, 1<<20)
+	ids := func(from, to int) []string {
+		var out []string
+		for i := from; i < to; i++ {
+			out = append(out, fmt.Sprintf("m%d", i))
+		}
+		return out
+	}
+	tests := []struct {
+		name          string
+		stored        []string // ingested before
+		add           []string // then added through one Writer
+		wantNew       int64
+		direct, table int // PostgreSQL chunks, -1: not checked
+	}{
+		{"past the savepoint budget", nil, ids(0, 16*(pgDirectChunks+3)), 16 * (pgDirectChunks + 3), pgDirectChunks, 3},
+		// Four new chunks go direct; the fifth meets m0…m99 and it and
+		// every later chunk take the temporary table.
+		{"stored events midway", ids(0, 100), append(ids(1000, 1064), ids(50, 150)...), 64 + 50, 4, 7},
+		// m0…m15 again in the third chunk: not stored twice, not counted twice.
+		{"repeats across chunks", nil, append(ids(0, 32), ids(0, 32)...), 32, 2, 2},
+		{"all stored", ids(0, 64), ids(0, 64), 0, 0, 4},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			storetest.Each(t, func(t *testing.T, db *store.DB) {
+				ctx := context.Background()
+				base := time.Date(2024, 5, 1, 0, 0, 0, 0, time.UTC).Unix()
+				// An event's fields follow from its id, so a stored id
+				// comes back with its stored fields, as in a re-import.
+				event := func(id string) Raw {
+					i, _ := strconv.Atoi(id[1:])
+					return Raw{MessageID: id, AccountID: fmt.Sprintf("a%d", i%3), UserID: fmt.Sprintf("u%d", i%4), Event: "login", TS: base + int64(i%5)*86400}
+				}
+				if len(tc.stored) > 0 {
+					var evs []Event
+					for _, id := range tc.stored {
+						e := event(id)
+						evs = append(evs, Event{MessageID: e.MessageID, AccountID: e.AccountID, UserID: e.UserID, Event: e.Event, Timestamp: time.Unix(e.TS, 0)})
+					}
+					if _, err := Ingest(ctx, db, evs); err != nil {
+						t.Fatal(err)
+					}
+				}
+				conn, err := db.Conn(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer conn.Close()
+				tx, err := conn.BeginTx(ctx, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer tx.Rollback()
+				w := NewWriter(db, conn, tx)
+				for _, id := range tc.add {
+					if err := w.Add(ctx, event(id)); err != nil {
+						t.Fatal(err)
+					}
+				}
+				n, err := w.Close(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := tx.Commit(); err != nil {
+					t.Fatal(err)
+				}
+				if n != tc.wantNew {
+					t.Errorf("new events = %d, want %d", n, tc.wantNew)
+				}
+				if c, _ := CountEvents(ctx, db); c != int64(len(tc.stored))+tc.wantNew {
+					t.Errorf("events = %d, want %d", c, int64(len(tc.stored))+tc.wantNew)
+				}
+				truth(t, db)
+				if db.Dialect == store.Postgres && (w.directChunks != tc.direct || w.tableChunks != tc.table) {
+					t.Errorf("chunks direct %d, through the table %d; want %d, %d", w.directChunks, w.tableChunks, tc.direct, tc.table)
+				}
+			})
+		})
 	}
 }

@@ -10,13 +10,20 @@ import (
 	"github.com/kizuna-cs/kizuna/internal/store"
 )
 
-// pgSide writes on PostgreSQL: COPY into temporary tables, then one
-// set-based statement a chunk.
+// pgSide writes on PostgreSQL. A chunk of events is COPYed straight into
+// the events table inside a savepoint; only when that meets a stored message
+// id (a re-import, repeats across chunks, a concurrent writer) does it go
+// through a temporary table and a set-based INSERT … ON CONFLICT, which
+// tells the new events from the stored ones but costs more than twice as
+// much on the server (speculative insertion: a lock and an extra WAL record
+// a row, and the copy into the temporary table first).
 type pgSide struct {
 	w         *Writer
 	tables    bool // the temporary tables exist
 	rows      [][]any
-	plainUsed int // rollup writes by plain INSERT (savepoints opened)
+	plainUsed int  // rollup writes by plain COPY (savepoints opened)
+	directs   int  // event chunks COPYed into events (savepoints opened)
+	noDirect  bool // a direct COPY met a stored event: use the temporary table
 }
 
 const (
@@ -25,7 +32,18 @@ const (
 	pgActiveIn = "usage_writer_users"
 )
 
-var pgEventsInColumns = []string{"seq", "message_id", "account_id", "user_id", "event", "ts", "properties"}
+var (
+	pgEventsInColumns = []string{"seq", "message_id", "account_id", "user_id", "event", "ts", "properties"}
+	pgEventsColumns   = []string{"message_id", "account_id", "user_id", "event", "ts", "properties", "recorded_at"}
+)
+
+// Savepoints are subtransactions, and past 64 in one transaction
+// PostgreSQL's per-backend cache of them overflows, which slows every
+// session's snapshots. A Writer opens at most pgDirectChunks of them for
+// events and plainRollups for rollups: 48 chunks of postgresChunk events
+// are 1.5 million events COPYed directly; the chunks after that take the
+// temporary table.
+const pgDirectChunks = 48
 
 func (s *pgSide) close() {}
 
@@ -46,14 +64,86 @@ func (s *pgSide) createTables(ctx context.Context) error {
 	return nil
 }
 
-// chunk COPYs a chunk into a temporary table and inserts it with one
+// chunk stores a chunk of events: directly (see pgSide) while that works,
+// else through the temporary table (viaTable).
+func (s *pgSide) chunk(ctx context.Context, c *chunk) error {
+	if s.noDirect || s.directs >= pgDirectChunks {
+		s.w.tableChunks++
+		return s.viaTable(ctx, c)
+	}
+	s.directs++
+	copied, err := s.inSavepoint(ctx, func() error {
+		_, err := store.CopyFromSource(ctx, s.w.conn, "events", pgEventsColumns, &pgEventRows{rows: c.rows, now: s.w.now})
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("store events: %w", err)
+	}
+	if !copied {
+		// Where one chunk meets stored events, the next ones likely do too.
+		s.noDirect = true
+		s.w.tableChunks++
+		return s.viaTable(ctx, c)
+	}
+	s.w.directChunks++
+	c.all = true
+	return nil
+}
+
+// pgEventRows feeds a chunk's events to COPY, one reused row of values at a
+// time: with seq, as pgEventsInColumns, else as pgEventsColumns.
+type pgEventRows struct {
+	rows []Raw
+	seq  bool
+	now  int64
+	i    int
+	vals [7]any
+}
+
+func (r *pgEventRows) Next() bool { r.i++; return r.i <= len(r.rows) }
+func (r *pgEventRows) Err() error { return nil }
+
+func (r *pgEventRows) Values() ([]any, error) {
+	e := &r.rows[r.i-1]
+	if r.seq {
+		r.vals = [7]any{int32(r.i - 1), e.MessageID, nullable(e.AccountID), e.UserID, e.Event, e.TS, e.Properties}
+	} else {
+		r.vals = [7]any{e.MessageID, nullable(e.AccountID), e.UserID, e.Event, e.TS, e.Properties, r.now}
+	}
+	return r.vals[:], nil
+}
+
+// inSavepoint runs write in a savepoint and reports whether it succeeded;
+// a unique violation is rolled back and reported as false, nil.
+func (s *pgSide) inSavepoint(ctx context.Context, write func() error) (bool, error) {
+	tx := s.w.tx
+	if _, err := tx.ExecContext(ctx, "SAVEPOINT usage_writer"); err != nil {
+		return false, err
+	}
+	err := write()
+	if err == nil {
+		_, err = tx.ExecContext(ctx, "RELEASE SAVEPOINT usage_writer")
+		return err == nil, err
+	}
+	if pe := (*pgconn.PgError)(nil); !errors.As(err, &pe) || pe.Code != "23505" {
+		return false, err
+	}
+	for _, q := range []string{"ROLLBACK TO SAVEPOINT usage_writer", "RELEASE SAVEPOINT usage_writer"} {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return false, err
+		}
+	}
+	return false, nil
+}
+
+// viaTable COPYs a chunk into a temporary table and inserts it with one
 // statement, which returns the positions of the events already stored. ON
 // CONFLICT DO NOTHING rather than first deleting the stored ones from the
 // temporary table: as fast (measured), and a concurrent writer of the same
 // message id is waited for and skipped instead of failing the transaction.
 // The message ids in a chunk are unique (Add drops repeats), so the ids the
 // INSERT returns are exactly the new events.
-func (s *pgSide) chunk(ctx context.Context, c *chunk) error {
+func (s *pgSide) viaTable(ctx context.Context, c *chunk) error {
 	w := s.w
 	if err := s.createTables(ctx); err != nil {
 		return err
@@ -61,7 +151,7 @@ func (s *pgSide) chunk(ctx context.Context, c *chunk) error {
 	if _, err := w.tx.ExecContext(ctx, "TRUNCATE "+pgEventsIn); err != nil {
 		return fmt.Errorf("store events: %w", err)
 	}
-	if _, err := store.CopyFrom(ctx, w.conn, pgEventsIn, pgEventsInColumns, c.copied); err != nil {
+	if _, err := store.CopyFromSource(ctx, w.conn, pgEventsIn, pgEventsInColumns, &pgEventRows{rows: c.rows, seq: true}); err != nil {
 		return fmt.Errorf("store events: %w", err)
 	}
 	rows, err := w.tx.QueryContext(ctx, `WITH added AS (
@@ -92,9 +182,6 @@ func (s *pgSide) chunk(ctx context.Context, c *chunk) error {
 
 // copyIn COPYs n rows built by row into table, a piece at a time.
 func (s *pgSide) copyIn(ctx context.Context, table string, columns []string, n int, row func(i int, r []any)) error {
-	if _, err := s.w.tx.ExecContext(ctx, "TRUNCATE "+table); err != nil {
-		return err
-	}
 	for start := 0; start < n; start += postgresChunk {
 		end := min(start+postgresChunk, n)
 		for len(s.rows) < end-start {
@@ -112,16 +199,14 @@ func (s *pgSide) copyIn(ctx context.Context, table string, columns []string, n i
 	return nil
 }
 
-// Rollups are written with a plain INSERT when no row of the batch's
+// Rollups are COPYed straight into their table when no row of the batch's
 // accounts and days is stored yet (the common case of importing history),
-// which is more than twice as fast as INSERT … ON CONFLICT: its speculative
-// insertion costs a lock and an extra WAL record a row. The plain INSERT
-// runs in a savepoint: should another transaction insert one of the keys
-// meanwhile, it fails with a unique violation, is rolled back to the
-// savepoint and the batch goes through ON CONFLICT after all. Savepoints are
-// subtransactions, and past 64 in one transaction PostgreSQL's per-backend
-// cache of them overflows, which slows every session's snapshots: a Writer
-// opens at most plainRollups of them.
+// several times faster than through a temporary table and INSERT … ON
+// CONFLICT, whose speculative insertion costs a lock and an extra WAL record
+// a row. The COPY runs in a savepoint: should another transaction insert one
+// of the keys meanwhile, it fails with a unique violation, is rolled back to
+// the savepoint and the batch goes through ON CONFLICT after all. A Writer
+// opens at most plainRollups such savepoints (see pgDirectChunks).
 const (
 	plainRollups         = 16
 	plainRollupsAccounts = 10000 // more accounts than this in a batch: ON CONFLICT
@@ -129,7 +214,9 @@ const (
 
 var pgAssumeFresh = false // tests: skip the check, as if a concurrent writer raced it
 
-func (s *pgSide) writeRollups(ctx context.Context, table string, accounts []string, keys *keyList, plain, upsert string) error {
+// writeRollups writes a rollup batch into table: by copyTo(table) when
+// fresh, else by copyTo(the temporary table) and upsert.
+func (s *pgSide) writeRollups(ctx context.Context, table, temp string, accounts []string, keys *keyList, copyTo func(table string) error, upsert string) error {
 	tx := s.w.tx
 	if s.plainUsed < plainRollups && len(accounts) <= plainRollupsAccounts {
 		fresh := pgAssumeFresh
@@ -146,23 +233,20 @@ func (s *pgSide) writeRollups(ctx context.Context, table string, accounts []stri
 		}
 		if fresh {
 			s.plainUsed++
-			if _, err := tx.ExecContext(ctx, "SAVEPOINT usage_writer"); err != nil {
+			done, err := s.inSavepoint(ctx, func() error { return copyTo(table) })
+			if done || err != nil {
 				return err
-			}
-			_, err := tx.ExecContext(ctx, plain)
-			if err == nil {
-				_, err = tx.ExecContext(ctx, "RELEASE SAVEPOINT usage_writer")
-				return err
-			}
-			if pe := (*pgconn.PgError)(nil); !errors.As(err, &pe) || pe.Code != "23505" {
-				return err
-			}
-			for _, q := range []string{"ROLLBACK TO SAVEPOINT usage_writer", "RELEASE SAVEPOINT usage_writer"} {
-				if _, err := tx.ExecContext(ctx, q); err != nil {
-					return err
-				}
 			}
 		}
+	}
+	if err := s.createTables(ctx); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, "TRUNCATE "+temp); err != nil {
+		return err
+	}
+	if err := copyTo(temp); err != nil {
+		return err
 	}
 	_, err := tx.ExecContext(ctx, upsert)
 	return err
@@ -170,38 +254,32 @@ func (s *pgSide) writeRollups(ctx context.Context, table string, accounts []stri
 
 // daily adds counts to usage_daily.
 func (s *pgSide) daily(ctx context.Context, b *dailyBatch) error {
-	if err := s.createTables(ctx); err != nil {
-		return err
+	columns := []string{"account_id", "day", "event", "count"}
+	copyTo := func(table string) error {
+		return s.copyIn(ctx, table, columns, b.keys.len(), func(i int, r []any) {
+			a, e, d := b.keys.at(i)
+			r[0], r[1], r[2], r[3] = b.accounts[a], d, b.events[e], b.counts[i]
+		})
 	}
-	err := s.copyIn(ctx, pgDailyIn, []string{"account_id", "day", "event", "count"}, b.keys.len(), func(i int, r []any) {
-		a, e, d := b.keys.at(i)
-		r[0], r[1], r[2], r[3] = b.accounts[a], d, b.events[e], b.counts[i]
-	})
-	if err != nil {
-		return fmt.Errorf("store daily usage: %w", err)
-	}
-	const insert = `INSERT INTO usage_daily (account_id, day, event, count) SELECT account_id, day, event, count FROM ` + pgDailyIn
-	if err := s.writeRollups(ctx, "usage_daily", b.accounts, &b.keys, insert,
-		insert+` ON CONFLICT (account_id, day, event) DO UPDATE SET count = usage_daily.count + excluded.count`); err != nil {
+	if err := s.writeRollups(ctx, "usage_daily", pgDailyIn, b.accounts, &b.keys, copyTo,
+		`INSERT INTO usage_daily (account_id, day, event, count) SELECT account_id, day, event, count FROM `+pgDailyIn+
+			` ON CONFLICT (account_id, day, event) DO UPDATE SET count = usage_daily.count + excluded.count`); err != nil {
 		return fmt.Errorf("store daily usage: %w", err)
 	}
 	return nil
 }
 
 func (s *pgSide) active(ctx context.Context, b *activeBatch) error {
-	if err := s.createTables(ctx); err != nil {
-		return err
+	columns := []string{"account_id", "day", "user_id"}
+	copyTo := func(table string) error {
+		return s.copyIn(ctx, table, columns, b.keys.len(), func(i int, r []any) {
+			a, u, d := b.keys.at(i)
+			r[0], r[1], r[2] = b.accounts[a], d, b.users[u]
+		})
 	}
-	err := s.copyIn(ctx, pgActiveIn, []string{"account_id", "day", "user_id"}, b.keys.len(), func(i int, r []any) {
-		a, u, d := b.keys.at(i)
-		r[0], r[1], r[2] = b.accounts[a], d, b.users[u]
-	})
-	if err != nil {
-		return fmt.Errorf("store daily active users: %w", err)
-	}
-	const insert = `INSERT INTO usage_daily_users (account_id, day, user_id) SELECT account_id, day, user_id FROM ` + pgActiveIn
-	if err := s.writeRollups(ctx, "usage_daily_users", b.accounts, &b.keys, insert,
-		insert+` ON CONFLICT (account_id, day, user_id) DO NOTHING`); err != nil {
+	if err := s.writeRollups(ctx, "usage_daily_users", pgActiveIn, b.accounts, &b.keys, copyTo,
+		`INSERT INTO usage_daily_users (account_id, day, user_id) SELECT account_id, day, user_id FROM `+pgActiveIn+
+			` ON CONFLICT (account_id, day, user_id) DO NOTHING`); err != nil {
 		return fmt.Errorf("store daily active users: %w", err)
 	}
 	return nil
