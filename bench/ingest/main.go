@@ -14,10 +14,12 @@
 // backends: on a machine shared with other work, wall-clock rates say
 // little, CPU time an event says what a change gained.
 //
-// With -crash it kills the server with SIGKILL halfway through, restarts it
-// on the same database, keeps sending until the end, and then verifies that
-// every acknowledged messageId is stored exactly once and that the rollups
-// count every attributed event exactly once.
+// A request that fails (no answer, 429, 503) is sent again with the same
+// calls, as Segment's libraries do. With -crash it kills the server with
+// SIGKILL halfway through, restarts it on the same database, keeps sending
+// (the requests cut off by the kill again first) until the end, and then
+// verifies that every acknowledged messageId is stored exactly once and
+// that the rollups count every attributed event exactly once.
 //
 //	go build -o /tmp/kizuna ./cmd/kizuna
 //	go run ./bench/ingest -bin /tmp/kizuna -duration 60s
@@ -246,6 +248,7 @@ func run(bin, db string, duration time.Duration, clients, perReq, port int, cras
 		latencies []time.Duration
 		acked     = make([][]string, clients)
 		sent      atomic.Int64
+		retried   atomic.Int64
 		status    sync.Map // code → *atomic.Int64
 	)
 	fmt.Printf("load average at start: %s\n", loadavg())
@@ -295,7 +298,13 @@ func run(bin, db string, duration time.Duration, clients, perReq, port int, cras
 						}
 					}
 				} else if code == 429 || code == 503 || code == 0 {
+					// Send the same calls again, as Segment's libraries do:
+					// the request may have been stored without an answer
+					// (the kill of -crash), and its messageIds must then
+					// be stored once, not twice.
 					time.Sleep(50 * time.Millisecond)
+					seq--
+					retried.Add(1)
 				}
 			}
 			mu.Lock()
@@ -337,6 +346,7 @@ func run(bin, db string, duration time.Duration, clients, perReq, port int, cras
 		fmt.Printf("  status %v: %d requests\n", k, v.(*atomic.Int64).Load())
 		return true
 	})
+	fmt.Printf("requests sent again after a failure: %d\n", retried.Load())
 	fmt.Printf("acknowledged events: %d = %.0f events/s\n", sent.Load(), float64(sent.Load())/elapsed.Seconds())
 	fmt.Printf("request latency p50 %s, p99 %s, max %s\n", pct(0.50).Round(100*time.Microsecond), pct(0.99).Round(100*time.Microsecond), pct(1).Round(time.Millisecond))
 	fmt.Printf("server peak RSS (VmHWM%s): %s\n", map[bool]string{true: ", after the restart", false: ""}[crash], rss)
