@@ -361,7 +361,7 @@ func run(bin, db string, duration time.Duration, clients, perReq, port int, cras
 		if strings.HasPrefix(db, "postgres") {
 			fmt.Printf(", PostgreSQL backends %.1f µs", per(pgCPU))
 		}
-		fmt.Printf("; CPU-bound ceiling on %d cores: %.0f events/s (server alone: %.0f)\n",
+		fmt.Printf("; CPU-bound ceiling on %d cores: %.0f events/s (without the load generator: %.0f)\n",
 			runtime.NumCPU(), float64(runtime.NumCPU())*1e6/total, float64(runtime.NumCPU())*1e6/(total-per(genCPU)))
 	}
 	if !crash {
