@@ -4,34 +4,44 @@
 //
 // It starts the server on 127.0.0.1 (only) with a fresh database (a SQLite
 // file in a temporary directory, or -db postgres://... whose tables must be
-// empty, such as a fresh database), creates an ingest key with `kizuna
+// empty, such as a fresh database; with -fresh, a database it creates on
+// that server and drops after), creates an ingest key with `kizuna
 // apikey create --scope ingest --name bench`, and drives POST /v1/batch
 // with -events calls a request from -clients concurrent keep-alive clients
-// for -duration. It prints events/s, p50/p99 request latency and the
-// server's peak RSS (VmHWM of /proc/PID/status).
+// for -duration. It prints events/s, p50/p99 request latency, the
+// server's peak RSS (VmHWM of /proc/PID/status), the load average, and the
+// CPU time an event took in the server, in itself and in the PostgreSQL
+// backends: on a machine shared with other work, wall-clock rates say
+// little, CPU time an event says what a change gained.
 //
-// With -crash it kills the server with SIGKILL halfway through, restarts it
-// on the same database, keeps sending until the end, and then verifies that
-// every acknowledged messageId is stored exactly once and that the rollups
-// count every attributed event exactly once.
+// A request that fails (no answer, 429, 503) is sent again with the same
+// calls, as Segment's libraries do. With -crash it kills the server with
+// SIGKILL halfway through, restarts it on the same database, keeps sending
+// (the requests cut off by the kill again first) until the end, and then
+// verifies that every acknowledged messageId is stored exactly once and
+// that the rollups count every attributed event exactly once.
 //
 //	go build -o /tmp/kizuna ./cmd/kizuna
 //	go run ./bench/ingest -bin /tmp/kizuna -duration 60s
 //	go run ./bench/ingest -bin /tmp/kizuna -db postgres://postgres@127.0.0.1:5432/bench?sslmode=disable
+//	go run ./bench/ingest -bin /tmp/kizuna -db postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable -fresh
 //	go run ./bench/ingest -bin /tmp/kizuna -crash -duration 20s
 package main
 
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"flag"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -45,7 +55,10 @@ import (
 	"github.com/kizuna-cs/kizuna/internal/store"
 )
 
-func main() {
+func main() { os.Exit(run1()) }
+
+// run1 is main with an exit code, so that deferred clean-up runs.
+func run1() int {
 	bin := flag.String("bin", "kizuna", "the kizuna binary")
 	dbFlag := flag.String("db", "", "database: empty for a fresh SQLite file, or a postgres:// URL of an empty database")
 	duration := flag.Duration("duration", 60*time.Second, "how long to send")
@@ -53,11 +66,113 @@ func main() {
 	events := flag.Int("events", 100, "events a request")
 	port := flag.Int("port", 18080, "port on 127.0.0.1")
 	crash := flag.Bool("crash", false, "kill -9 the server halfway, restart it, verify acknowledged events")
+	fresh := flag.Bool("fresh", false, "with a postgres:// -db: create a fresh database on that server for the run (dropped after) instead of using the named one")
 	flag.Parse()
-	if err := run(*bin, *dbFlag, *duration, *clients, *events, *port, *crash); err != nil {
-		fmt.Fprintln(os.Stderr, "bench:", err)
-		os.Exit(1)
+	db := *dbFlag
+	if *fresh && strings.HasPrefix(db, "postgres") {
+		name, drop, err := freshPostgres(db)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			return 1
+		}
+		defer drop()
+		db = name
 	}
+	if err := run(*bin, db, *duration, *clients, *events, *port, *crash); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		return 1
+	}
+	return 0
+}
+
+// freshPostgres creates an empty database on the server of dsn and returns
+// its URL and a function that drops it.
+func freshPostgres(dsn string) (string, func(), error) {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return "", nil, fmt.Errorf("-db: %w", err)
+	}
+	admin, err := sql.Open("pgx", dsn)
+	if err != nil {
+		return "", nil, err
+	}
+	name := fmt.Sprintf("kizuna_bench_%d_%d", os.Getpid(), time.Now().Unix())
+	if _, err := admin.Exec("CREATE DATABASE " + name); err != nil {
+		admin.Close()
+		return "", nil, fmt.Errorf("create database %s: %w", name, err)
+	}
+	u.Path = "/" + name
+	return u.String(), func() {
+		if _, err := admin.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)"); err != nil {
+			fmt.Fprintf(os.Stderr, "bench: drop database %s: %v\n", name, err)
+		}
+		admin.Close()
+	}, nil
+}
+
+// cpuTime is the user+system CPU time a process used so far, from
+// /proc/PID/stat (0 when it cannot be read).
+func cpuTime(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	// Fields 14 and 15 of stat (utime, stime), in clock ticks of 1/100 s
+	// (USER_HZ, 100 on Linux).
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(ut+st) * 10 * time.Millisecond
+}
+
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// pgBackends returns the CPU time used so far by each PostgreSQL backend
+// connected to the database of dsn (the server's connections), by pid.
+func pgBackends(dsn string) map[int]time.Duration {
+	out := map[int]time.Duration{}
+	if !strings.HasPrefix(dsn, "postgres") {
+		return out
+	}
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		return out
+	}
+	defer db.Close()
+	rows, err := db.Query(`SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`)
+	if err != nil {
+		return out
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var pid int
+		if rows.Scan(&pid) == nil {
+			out[pid] = cpuTime(pid)
+		}
+	}
+	return out
+}
+
+func loadavg() string {
+	b, _ := os.ReadFile("/proc/loadavg")
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "?"
+	}
+	return strings.Join(f[:3], " ")
 }
 
 type server struct {
@@ -133,8 +248,11 @@ func run(bin, db string, duration time.Duration, clients, perReq, port int, cras
 		latencies []time.Duration
 		acked     = make([][]string, clients)
 		sent      atomic.Int64
+		retried   atomic.Int64
 		status    sync.Map // code → *atomic.Int64
 	)
+	fmt.Printf("load average at start: %s\n", loadavg())
+	srvCPU0, selfCPU0, pg0 := cpuTime(srv.cmd.Process.Pid), selfCPU(), pgBackends(db)
 	deadline := time.Now().Add(duration)
 	var killed atomic.Bool
 	var wg sync.WaitGroup
@@ -146,23 +264,18 @@ func run(bin, db string, duration time.Duration, clients, perReq, port int, cras
 			tr := &http.Transport{MaxIdleConnsPerHost: 2, DisableCompression: true}
 			hc := &http.Client{Transport: tr, Timeout: 30 * time.Second}
 			var lat []time.Duration
-			var body bytes.Buffer
-			ids := make([]string, perReq)
+			var body []byte
+			var ts string
+			var tsAt time.Time
 			for seq := 0; time.Now().Before(deadline); seq++ {
-				body.Reset()
-				body.WriteString(`{"batch":[`)
-				ts := time.Now().UTC().Format(time.RFC3339)
-				for i := 0; i < perReq; i++ {
-					if i > 0 {
-						body.WriteByte(',')
-					}
-					ids[i] = fmt.Sprintf("c%d-%d-%d", c, seq, i)
-					u := (c*7919 + seq*31 + i) % 20000
-					fmt.Fprintf(&body, `{"type":"track","messageId":"%s","userId":"user-%d","event":"Feature %d Used","timestamp":"%s","context":{"groupId":"acct-%d"},"properties":{"plan":"pro","seq":%d}}`,
-						ids[i], u, i%20, ts, u%2000, seq)
+				// Appended into a reused buffer, not formatted: the load
+				// generator shares the cores with the server and should
+				// take as little of them as it can.
+				if now := time.Now(); now.Sub(tsAt) > time.Second {
+					ts, tsAt = now.UTC().Format(time.RFC3339), now
 				}
-				body.WriteString(`]}`)
-				req, _ := http.NewRequest("POST", "http://"+addr+"/v1/batch", bytes.NewReader(body.Bytes()))
+				body = appendBatch(body[:0], c, seq, perReq, ts)
+				req, _ := http.NewRequest("POST", "http://"+addr+"/v1/batch", bytes.NewReader(body))
 				req.SetBasicAuth(key, "")
 				req.Header.Set("Content-Type", "application/json")
 				t0 := time.Now()
@@ -180,10 +293,18 @@ func run(bin, db string, duration time.Duration, clients, perReq, port int, cras
 					lat = append(lat, d)
 					sent.Add(int64(perReq))
 					if crash {
-						acked[c] = append(acked[c], ids...)
+						for i := 0; i < perReq; i++ {
+							acked[c] = append(acked[c], messageID(c, seq, i))
+						}
 					}
 				} else if code == 429 || code == 503 || code == 0 {
+					// Send the same calls again, as Segment's libraries do:
+					// the request may have been stored without an answer
+					// (the kill of -crash), and its messageIds must then
+					// be stored once, not twice.
 					time.Sleep(50 * time.Millisecond)
+					seq--
+					retried.Add(1)
 				}
 			}
 			mu.Lock()
@@ -205,6 +326,11 @@ func run(bin, db string, duration time.Duration, clients, perReq, port int, cras
 	wg.Wait()
 	elapsed := time.Since(began)
 	rss := srv.peakRSS()
+	srvCPU, genCPU := cpuTime(srv.cmd.Process.Pid)-srvCPU0, selfCPU()-selfCPU0
+	var pgCPU time.Duration
+	for pid, t := range pgBackends(db) {
+		pgCPU += t - pg0[pid]
+	}
 	srv.cmd.Process.Signal(syscall.SIGTERM)
 	<-srv.done
 
@@ -220,14 +346,66 @@ func run(bin, db string, duration time.Duration, clients, perReq, port int, cras
 		fmt.Printf("  status %v: %d requests\n", k, v.(*atomic.Int64).Load())
 		return true
 	})
+	fmt.Printf("requests sent again after a failure: %d\n", retried.Load())
 	fmt.Printf("acknowledged events: %d = %.0f events/s\n", sent.Load(), float64(sent.Load())/elapsed.Seconds())
 	fmt.Printf("request latency p50 %s, p99 %s, max %s\n", pct(0.50).Round(100*time.Microsecond), pct(0.99).Round(100*time.Microsecond), pct(1).Round(time.Millisecond))
 	fmt.Printf("server peak RSS (VmHWM%s): %s\n", map[bool]string{true: ", after the restart", false: ""}[crash], rss)
+	fmt.Printf("load average at end: %s\n", loadavg())
+	if n := sent.Load(); n > 0 && !crash {
+		// Wall-clock figures depend on what else the machine runs; CPU time
+		// an event does not (much): the events/s the machine's cores could
+		// carry if they did nothing else is cores / (CPU time an event).
+		per := func(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1e3 / float64(n) }
+		total := per(srvCPU) + per(genCPU) + per(pgCPU)
+		fmt.Printf("CPU an event: server %.1f µs, load generator %.1f µs", per(srvCPU), per(genCPU))
+		if strings.HasPrefix(db, "postgres") {
+			fmt.Printf(", PostgreSQL backends %.1f µs", per(pgCPU))
+		}
+		fmt.Printf("; CPU-bound ceiling on %d cores: %.0f events/s (without the load generator: %.0f)\n",
+			runtime.NumCPU(), float64(runtime.NumCPU())*1e6/total, float64(runtime.NumCPU())*1e6/(total-per(genCPU)))
+	}
 	if !crash {
 		return nil
 	}
 	return verify(db, acked)
 }
+
+// appendBatch appends the body of request seq of client c: perReq track
+// calls of 20,000 users in 2,000 accounts, 20 event names.
+func appendBatch(b []byte, c, seq, perReq int, ts string) []byte {
+	b = append(b, `{"batch":[`...)
+	for i := 0; i < perReq; i++ {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		u := (c*7919 + seq*31 + i) % 20000
+		b = append(b, `{"type":"track","messageId":"`...)
+		b = appendMessageID(b, c, seq, i)
+		b = append(b, `","userId":"user-`...)
+		b = strconv.AppendInt(b, int64(u), 10)
+		b = append(b, `","event":"Feature `...)
+		b = strconv.AppendInt(b, int64(i%20), 10)
+		b = append(b, ` Used","timestamp":"`...)
+		b = append(b, ts...)
+		b = append(b, `","context":{"groupId":"acct-`...)
+		b = strconv.AppendInt(b, int64(u%2000), 10)
+		b = append(b, `"},"properties":{"plan":"pro","seq":`...)
+		b = strconv.AppendInt(b, int64(seq), 10)
+		b = append(b, `}}`...)
+	}
+	return append(b, `]}`...)
+}
+
+func appendMessageID(b []byte, c, seq, i int) []byte {
+	b = append(b, 'c')
+	b = strconv.AppendInt(b, int64(c), 10)
+	b = append(b, '-')
+	b = strconv.AppendInt(b, int64(seq), 10)
+	b = append(b, '-')
+	return strconv.AppendInt(b, int64(i), 10)
+}
+
+func messageID(c, seq, i int) string { return string(appendMessageID(nil, c, seq, i)) }
 
 // verify checks that every acknowledged event is stored exactly once and
 // that the rollups count each stored event once.

@@ -33,6 +33,12 @@
 // crash between them leaves the round unacknowledged, and its re-delivery
 // is harmless: step 1 is idempotent and step 2 de-duplicates.
 //
+// On PostgreSQL the commit of step 2 runs on a goroutine of its own, which
+// answers the round's waiters, while the writer goes on with the next round
+// (one commit in flight at most; a round with identify or group calls waits
+// for it before step 1, whose attribution must see the events it commits).
+// SQLite has one writer at a time, so there the rounds run strictly in turn.
+//
 // The user → account links are cached in memory by the writer (it is the
 // only writer of segment_users), so resolving an account usually costs no
 // query. One server process per database is assumed; a second process
@@ -126,7 +132,10 @@ type Queue struct {
 	done    chan struct{}
 
 	// Writer goroutine only.
-	links map[string]string // user id → account id ("": none)
+	links     map[string]string // user id → account id ("": none)
+	committed chan struct{}     // closed when the commit in flight (PostgreSQL) has answered; nil: none
+
+	beforeCommit func() // tests: called by a pipelined commit before it commits
 }
 
 type submission struct {
@@ -225,6 +234,7 @@ func (q *Queue) run() {
 		subs, closed := q.take()
 		if len(subs) == 0 {
 			if closed {
+				q.waitCommit()
 				return
 			}
 			<-q.wake
@@ -279,15 +289,20 @@ func (q *Queue) write(subs []*submission) {
 	for _, s := range subs {
 		calls += s.n
 	}
-	if len(subs) == 1 {
-		err = q.writeBatch(subs[0].b)
-	} else {
-		var all Batch
+	all := subs[0].b
+	if len(subs) > 1 {
+		all = Batch{}
 		for _, s := range subs {
 			all.Events = append(all.Events, s.b.Events...)
 			all.Groups = append(all.Groups, s.b.Groups...)
 			all.Identifies = append(all.Identifies, s.b.Identifies...)
 		}
+	}
+	if q.db.Dialect == store.Postgres && len(all.Events) > 0 {
+		if err = q.writePipelined(subs, all, calls); err == nil {
+			return // answered when the commit returns
+		}
+	} else {
 		err = q.writeBatch(all)
 	}
 	if err == nil {
@@ -303,6 +318,7 @@ func (q *Queue) write(subs []*submission) {
 		return
 	}
 	q.opts.Log.Warn("ingest: combined write failed; writing submissions one by one", "submissions", len(subs), "err", err)
+	q.waitCommit()
 	for _, s := range subs {
 		err := q.writeBatch(s.b)
 		if err == nil && q.opts.OnCommit != nil {
@@ -332,8 +348,59 @@ func (q *Queue) answer(subs []*submission, err error) {
 	}
 }
 
+// writePipelined writes the events of subs (PostgreSQL) up to their commit,
+// then commits them on a goroutine of their own, which answers subs, while
+// the writer goes on with the next round: a commit waits for the disk
+// (about a fifth of a round), and the next round's statements need not.
+// One commit at most is in flight. Group and identify calls wait for it
+// first: their attribution must see the events it commits (a user's events
+// stored without an account get one when the user's group call is written).
+// On an error, nothing of this round is stored and nothing answered.
+func (q *Queue) writePipelined(subs []*submission, b Batch, calls int) error {
+	ctx, cancel := context.WithTimeout(context.Background(), q.opts.WriteTimeout)
+	if len(b.Groups) > 0 || len(b.Identifies) > 0 {
+		q.waitCommit()
+		if err := q.writeCalls(ctx, b.Groups, b.Identifies); err != nil {
+			cancel()
+			return err
+		}
+	}
+	p, err := q.prepareEvents(ctx, b.Events)
+	if err != nil {
+		cancel()
+		return err
+	}
+	q.waitCommit()
+	done := make(chan struct{})
+	q.committed = done
+	go func() {
+		defer close(done)
+		defer cancel() // the transaction ends with its context
+		if q.beforeCommit != nil {
+			q.beforeCommit()
+		}
+		_, err := p.Commit()
+		if err != nil {
+			q.opts.Log.Error("ingest: commit failed", "calls", calls, "err", err)
+		} else if q.opts.OnCommit != nil {
+			q.opts.OnCommit(len(subs), calls)
+		}
+		q.answer(subs, err)
+	}()
+	return nil
+}
+
+// waitCommit waits until the commit in flight, if any, has answered.
+func (q *Queue) waitCommit() {
+	if q.committed != nil {
+		<-q.committed
+		q.committed = nil
+	}
+}
+
 // writeBatch writes one batch: calls first, then events.
 func (q *Queue) writeBatch(b Batch) error {
+	q.waitCommit()
 	ctx, cancel := context.WithTimeout(context.Background(), q.opts.WriteTimeout)
 	defer cancel()
 	if len(b.Groups) > 0 || len(b.Identifies) > 0 {
@@ -344,13 +411,22 @@ func (q *Queue) writeBatch(b Batch) error {
 	if len(b.Events) == 0 {
 		return nil
 	}
-	if err := q.resolve(ctx, b.Events); err != nil {
+	p, err := q.prepareEvents(ctx, b.Events)
+	if err != nil {
 		return err
 	}
-	events := make([]usage.Event, len(b.Events))
-	for i := range b.Events {
-		events[i] = b.Events[i].Event
-	}
-	_, err := usage.Ingest(ctx, q.db, events)
+	_, err = p.Commit()
 	return err
+}
+
+// prepareEvents resolves the events' accounts and writes them, uncommitted.
+func (q *Queue) prepareEvents(ctx context.Context, in []Event) (*usage.Pending, error) {
+	if err := q.resolve(ctx, in); err != nil {
+		return nil, err
+	}
+	events := make([]usage.Event, len(in))
+	for i := range in {
+		events[i] = in[i].Event
+	}
+	return usage.IngestUncommitted(ctx, q.db, events)
 }

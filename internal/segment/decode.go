@@ -92,6 +92,12 @@ type wireMessage struct {
 	Timestamp         json.RawMessage `json:"timestamp"`
 	OriginalTimestamp json.RawMessage `json:"originalTimestamp"`
 	SentAt            json.RawMessage `json:"sentAt"`
+
+	// Set by the scanner (scan.go), which finds these keys as it validates
+	// the objects: the value of the top-level key (nil when absent), so
+	// that the objects need not be decoded again.
+	ctxScanned, propScanned, traitsScanned bool
+	ctxGroupID, propAccountID, traitsName  json.RawMessage
 }
 
 type wireBatch struct {
@@ -124,6 +130,13 @@ func Decode(kind string, body []byte, now time.Time) (ingest.Batch, error) {
 	if b, ok := decodeFast(body, now); ok {
 		return b, nil
 	}
+	return decodeSlow(body, now)
+}
+
+// decodeSlow decodes a batch with encoding/json, a call at a time, and
+// names the first problem.
+func decodeSlow(body []byte, now time.Time) (ingest.Batch, error) {
+	var out ingest.Batch
 	var wb wireBatch
 	if err := json.Unmarshal(body, &wb); err != nil {
 		return out, jsonError("", err)
@@ -152,42 +165,27 @@ func Decode(kind string, body []byte, now time.Time) (ingest.Batch, error) {
 	return out, nil
 }
 
-// decodeFast decodes a batch in one pass, straight into the calls, when it
-// is valid and no call in it can be over MaxEvent; otherwise (ok false) the
-// slow path splits the batch and checks each call on its own, to name the
-// problem. A call's size is bounded without splitting: it is at most the
-// bytes of its own decoded fields plus every byte of the body that no
-// decoded field accounts for (keys, punctuation, ignored fields).
+// decodeFast decodes a valid batch in one pass (scan.go); ok is false when
+// the slow path must decode it to name the problem (or to handle what the
+// scanner leaves to encoding/json).
 func decodeFast(body []byte, now time.Time) (ingest.Batch, bool) {
-	var wb struct {
-		Batch  []wireMessage   `json:"batch"`
-		SentAt json.RawMessage `json:"sentAt"`
-	}
-	if err := json.Unmarshal(body, &wb); err != nil || len(wb.Batch) == 0 {
+	// The calls keep sub-slices of the body (properties) while they wait in
+	// the queue, possibly after the request's buffer has been reused (a
+	// client that goes away does not wait): they get a copy of their own.
+	own := bytes.Clone(body)
+	msgs, rawSentAt, ok := scanBatch(own)
+	if !ok {
 		return ingest.Batch{}, false
 	}
-	sentAt, err := optTime("sentAt", wb.SentAt)
+	sentAt, err := optTime("sentAt", rawSentAt)
 	if err != nil {
 		return ingest.Batch{}, false
 	}
-	if len(body) > MaxEvent {
-		known := make([]int, len(wb.Batch))
-		total, largest := 0, 0
-		for i := range wb.Batch {
-			m := &wb.Batch[i]
-			n := len(m.MessageID) + len(m.UserID) + len(m.AnonymousID) + len(m.Event) + len(m.Name) + len(m.GroupID) +
-				len(m.Properties) + len(m.Traits) + len(m.Context) + len(m.Timestamp) + len(m.OriginalTimestamp) + len(m.SentAt)
-			known[i] = n
-			total += n
-			largest = max(largest, n)
-		}
-		if largest+len(body)-total > MaxEvent {
-			return ingest.Batch{}, false
-		}
-	}
-	out := ingest.Batch{Events: make([]ingest.Event, 0, len(wb.Batch))}
-	for i := range wb.Batch {
-		if err := decodeWire(&out, "", "batch["+strconv.Itoa(i)+"]", &wb.Batch[i], sentAt, now); err != nil {
+	out := ingest.Batch{Events: make([]ingest.Event, 0, len(msgs))}
+	// No field names: an error sends the batch to the slow path, which names it.
+	times := &timeCache{}
+	for i := range msgs {
+		if err := decodeWire(&out, "", "", &msgs[i], sentAt, now, times); err != nil {
 			return ingest.Batch{}, false
 		}
 	}
@@ -222,11 +220,14 @@ func decodeMessage(out *ingest.Batch, kind, field string, raw []byte, batchSentA
 	if err := json.Unmarshal(raw, &m); err != nil {
 		return jsonError(field, err)
 	}
-	return decodeWire(out, kind, field, &m, batchSentAt, now)
+	return decodeWire(out, kind, field, &m, batchSentAt, now, nil)
 }
 
-func decodeWire(out *ingest.Batch, kind, field string, mp *wireMessage, batchSentAt *time.Time, now time.Time) error {
-	m := *mp
+// decodeWire checks one call and appends what it stores to out. times, if
+// not nil, remembers parsed timestamps (the calls of a batch often share
+// them).
+func decodeWire(out *ingest.Batch, kind, field string, mp *wireMessage, batchSentAt *time.Time, now time.Time, times *timeCache) error {
+	m := mp
 	at := func(name string) string {
 		if field == "" {
 			return name
@@ -266,7 +267,7 @@ func decodeWire(out *ingest.Batch, kind, field string, mp *wireMessage, batchSen
 			return err
 		}
 	}
-	ts, err := timestamp(at, m, batchSentAt, now)
+	ts, err := timestamp(at, m, batchSentAt, now, times)
 	if err != nil {
 		return err
 	}
@@ -290,7 +291,9 @@ func decodeWire(out *ingest.Batch, kind, field string, mp *wireMessage, batchSen
 		var traits struct {
 			Name json.RawMessage `json:"name"`
 		}
-		if len(m.Traits) > 0 && string(m.Traits) != "null" {
+		if m.traitsScanned {
+			traits.Name = m.traitsName
+		} else if len(m.Traits) > 0 && string(m.Traits) != "null" {
 			if err := json.Unmarshal(m.Traits, &traits); err != nil {
 				return jsonError(at("traits"), err)
 			}
@@ -328,7 +331,11 @@ func decodeWire(out *ingest.Batch, kind, field string, mp *wireMessage, batchSen
 	}
 	e := ingest.Event{Event: usage.Event{MessageID: messageID, UserID: userID, Event: name, Timestamp: ts,
 		Properties: nullToEmpty(m.Properties)}}
-	if len(m.Context) > 0 && bytes.Contains(m.Context, []byte(`"groupId"`)) {
+	if m.ctxScanned {
+		if e.ContextGroupID, err = optString(at("context.groupId"), m.ctxGroupID, true); err != nil {
+			return err
+		}
+	} else if len(m.Context) > 0 && bytes.Contains(m.Context, []byte(`"groupId"`)) {
 		var c struct {
 			GroupID json.RawMessage `json:"groupId"`
 		}
@@ -339,7 +346,11 @@ func decodeWire(out *ingest.Batch, kind, field string, mp *wireMessage, batchSen
 			return err
 		}
 	}
-	if len(m.Properties) > 0 && bytes.Contains(m.Properties, []byte(`"account_id"`)) {
+	if m.propScanned {
+		if e.PropertyAccountID, err = optString(at("properties.account_id"), m.propAccountID, true); err != nil {
+			return err
+		}
+	} else if len(m.Properties) > 0 && bytes.Contains(m.Properties, []byte(`"account_id"`)) {
 		var p struct {
 			AccountID json.RawMessage `json:"account_id"`
 		}
@@ -355,7 +366,7 @@ func decodeWire(out *ingest.Batch, kind, field string, mp *wireMessage, batchSen
 }
 
 // timestamp picks the call's time as Segment does and checks its range.
-func timestamp(at func(string) string, m wireMessage, batchSentAt *time.Time, now time.Time) (time.Time, error) {
+func timestamp(at func(string) string, m *wireMessage, batchSentAt *time.Time, now time.Time, times *timeCache) (time.Time, error) {
 	check := func(name string, t time.Time) (time.Time, error) {
 		if t.Before(minTime) {
 			return t, bad(at(name), "%s is before 2000-01-01", t.Format(time.RFC3339))
@@ -365,31 +376,31 @@ func timestamp(at func(string) string, m wireMessage, batchSentAt *time.Time, no
 		}
 		return t.UTC(), nil
 	}
-	ts, err := optTime(at("timestamp"), m.Timestamp)
+	ts, hasTS, err := times.optTime(at, "timestamp", m.Timestamp)
 	if err != nil {
 		return time.Time{}, err
 	}
-	orig, err := optTime(at("originalTimestamp"), m.OriginalTimestamp)
+	orig, hasOrig, err := times.optTime(at, "originalTimestamp", m.OriginalTimestamp)
 	if err != nil {
 		return time.Time{}, err
 	}
-	sent, err := optTime(at("sentAt"), m.SentAt)
+	sent, hasSent, err := times.optTime(at, "sentAt", m.SentAt)
 	if err != nil {
 		return time.Time{}, err
 	}
-	if sent == nil {
-		sent = batchSentAt
+	if !hasSent && batchSentAt != nil {
+		sent, hasSent = *batchSentAt, true
 	}
 	switch {
-	case ts != nil:
-		return check("timestamp", *ts)
-	case orig != nil && sent != nil:
-		if _, err := check("originalTimestamp", *orig); err != nil {
+	case hasTS:
+		return check("timestamp", ts)
+	case hasOrig && hasSent:
+		if _, err := check("originalTimestamp", orig); err != nil {
 			return time.Time{}, err
 		}
-		return check("originalTimestamp", now.Add(-sent.Sub(*orig)))
-	case orig != nil:
-		return check("originalTimestamp", *orig)
+		return check("originalTimestamp", now.Add(-sent.Sub(orig)))
+	case hasOrig:
+		return check("originalTimestamp", orig)
 	}
 	return now.UTC(), nil
 }
@@ -400,10 +411,12 @@ func optString(field string, raw json.RawMessage, numbers bool) (string, error) 
 	if len(raw) == 0 || string(raw) == "null" {
 		return "", nil
 	}
-	var s string
+	s, valid := plainString(raw) // valid UTF-8 already
 	switch {
+	case valid:
 	case raw[0] == '"':
-		if err := json.Unmarshal(raw, &s); err != nil {
+		var ok bool
+		if s, ok = unquote(raw); !ok {
 			return "", bad(field, "invalid string")
 		}
 	case numbers && (raw[0] == '-' || raw[0] >= '0' && raw[0] <= '9'):
@@ -418,7 +431,7 @@ func optString(field string, raw json.RawMessage, numbers bool) (string, error) 
 	if len(s) > maxIDLen && !strings.HasSuffix(field, "event") && !strings.HasSuffix(field, "name") {
 		return "", bad(field, "longer than %d bytes", maxIDLen)
 	}
-	if !utf8.ValidString(s) {
+	if !valid && !utf8.ValidString(s) {
 		return "", bad(field, "not valid UTF-8")
 	}
 	return strings.TrimSpace(s), nil
@@ -439,15 +452,50 @@ func optTime(field string, raw json.RawMessage) (*time.Time, error) {
 	if raw[0] != '"' {
 		return nil, bad(field, "want an ISO 8601 date-time string like 2024-05-01T12:00:00Z, got %s", jsonKind(raw))
 	}
-	var s string
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return nil, bad(field, "invalid string")
+	s, plain := plainString(raw)
+	if !plain {
+		if s, plain = unquote(raw); !plain {
+			return nil, bad(field, "invalid string")
+		}
 	}
 	t, err := time.Parse(time.RFC3339Nano, s)
 	if err != nil {
 		return nil, bad(field, "%q is not an ISO 8601 date-time like 2024-05-01T12:00:00Z", truncate(s, 40))
 	}
 	return &t, nil
+}
+
+// timeCache remembers the last timestamp parsed: the calls of a batch often
+// share one, and time.Parse is a good part of a call's decoding.
+type timeCache struct {
+	raw []byte
+	t   time.Time
+}
+
+// optTime is optTime(at(name), raw), from the cache when raw is the last
+// one parsed (ok false: absent or null). A nil cache parses every time.
+func (c *timeCache) optTime(at func(string) string, name string, raw json.RawMessage) (t time.Time, ok bool, err error) {
+	if c != nil && c.raw != nil && bytes.Equal(raw, c.raw) {
+		return c.t, true, nil
+	}
+	p, err := optTime(at(name), raw)
+	if err != nil || p == nil {
+		return time.Time{}, false, err
+	}
+	if c != nil {
+		c.raw, c.t = raw, *p
+	}
+	return *p, true, nil
+}
+
+// unquote decodes a JSON string with encoding/json (in a function of its
+// own, so that callers' results do not escape to the heap).
+func unquote(raw []byte) (string, bool) {
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return "", false
+	}
+	return s, true
 }
 
 func nullToEmpty(raw json.RawMessage) json.RawMessage {

@@ -48,32 +48,68 @@ func Ingest(ctx context.Context, db *store.DB, events []Event) (int64, error) {
 	if len(events) == 0 {
 		return 0, nil
 	}
+	p, err := IngestUncommitted(ctx, db, events)
+	if err != nil {
+		return 0, err
+	}
+	return p.Commit()
+}
+
+// Pending is an [IngestUncommitted] transaction: written, not committed.
+type Pending struct {
+	conn *sql.Conn
+	tx   *sql.Tx
+	n    int64
+}
+
+// IngestUncommitted does what Ingest does but the commit: the caller must
+// end the transaction with Pending.Commit or Pending.Rollback. Between the
+// two, the transaction holds its connection and the locks of the rows it
+// wrote (other writers of the same message ids or rollups wait for it);
+// the group-commit writer uses the time to prepare its next transaction
+// while this one's commit waits for the disk.
+func IngestUncommitted(ctx context.Context, db *store.DB, events []Event) (*Pending, error) {
 	conn, err := db.Conn(ctx)
 	if err != nil {
-		return 0, fmt.Errorf("ingest events: %w", err)
+		return nil, fmt.Errorf("ingest events: %w", err)
 	}
-	defer conn.Close()
-	tx, err := conn.BeginTx(ctx, nil)
-	if err != nil {
-		return 0, fmt.Errorf("ingest events: %w", err)
+	p := &Pending{conn: conn}
+	if p.tx, err = conn.BeginTx(ctx, nil); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("ingest events: %w", err)
 	}
-	defer tx.Rollback()
-	w := NewWriter(db, conn, tx)
+	if len(events) == 0 {
+		return p, nil
+	}
+	w := NewWriter(db, conn, p.tx)
 	for _, e := range events {
 		if err := w.Add(ctx, Raw{MessageID: e.MessageID, AccountID: e.AccountID, UserID: e.UserID, Event: e.Event,
 			TS: e.Timestamp.Unix(), Properties: string(e.Properties)}); err != nil {
 			w.Abort()
-			return 0, fmt.Errorf("ingest events: %w", err)
+			p.Rollback()
+			return nil, fmt.Errorf("ingest events: %w", err)
 		}
 	}
-	n, err := w.Close(ctx)
-	if err != nil {
-		return 0, fmt.Errorf("ingest events: %w", err)
+	if p.n, err = w.Close(ctx); err != nil {
+		p.Rollback()
+		return nil, fmt.Errorf("ingest events: %w", err)
 	}
-	if err := tx.Commit(); err != nil {
+	return p, nil
+}
+
+// Commit commits the transaction and returns how many events were new.
+func (p *Pending) Commit() (int64, error) {
+	defer p.conn.Close()
+	if err := p.tx.Commit(); err != nil {
 		return 0, fmt.Errorf("ingest events: commit: %w", err)
 	}
-	return n, nil
+	return p.n, nil
+}
+
+// Rollback abandons the transaction.
+func (p *Pending) Rollback() {
+	p.tx.Rollback()
+	p.conn.Close()
 }
 
 // DailyCount is one rollup row.

@@ -1,0 +1,98 @@
+package ingest
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/kizuna-cs/kizuna/internal/storetest"
+	"github.com/kizuna-cs/kizuna/internal/usage"
+)
+
+// On PostgreSQL a round's commit runs while the writer goes on: the next
+// round's events are written meanwhile, but a group call waits for the
+// commit in flight, so that the events it commits are attributed to the
+// user's account (and rolled up once).
+func TestPipelinedCommit(t *testing.T) {
+	if !storetest.PostgresAvailable() {
+		t.Skip("PostgreSQL only (" + storetest.EnvPostgres + " unset): SQLite commits in line")
+	}
+	db := storetest.Postgres(t)
+	ctx := context.Background()
+	q := New(db, Options{Linger: -1})
+	defer q.Close(ctx)
+	reached, release := make(chan struct{}, 4), make(chan struct{})
+	q.beforeCommit = func() {
+		reached <- struct{}{}
+		<-release
+	}
+	ts := time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC)
+	track := func(id, account string) Batch {
+		return Batch{Events: []Event{{Event: usage.Event{MessageID: id, UserID: "u1", Event: "Login", Timestamp: ts}, ContextGroupID: account}}}
+	}
+	submit := func(b Batch) chan error {
+		done := make(chan error, 1)
+		go func() { done <- q.Submit(ctx, b) }()
+		return done
+	}
+	count := func(query string) int64 {
+		t.Helper()
+		var n int64
+		if err := db.QueryRowContext(ctx, query).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+
+	// Round 1: an event of u1, who has no account yet, held before its commit.
+	first := submit(track("e1", ""))
+	<-reached
+	// Round 2 (another such event) is written while round 1 commits: both
+	// transactions are open at once.
+	second := submit(track("e2", ""))
+	deadline := time.Now().Add(10 * time.Second)
+	for count(`SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND state = 'idle in transaction'`) != 2 {
+		if time.Now().After(deadline) {
+			t.Fatal("round 2 was not written while round 1 committed")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	release <- struct{}{}
+	if err := <-first; err != nil {
+		t.Fatalf("round 1: %v", err)
+	}
+	<-reached // round 2, at its commit
+
+	// Round 3 links u1 to acc1 (and has an event, e3, of u1) while round 2
+	// commits: it must wait, or its attribution would not see e2.
+	third := submit(Batch{Groups: []Group{{UserID: "u1", GroupID: "acc1", TS: ts.Unix() + 60}},
+		Events: track("e3", "").Events})
+	time.Sleep(200 * time.Millisecond)
+	select {
+	case err := <-third:
+		t.Fatalf("round 3 answered (%v) before round 2 committed", err)
+	default:
+	}
+	release <- struct{}{}
+	if err := <-second; err != nil {
+		t.Fatalf("round 2: %v", err)
+	}
+	<-reached // round 3, at its commit
+	release <- struct{}{}
+	if err := <-third; err != nil {
+		t.Fatalf("round 3: %v", err)
+	}
+	for _, c := range []struct {
+		query string
+		want  int64
+	}{
+		{`SELECT COUNT(*) FROM events WHERE account_id = 'acc1'`, 3},
+		{`SELECT COUNT(*) FROM events WHERE account_id IS NULL`, 0},
+		{`SELECT COALESCE(SUM(count), 0) FROM usage_daily WHERE account_id = 'acc1'`, 3},
+		{`SELECT COUNT(*) FROM usage_daily_users WHERE account_id = 'acc1' AND user_id = 'u1'`, 1},
+	} {
+		if got := count(c.query); got != c.want {
+			t.Errorf("%s = %d, want %d", c.query, got, c.want)
+		}
+	}
+}
