@@ -140,7 +140,6 @@ type world struct {
 	// window anyway, so that attendance adds exactly seminarLift.
 	seminarBoost [len(segments)]float64
 
-	staff    []staffMember
 	accounts []*acct // customers in signup order, then prospects
 	fx       []fxRate
 }

@@ -41,8 +41,7 @@ func TestGroupCommit(t *testing.T) {
 		var returned atomic.Int32
 		var mu sync.Mutex
 		var rounds [][2]int
-		var q *ingest.Queue
-		q = ingest.New(db, ingest.Options{Linger: 200 * time.Millisecond, MaxBatch: 100_000, OnCommit: func(s, calls int) {
+		q := ingest.New(db, ingest.Options{Linger: 200 * time.Millisecond, MaxBatch: 100_000, OnCommit: func(s, calls int) {
 			// Committed, not yet acknowledged.
 			if r := returned.Load(); r != 0 {
 				t.Errorf("%d submitters returned before the commit", r)
