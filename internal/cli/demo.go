@@ -80,6 +80,16 @@ func (c DemoCmd) Run(ctx context.Context, kctx *kong.Context, g *Globals) error 
 	// send people to a page that does not exist yet.
 	fmt.Fprintf(g.stdout, "Sign in as %s, password %s. The web UI is not built yet; try the API:\n", demo.LoginEmail, demo.LoginPassword)
 	fmt.Fprintf(g.stdout, "  curl -u %s:%s '%s/api/v1/accounts?limit=5'\n", demo.LoginEmail, demo.LoginPassword, url)
+	// The demo's data ends on the day it was generated for: show the year
+	// to the last month that has ended by then.
+	end := time.Now().UTC()
+	if m, ok, _ := demo.ReadMarker(ctx, db); ok {
+		if t, err := time.Parse(time.DateOnly, m.Now); err == nil {
+			end = t
+		}
+	}
+	fmt.Fprintf(g.stdout, "  curl -u %s:%s '%s/api/v1/metrics/monthly?from=%s&to=%s'\n", demo.LoginEmail, demo.LoginPassword, url,
+		end.AddDate(0, -12, 0).Format("2006-01"), end.AddDate(0, -1, 0).Format("2006-01"))
 	fmt.Fprintf(g.stdout, "  OpenAPI document: %s/api/v1/openapi.json\n", url)
 	return web.Run(ctx, db, c.Addr, g.stdout)
 }

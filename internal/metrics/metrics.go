@@ -321,7 +321,7 @@ func rowsOf(iv Interval, sums []agg, lo, from int, unit, margin float64, acquisi
 // major units (unit is 10^exponent). Sums of converted amounts carry float
 // noise (70.00000000000001), so it rounds to a ten-thousandth of a minor
 // unit, far below any display.
-func toMajor(minor, unit float64) float64 { return math.Round(minor*1e4) / 1e4 / unit }
+func toMajor(minor, unit float64) float64 { return math.Round(minor*1e4) / (1e4 * unit) }
 
 // ratio is a/b, or nil when b is 0.
 func ratio(a, b float64) *float64 {
