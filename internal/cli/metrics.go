@@ -90,48 +90,26 @@ func writeMonthly(w io.Writer, format string, t *metrics.Table) error {
 	if t.By != "" {
 		keys = append([]string{"group"}, keys...)
 	}
-	values := func(r metrics.Row) []any {
+	records := make([][]any, 0, len(t.Rows))
+	for _, r := range t.Rows {
 		v := r.Values()
 		if r.Group != nil {
 			v = append([]any{*r.Group}, v...)
 		}
-		return v
+		records = append(records, v)
 	}
-	switch format {
-	case "json":
-		rows := t.Rows
-		if rows == nil {
-			rows = []metrics.Row{}
+	rows := t.Rows
+	if rows == nil {
+		rows = []metrics.Row{}
+	}
+	if format == "table" {
+		fmt.Fprintf(w, "Amounts in %s; rates in %%.", t.Currency)
+		if !t.AsOf.IsZero() {
+			fmt.Fprintf(w, " As of %s.", t.AsOf.Format(time.RFC3339))
 		}
-		return writeJSON(w, rows)
-	case "csv":
-		cw := csv.NewWriter(w)
-		cw.Write(keys)
-		for _, r := range t.Rows {
-			rec := make([]string, 0, len(keys))
-			for _, v := range values(r) {
-				rec = append(rec, csvValue(v))
-			}
-			cw.Write(rec)
-		}
-		cw.Flush()
-		return cw.Error()
+		fmt.Fprintln(w)
 	}
-	fmt.Fprintf(w, "Amounts in %s; rates in %%.", t.Currency)
-	if !t.AsOf.IsZero() {
-		fmt.Fprintf(w, " As of %s.", t.AsOf.Format(time.RFC3339))
-	}
-	fmt.Fprintln(w)
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, strings.Join(keys, "\t")+"\t")
-	for _, r := range t.Rows {
-		var cells []string
-		for i, v := range values(r) {
-			cells = append(cells, tableValue(keys[i], v, t.Currency))
-		}
-		fmt.Fprintln(tw, strings.Join(cells, "\t")+"\t")
-	}
-	return tw.Flush()
+	return writeRecords(w, format, keys, records, rows, t.Currency)
 }
 
 // csvValue writes numbers in full and nulls as empty cells.
@@ -220,16 +198,14 @@ func (c CohortsCmd) Run(ctx context.Context, g *Globals) error {
 	case "json":
 		return writeJSON(g.stdout, t.Cohorts)
 	case "csv":
-		cw := csv.NewWriter(g.stdout)
-		cw.Write([]string{"cohort", "customers", "offset", "month", "active_customers", "mrr", "logo_retention", "revenue_retention"})
+		var records [][]any
 		for _, co := range t.Cohorts {
 			for _, o := range co.Offsets {
-				cw.Write([]string{co.Cohort, strconv.Itoa(co.Customers), strconv.Itoa(o.Offset), o.Month, strconv.Itoa(o.Customers),
-					csvValue(o.MRR), csvValue(o.LogoRetention), csvValue(o.RevenueRetention)})
+				records = append(records, []any{co.Cohort, co.Customers, o.Offset, o.Month, o.Customers, o.MRR, o.LogoRetention, o.RevenueRetention})
 			}
 		}
-		cw.Flush()
-		return cw.Error()
+		return writeRecords(g.stdout, "csv", []string{"cohort", "customers", "offset", "month", "active_customers", "mrr",
+			"logo_retention", "revenue_retention"}, records, nil, "")
 	}
 	for _, part := range []struct {
 		title string

@@ -27,7 +27,6 @@ type input struct {
 	lo, to   int // the buckets to aggregate (lo ≤ from, so look-backs have data)
 	base     int // the first bucket rates cover: ≤ every span's first
 	spans    []span
-	units    int   // number of units
 	group    []int // group of each unit (index into groups)
 	groups   int
 	// rate[cur][i-base] turns minor units of currency cur into minor units

@@ -18,7 +18,6 @@ import (
 // source is the subscription data a table is computed from, interned.
 type source struct {
 	spans      []span
-	units      int
 	unitGroup  []int
 	groups     []string // breakdown values in name order; one "" without a breakdown
 	currencies []string
@@ -329,7 +328,6 @@ func merge(parts []*part, perPeriod bool, accountGroup map[string]string, by str
 		p.spans = nil // the merged copy is all that is needed now
 	}
 	src.currencies, src.products, src.plans = currencies.values, products.values, plans.values
-	src.units = len(src.unitGroup)
 	src.sortGroups()
 	return src
 }
@@ -431,20 +429,6 @@ func accountGroups(ctx context.Context, q store.Querier, by string, asOf *time.T
 // the tier_attribute setting, default "segment" (what the demo sets).
 func TierAttribute(ctx context.Context, q store.Querier) (string, error) {
 	return setting(ctx, q, "tier_attribute", "segment")
-}
-
-// GrossMargin is the gross margin LTV is multiplied by: the gross_margin
-// setting (a fraction), default 1.
-func GrossMargin(ctx context.Context, q store.Querier) (float64, error) {
-	s, err := setting(ctx, q, "gross_margin", "1")
-	if err != nil {
-		return 0, err
-	}
-	v, err := ParseMargin(s)
-	if err != nil {
-		return 0, fmt.Errorf("setting gross_margin: %w", err)
-	}
-	return v, nil
 }
 
 func setting(ctx context.Context, q store.Querier, key, def string) (string, error) {

@@ -167,7 +167,9 @@ func Compute(ctx context.Context, q store.Querier, opts Options) (*Table, error)
 			return nil, err
 		}
 	}
-	margin, err := GrossMargin(ctx, q)
+	// One read of the margins: the default one goes into ltv, the ones by
+	// product and plan into the extended gross profit.
+	m, err := loadMargins(ctx, q)
 	if err != nil {
 		return nil, err
 	}
@@ -175,10 +177,6 @@ func Compute(ctx context.Context, q store.Querier, opts Options) (*Table, error)
 	var retention []float64
 	var orders *orderStats
 	if opts.Extended {
-		m, err := loadMargins(ctx, q)
-		if err != nil {
-			return nil, err
-		}
 		gp = grossProfit(in, src, m)
 		if iv == Month && opts.By == "" {
 			if retention, err = costs(ctx, q, "retention", conv, repExp, opts.AsOf, lo, to); err != nil {
@@ -192,7 +190,7 @@ func Compute(ctx context.Context, q store.Querier, opts Options) (*Table, error)
 	t := &Table{Currency: conv.Reporting, Interval: iv, AsOf: asOf, By: opts.By}
 	unit := math.Pow10(repExp)
 	for g, name := range src.groups {
-		rows := rowsOf(iv, sums[g], lo, from, unit, margin, acquisition, opts.By == "")
+		rows := rowsOf(iv, sums[g], lo, from, unit, m.def, acquisition, opts.By == "")
 		if opts.Extended {
 			extend(rows, sums[g], gp[g], lo, from, unit, retention, orders, opts.By == "" && iv == Month)
 		}
@@ -240,7 +238,7 @@ func prepare(ctx context.Context, q store.Querier, iv Interval, by string, asOf 
 			rate[c][i] = r * scale
 		}
 	}
-	in := input{interval: iv, lo: lo, to: to, base: base, spans: src.spans, units: src.units,
+	in := input{interval: iv, lo: lo, to: to, base: base, spans: src.spans,
 		group: src.unitGroup, groups: len(src.groups), rate: rate, products: len(src.products)}
 	return in, src, conv, repExp, nil
 }

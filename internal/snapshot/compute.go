@@ -389,7 +389,7 @@ func loadConfig(ctx context.Context, q store.Querier) (config, error) {
 		}
 		switch k {
 		case SettingKeyFeatures:
-			c.keyFeatures = SplitList(v)
+			c.keyFeatures = splitList(v)
 		case SettingLoginEvent:
 			c.login = strings.TrimSpace(v)
 		case SettingSetupEvent:
@@ -399,8 +399,8 @@ func loadConfig(ctx context.Context, q store.Querier) (config, error) {
 	return c, rows.Err()
 }
 
-// SplitList splits a comma-separated setting, dropping empty items.
-func SplitList(v string) []string {
+// splitList splits a comma-separated setting, dropping empty items.
+func splitList(v string) []string {
 	var out []string
 	for _, f := range strings.Split(v, ",") {
 		if f = strings.TrimSpace(f); f != "" {
