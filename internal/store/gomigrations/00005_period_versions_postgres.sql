@@ -1,6 +1,8 @@
 -- Every version of every subscription period, with when Kizuna knew it
 -- [known_from, known_to): see 00005_period_versions_sqlite.sql. Same table,
--- same rules; PostgreSQL triggers call a function.
+-- same rules; PostgreSQL triggers call a function. Wall-clock times are
+-- whole seconds rounded down, as on SQLite: a CAST alone rounds to the
+-- nearest, putting a version up to half a second in the future.
 CREATE TABLE subscription_period_versions (
     subscription_id TEXT NOT NULL,
     start_at        BIGINT NOT NULL,
@@ -23,7 +25,7 @@ FROM subscription_periods;
 CREATE FUNCTION subscription_periods_version() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP = 'DELETE' THEN
-        UPDATE subscription_period_versions SET known_to = CAST(EXTRACT(EPOCH FROM clock_timestamp()) AS BIGINT)
+        UPDATE subscription_period_versions SET known_to = CAST(FLOOR(EXTRACT(EPOCH FROM clock_timestamp())) AS BIGINT)
         WHERE subscription_id = OLD.subscription_id AND start_at = OLD.start_at AND known_to IS NULL;
         RETURN NULL;
     END IF;
@@ -58,7 +60,7 @@ INSERT INTO fx_rate_versions SELECT currency, day, rate, 0, NULL FROM fx_rates;
 
 CREATE FUNCTION fx_rates_version() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
-    now_s BIGINT := CAST(EXTRACT(EPOCH FROM clock_timestamp()) AS BIGINT);
+    now_s BIGINT := CAST(FLOOR(EXTRACT(EPOCH FROM clock_timestamp())) AS BIGINT);
 BEGIN
     IF TG_OP IN ('UPDATE', 'DELETE') THEN
         UPDATE fx_rate_versions SET known_to = now_s
