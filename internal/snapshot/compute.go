@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -20,6 +21,9 @@ const (
 	SettingKeyFeatures = "key_features" // comma-separated event names
 	SettingLoginEvent  = "login_event"
 	SettingSetupEvent  = "setup_event"
+	// SettingOnboardingDays is how many days after signup onboarding is
+	// overdue when the setup event has not been seen (default 30).
+	SettingOnboardingDays = "onboarding_days"
 )
 
 // ErrNotFound is returned by [Get] for an unknown account.
@@ -90,8 +94,9 @@ func compute(ctx context.Context, q store.Querier, at time.Time, only string) ([
 		}
 		s.At = at.UTC()
 		s.DaysToRenewal, s.DaysSinceActivity, s.DaysToSetup = -1, -1, -1
+		s.CSMSentimentScore, s.HealthScore = -1, -1
 		s.Usage30d, s.OpenTicketsBy, s.Attributes = map[string]float64{}, map[string]int{}, map[string]any{}
-		s.Products, s.FeaturesUsed30d = []string{}, []string{}
+		s.Products, s.FeaturesUsed30d, s.Segments = []string{}, []string{}, []string{}
 		index[s.AccountID] = len(out)
 		out = append(out, s)
 		return nil
@@ -307,6 +312,21 @@ func compute(ctx context.Context, q store.Querier, at time.Time, only string) ([
 	if err != nil {
 		return nil, err
 	}
+	err = each("csm sentiment", `SELECT account_id, sentiment FROM csm_sentiments
+		WHERE ($1 = '' OR account_id = $1) AND set_at <= $2 ORDER BY account_id, set_at`, []any{t}, func(rows *sql.Rows) error {
+		var id, sentiment string
+		if err := rows.Scan(&id, &sentiment); err != nil {
+			return err
+		}
+		if s := get(id); s != nil {
+			// Oldest first: the last one wins.
+			s.CSMSentiment, s.CSMSentimentScore = sentiment, sentimentScore[sentiment]
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
 	types, err := account.AttributeTypes(ctx, q, account.ObjectAccount)
 	if err != nil {
 		return nil, err
@@ -358,6 +378,14 @@ func compute(ctx context.Context, q store.Querier, at time.Time, only string) ([
 			}
 			s.AdoptionBreadth = float64(used) / float64(len(keys))
 		}
+		switch {
+		case s.SetupDone:
+			s.OnboardingStatus = "done"
+		case s.SignupDays > cfg.onboardingDays:
+			s.OnboardingStatus = "overdue"
+		default:
+			s.OnboardingStatus = "in_progress"
+		}
 		switch before := prior[s.AccountID]; {
 		case before > 0:
 			s.UsageTrend = s.Events30d/before - 1
@@ -368,16 +396,20 @@ func compute(ctx context.Context, q store.Querier, at time.Time, only string) ([
 	return out, nil
 }
 
+// sentimentScore maps a CSM sentiment to a number health measures can use.
+var sentimentScore = map[string]float64{"green": 100, "yellow": 50, "red": 0}
+
 // config are the settings snapshots read.
 type config struct {
-	keyFeatures  []string
-	login, setup string
+	keyFeatures    []string
+	login, setup   string
+	onboardingDays int
 }
 
 func loadConfig(ctx context.Context, q store.Querier) (config, error) {
-	c := config{login: "login", setup: "setup_completed"}
-	rows, err := q.QueryContext(ctx, `SELECT key, value FROM settings WHERE key IN ($1, $2, $3)`,
-		SettingKeyFeatures, SettingLoginEvent, SettingSetupEvent)
+	c := config{login: "login", setup: "setup_completed", onboardingDays: 30}
+	rows, err := q.QueryContext(ctx, `SELECT key, value FROM settings WHERE key IN ($1, $2, $3, $4)`,
+		SettingKeyFeatures, SettingLoginEvent, SettingSetupEvent, SettingOnboardingDays)
 	if err != nil {
 		return c, fmt.Errorf("snapshot: settings: %w", err)
 	}
@@ -394,6 +426,12 @@ func loadConfig(ctx context.Context, q store.Querier) (config, error) {
 			c.login = strings.TrimSpace(v)
 		case SettingSetupEvent:
 			c.setup = strings.TrimSpace(v)
+		case SettingOnboardingDays:
+			n, err := strconv.Atoi(strings.TrimSpace(v))
+			if err != nil || n < 0 {
+				return c, fmt.Errorf("snapshot: setting %s=%q: want a whole number of days", k, v)
+			}
+			c.onboardingDays = n
 		}
 	}
 	return c, rows.Err()

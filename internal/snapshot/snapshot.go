@@ -40,6 +40,7 @@ type Snapshot struct {
 	DaysSinceActivity int                `json:"days_since_activity" expr:"days_since_activity"`
 	SetupDone         bool               `json:"setup_done" expr:"setup_done"`
 	DaysToSetup       int                `json:"days_to_setup" expr:"days_to_setup"`
+	OnboardingStatus  string             `json:"onboarding_status" expr:"onboarding_status"`
 
 	OpenTickets        int            `json:"open_tickets" expr:"open_tickets"`
 	OpenTicketsBy      map[string]int `json:"open_tickets_by_priority" expr:"open_tickets_by_priority"`
@@ -49,6 +50,16 @@ type Snapshot struct {
 	HasCSAT            bool           `json:"has_csat" expr:"has_csat"`
 	LastCSAT           int            `json:"last_csat" expr:"last_csat"`
 	PaymentFailures90d int            `json:"payment_failures_90d" expr:"payment_failures_90d"`
+
+	CSMSentiment      string  `json:"csm_sentiment" expr:"csm_sentiment"`
+	CSMSentimentScore float64 `json:"csm_sentiment_score" expr:"csm_sentiment_score"`
+
+	// Filled from what the recompute stored: the account's current health
+	// and segments (see internal/health and internal/segment).
+	HealthScore        float64  `json:"health_score" expr:"health_score"`
+	HealthBand         string   `json:"health_band" expr:"health_band"`
+	HealthBandPrevious string   `json:"health_band_previous" expr:"health_band_previous"`
+	Segments           []string `json:"segments" expr:"segments"`
 
 	Attributes map[string]any `json:"attributes" expr:"attr"`
 }
@@ -87,6 +98,7 @@ var Fields = []Field{
 	{"days_since_activity", "integer", "Days since the last day with any event; -1 when never active."},
 	{"setup_done", "bool", "The setup event (setup_event setting, default setup_completed) has been seen."},
 	{"days_to_setup", "integer", "Days from signup to the first setup event; -1 when not done."},
+	{"onboarding_status", "string", "done (the setup event was seen), overdue (not done onboarding_days after signup; setting, default 30) or in_progress."},
 	{"open_tickets", "integer", "Inquiries open now."},
 	{"open_tickets_by_priority", "map of integers", "Open inquiries by priority: open_tickets_by_priority[\"urgent\"]."},
 	{"tickets_90d", "integer", "Inquiries opened in the last 90 days."},
@@ -95,5 +107,11 @@ var Fields = []Field{
 	{"has_csat", "bool", "There is a CSAT answer."},
 	{"last_csat", "integer", "The latest CSAT score (1–5); 0 when has_csat is false."},
 	{"payment_failures_90d", "integer", "Failed invoice payments in the last 90 days."},
+	{"csm_sentiment", "string", "The owning CSM's latest recorded sentiment: green, yellow or red; empty when none."},
+	{"csm_sentiment_score", "number", "csm_sentiment as a number: green 100, yellow 50, red 0; -1 when none."},
+	{"health_score", "number", "The latest stored health score (0–100); -1 before the first recompute."},
+	{"health_band", "string", "The latest stored health band (green, yellow or red); empty before the first recompute."},
+	{"health_band_previous", "string", "The band of the score before the latest one; empty when there is none."},
+	{"segments", "list of strings", "The segments the account was a member of at the latest recompute: \"at_risk\" in segments."},
 	{"attr", "map", "Custom attributes by name, typed (number, bool, date as time, text): attr[\"segment\"] == \"enterprise\"."},
 }

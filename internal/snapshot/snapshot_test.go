@@ -39,6 +39,7 @@ func TestCompute(t *testing.T) {
 			{ID: "a", Name: "Acme", OwnerEmail: "kei@example.com", SignupAt: ptr(day(2024, 1, 1)),
 				Attributes: map[string]any{"segment": "enterprise", "renewal_owner": "sales"}},
 			{ID: "b", Name: "Quiet"},
+			{ID: "c", Name: "Late", SignupAt: ptr(day(2024, 5, 30))}, // 31 days, no setup: overdue
 		} {
 			if err := account.Upsert(ctx, db, a); err != nil {
 				t.Fatal(err)
@@ -105,6 +106,19 @@ func TestCompute(t *testing.T) {
 				string(rune('i'+i)), at.Unix())
 		}
 
+		for _, sn := range []account.Sentiment{
+			{AccountID: "a", SetAt: day(2024, 5, 1), Sentiment: "yellow"},
+			{AccountID: "a", SetAt: day(2024, 6, 1), Sentiment: "red", Note: "champion left", SetBy: "kei@example.com"},
+			{AccountID: "a", SetAt: day(2024, 7, 1), Sentiment: "green"}, // after the snapshot
+		} {
+			if err := account.SetSentiment(ctx, db, sn); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := account.SetSentiment(ctx, db, account.Sentiment{AccountID: "a", Sentiment: "blue"}); !errors.Is(err, account.ErrBadSentiment) {
+			t.Errorf("sentiment blue: %v", err)
+		}
+
 		got, err := snapshot.Get(ctx, db, "a", at)
 		if err != nil {
 			t.Fatal(err)
@@ -116,9 +130,10 @@ func TestCompute(t *testing.T) {
 			ActiveUsers7d: 2, ActiveUsers30d: 4, Seats: 15, SeatUtilization: 4.0 / 15, LoginsPerUserWeek: 32.0 / 4 / 4,
 			AdoptionBreadth: 0.5, FeaturesUsed30d: []string{"dashboards", "login", "reports"},
 			Usage30d: map[string]float64{"dashboards": 4, "login": 40, "reports": 10}, Events30d: 54, UsageTrend: 54.0/30 - 1,
-			DaysSinceActivity: int(today - store.Day(day(2024, 6, 27).Unix())), SetupDone: true, DaysToSetup: 14,
+			DaysSinceActivity: int(today - store.Day(day(2024, 6, 27).Unix())), SetupDone: true, DaysToSetup: 14, OnboardingStatus: "done",
 			OpenTickets: 3, OpenTicketsBy: map[string]int{"urgent": 1, "normal": 1, "high": 1}, Tickets90d: 3,
 			HasNPS: true, LastNPS: 5, HasCSAT: true, LastCSAT: 4, PaymentFailures90d: 2,
+			CSMSentiment: "red", CSMSentimentScore: 0, HealthScore: -1, Segments: []string{},
 			Attributes: map[string]any{"segment": "enterprise", "renewal_owner": "sales"},
 		}
 		if !reflect.DeepEqual(got, want) {
@@ -130,11 +145,12 @@ func TestCompute(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if quiet.Customer || quiet.DaysSinceActivity != -1 || quiet.DaysToRenewal != -1 || quiet.DaysToSetup != -1 || quiet.HasNPS || len(quiet.Usage30d) != 0 {
+		if quiet.Customer || quiet.DaysSinceActivity != -1 || quiet.DaysToRenewal != -1 || quiet.DaysToSetup != -1 || quiet.HasNPS || len(quiet.Usage30d) != 0 ||
+			quiet.OnboardingStatus != "in_progress" || quiet.CSMSentiment != "" || quiet.CSMSentimentScore != -1 {
 			t.Errorf("quiet account %+v", quiet)
 		}
 		all, err := snapshot.All(ctx, db, at)
-		if err != nil || len(all) != 2 || !reflect.DeepEqual(all[0], got) || all[1].AccountID != "b" {
+		if err != nil || len(all) != 3 || !reflect.DeepEqual(all[0], got) || all[1].AccountID != "b" || all[2].OnboardingStatus != "overdue" {
 			t.Errorf("All: %v, %d snapshots", err, len(all))
 		}
 		if _, err := snapshot.Get(ctx, db, "nope", at); !errors.Is(err, snapshot.ErrNotFound) {

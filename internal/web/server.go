@@ -120,7 +120,7 @@ func (s *Server) routes() {
 	registerSnapshots(s, s.api)
 	registerAPIKeys(s, s.api)
 	registerUsers(s, s.api)
-	s.ingest = s.registerSegment()
+	s.ingest = s.registerTracking()
 }
 
 // Close writes what the ingestion queue has accepted and stops its writer.

@@ -1,4 +1,4 @@
--- Segment-compatible ingestion (internal/segment, internal/ingest). One text
+-- Segment-compatible ingestion (internal/tracking, internal/ingest). One text
 -- for SQLite and PostgreSQL: times are unix seconds (BIGINT), ids are text.
 
 -- +goose Up

@@ -1,4 +1,4 @@
-package segment_test
+package tracking_test
 
 import (
 	"bytes"
@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/kizuna-cs/kizuna/internal/ingest"
-	"github.com/kizuna-cs/kizuna/internal/segment"
 	"github.com/kizuna-cs/kizuna/internal/storetest"
+	"github.com/kizuna-cs/kizuna/internal/tracking"
 )
 
 // BenchmarkBatch posts /v1/batch with 100 track calls a request from
@@ -64,7 +64,7 @@ func BenchmarkDecode(b *testing.B) {
 	now := time.Date(2024, 5, 2, 0, 0, 0, 0, time.UTC)
 	b.SetBytes(int64(body.Len()))
 	for b.Loop() {
-		if _, err := segment.Decode("batch", body.Bytes(), now); err != nil {
+		if _, err := tracking.Decode("batch", body.Bytes(), now); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -1,14 +1,14 @@
-package segment_test
+package tracking_test
 
 import (
 	"errors"
 	"testing"
 	"time"
 
-	"github.com/kizuna-cs/kizuna/internal/segment"
+	"github.com/kizuna-cs/kizuna/internal/tracking"
 )
 
-// FuzzDecode: the decoder never panics, fails only with *segment.Error of
+// FuzzDecode: the decoder never panics, fails only with *tracking.Error of
 // status 400 or 413, and what it accepts satisfies the rules.
 func FuzzDecode(f *testing.F) {
 	for _, s := range []string{
@@ -26,9 +26,9 @@ func FuzzDecode(f *testing.F) {
 	f.Add("identify", []byte(`{"anonymousId":"a"}`))
 	now := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	f.Fuzz(func(t *testing.T, kind string, body []byte) {
-		b, err := segment.Decode(kind, body, now)
+		b, err := tracking.Decode(kind, body, now)
 		if err != nil {
-			var se *segment.Error
+			var se *tracking.Error
 			if !errors.As(err, &se) || (se.Status != 400 && se.Status != 413 && se.Status != 415) {
 				t.Fatalf("error %v (%T)", err, err)
 			}

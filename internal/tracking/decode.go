@@ -1,4 +1,4 @@
-// Package segment is the Segment HTTP Tracking API
+// Package tracking is the Segment HTTP Tracking API
 // (https://segment.com/docs/connections/spec/): POST /v1/batch, /v1/track,
 // /v1/identify, /v1/group, /v1/page (and /v1/screen), so that Segment's
 // libraries and Segment itself (as a webhook destination) can send usage to
@@ -23,7 +23,7 @@
 //
 // A batch is accepted or rejected whole: the first problem is reported as
 // batch[i].field: reason.
-package segment
+package tracking
 
 import (
 	"bytes"

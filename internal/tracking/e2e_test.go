@@ -1,4 +1,4 @@
-package segment_test
+package tracking_test
 
 import (
 	"fmt"

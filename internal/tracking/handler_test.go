@@ -1,4 +1,4 @@
-package segment_test
+package tracking_test
 
 import (
 	"bytes"
@@ -15,9 +15,9 @@ import (
 
 	"github.com/kizuna-cs/kizuna/internal/apikey"
 	"github.com/kizuna-cs/kizuna/internal/ingest"
-	"github.com/kizuna-cs/kizuna/internal/segment"
 	"github.com/kizuna-cs/kizuna/internal/store"
 	"github.com/kizuna-cs/kizuna/internal/storetest"
+	"github.com/kizuna-cs/kizuna/internal/tracking"
 )
 
 type env struct {
@@ -37,8 +37,8 @@ func newEnv(t testing.TB, db *store.DB, opts ingest.Options) *env {
 	}
 	q := ingest.New(db, opts)
 	mux := http.NewServeMux()
-	h := segment.NewHandler(db, q, nil, nil)
-	for _, p := range segment.Paths {
+	h := tracking.NewHandler(db, q, nil, nil)
+	for _, p := range tracking.Paths {
 		mux.Handle("POST "+p, h)
 	}
 	srv := httptest.NewServer(mux)
