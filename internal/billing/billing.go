@@ -68,7 +68,11 @@ func UpsertPeriod(ctx context.Context, q store.Querier, p Period) error {
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)
 		ON CONFLICT (subscription_id, start_at) DO UPDATE SET end_at = excluded.end_at, account_id = excluded.account_id,
 			mrr_minor = excluded.mrr_minor, currency = excluded.currency, plan = excluded.plan, product = excluded.product,
-			quantity = excluded.quantity, updated_at = excluded.updated_at`,
+			quantity = excluded.quantity, updated_at = excluded.updated_at
+		WHERE subscription_periods.end_at IS DISTINCT FROM excluded.end_at OR subscription_periods.account_id <> excluded.account_id
+			OR subscription_periods.mrr_minor <> excluded.mrr_minor OR subscription_periods.currency <> excluded.currency
+			OR subscription_periods.plan <> excluded.plan OR subscription_periods.product <> excluded.product
+			OR subscription_periods.quantity IS DISTINCT FROM excluded.quantity`,
 		p.SubscriptionID, p.Start.Unix(), end, p.AccountID, p.MRRMinor, cur, p.Plan, p.Product, p.Quantity, store.Now())
 	if err != nil {
 		return fmt.Errorf("upsert period %s: %w", p.SubscriptionID, err)

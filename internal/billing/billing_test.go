@@ -106,6 +106,35 @@ func TestUpsertPeriod(t *testing.T) {
 		if got, _ := billing.Periods(ctx, db, "a1"); len(got) != 4 {
 			t.Fatalf("Periods(a1) after the move = %d periods, want 4", len(got))
 		}
+
+		// Upserting a period as it is stored leaves it alone, updated_at too;
+		// a real change moves updated_at.
+		updated := func() int64 {
+			t.Helper()
+			var at int64
+			if err := db.QueryRowContext(ctx, `SELECT updated_at FROM subscription_periods WHERE subscription_id = 's2' AND start_at = $1`,
+				jan.Unix()).Scan(&at); err != nil {
+				t.Fatal(err)
+			}
+			return at
+		}
+		if _, err := db.ExecContext(ctx, `UPDATE subscription_periods SET updated_at = 1 WHERE subscription_id = 's2'`); err != nil {
+			t.Fatal(err)
+		}
+		same := billing.Period{SubscriptionID: "s2", AccountID: "a2", Start: jan, MRRMinor: 100, Currency: "EUR", Product: "core", Quantity: ptr(2.5)}
+		if err := billing.UpsertPeriod(ctx, db, same); err != nil {
+			t.Fatal(err)
+		}
+		if at := updated(); at != 1 {
+			t.Errorf("unchanged upsert set updated_at to %d", at)
+		}
+		same.Quantity = nil
+		if err := billing.UpsertPeriod(ctx, db, same); err != nil {
+			t.Fatal(err)
+		}
+		if at := updated(); at == 1 {
+			t.Error("dropping the quantity left updated_at alone")
+		}
 	})
 }
 
