@@ -60,7 +60,8 @@ func Search(ctx context.Context, q store.Querier, f Filter) ([]Account, error) {
 	if err != nil {
 		return nil, fmt.Errorf("search accounts: %w", err)
 	}
-	args := []any{f.Owner, f.Parent}
+	// Owner emails are stored lower-cased, as every write path folds them.
+	args := []any{strings.ToLower(strings.TrimSpace(f.Owner)), f.Parent}
 	cond, order, args := store.Keyset(col, "account_id", f.Desc, f.AfterKey, f.AfterID, args)
 	args = append(args, store.PageLimit(f.Limit))
 	rows, err := q.QueryContext(ctx, `SELECT `+accountColumns+` FROM accounts

@@ -36,6 +36,7 @@ func TestSearch(t *testing.T) {
 			{account.Filter{Sort: "name"}, []string{"a2", "a3", "a4", "a1"}},
 			{account.Filter{Sort: "name", Desc: true}, []string{"a1", "a4", "a3", "a2"}},
 			{account.Filter{Owner: "ann@example.com"}, []string{"a1", "a3"}},
+			{account.Filter{Owner: " Ann@Example.COM"}, []string{"a1", "a3"}},
 			{account.Filter{Parent: "a1", Sort: "name"}, []string{"a2", "a3"}},
 			{account.Filter{Sort: "updated_at"}, []string{"a1", "a2", "a3", "a4"}},
 		} {
