@@ -40,8 +40,8 @@ type session struct {
 }
 
 func (s *sink) NewSession(*smtp.Conn) (smtp.Session, error) { return &session{s: s}, nil }
-func (se *session) Reset()                                 { se.cur = received{} }
-func (se *session) Logout() error                          { return nil }
+func (se *session) Reset()                                  { se.cur = received{} }
+func (se *session) Logout() error                           { return nil }
 func (se *session) Mail(from string, _ *smtp.MailOptions) error {
 	se.cur.from = from
 	return nil
