@@ -355,7 +355,13 @@ func Save(ctx context.Context, q store.Querier, p Playbook, now time.Time) (befo
 	case !errors.Is(err, ErrNotFound):
 		return nil, after, err
 	}
-	if probs := Validate(&p); len(probs) > 0 {
+	probs := Validate(&p)
+	for i, a := range p.Actions {
+		if a.Secret == Mask || a.URL == Mask {
+			probs = append(probs, Problem{Field: fmt.Sprintf("actions[%d]", i), Message: "a masked secret or URL with no stored one to keep: send the real value"})
+		}
+	}
+	if len(probs) > 0 {
 		return before, after, &ValidationError{probs}
 	}
 	def, err := json.Marshal(definition{Trigger: p.Trigger, Filter: strings.TrimSpace(p.Filter), Actions: p.Actions})
@@ -383,17 +389,33 @@ func Save(ctx context.Context, q store.Querier, p Playbook, now time.Time) (befo
 	return before, after, err
 }
 
-// keepSecrets puts the stored secrets back where p carries the mask.
+// keepSecrets puts the stored secrets back where p carries the mask: the
+// k-th action of a type takes the secret of the stored k-th action of that
+// type, so reordering or adding actions of other types keeps them.
 func keepSecrets(p *Playbook, old Playbook) {
+	seen := map[string]int{}
 	for i := range p.Actions {
-		if i >= len(old.Actions) || old.Actions[i].Type != p.Actions[i].Type {
+		a := &p.Actions[i]
+		k := seen[a.Type]
+		seen[a.Type]++
+		var match *Action
+		for j, n := 0, 0; j < len(old.Actions); j++ {
+			if old.Actions[j].Type == a.Type {
+				if n == k {
+					match = &old.Actions[j]
+					break
+				}
+				n++
+			}
+		}
+		if match == nil {
 			continue
 		}
-		if p.Actions[i].Secret == Mask {
-			p.Actions[i].Secret = old.Actions[i].Secret
+		if a.Secret == Mask {
+			a.Secret = match.Secret
 		}
-		if p.Actions[i].URL == Mask {
-			p.Actions[i].URL = old.Actions[i].URL
+		if a.URL == Mask {
+			a.URL = match.URL
 		}
 	}
 }

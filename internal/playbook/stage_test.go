@@ -280,7 +280,7 @@ func TestEventTriggers(t *testing.T) {
 		}
 		answer("r1", "a", 3, t0.Add(-48*time.Hour))    // new: fires
 		answer("r2", "b", 2, t0.Add(-10*24*time.Hour)) // before the first look-back of 7 days
-		answer("r3", "c", 9, t0.Add(-time.Hour))      // a promoter
+		answer("r3", "c", 9, t0.Add(-time.Hour))       // a promoter
 		if _, err := db.ExecContext(ctx, `INSERT INTO payment_events (account_id, invoice_id, kind, amount_minor, currency, at, recorded_at)
 			VALUES ('c', 'in_1', 'failed', 5000, 'USD', $1, 0), ('b', 'in_2', 'paid', 5000, 'USD', $1, 0)`, t0.Add(-time.Hour).Unix()); err != nil {
 			t.Fatal(err)

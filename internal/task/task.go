@@ -210,7 +210,7 @@ func fill(t *Task, now time.Time) {
 func Create(ctx context.Context, q store.Querier, t Task) (Task, error) {
 	fill(&t, time.Now().UTC().Truncate(time.Second))
 	if err := Check(t); err != nil {
-		return t, err
+		return t, &ValidationError{err}
 	}
 	if err := Insert(ctx, q, []Task{t}); err != nil {
 		return t, err
