@@ -470,3 +470,19 @@ func TestSaveKeepsMaskedSecrets(t *testing.T) {
 		}
 	})
 }
+
+func TestTemplateFunctions(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		seed(t, db, map[string]string{"a": ""})
+		save(t, db, playbook.Playbook{ID: "f", Name: "F", Trigger: playbook.Trigger{Type: "usage_drop", Percent: 30},
+			Actions: []playbook.Action{{Type: "task", DueInDays: 7, Title: "{{.Account.Name}} usage {{percent .Account.UsageTrend}}", Description: "due {{date .Task.DueAt}}"}}})
+		s := snap("a", "", 50)
+		s.UsageTrend = -0.456
+		run(t, db, t0, s)
+		ts := tasksOf(t, db, "f")
+		// The task's own templates see no task yet: date of a nil due date is empty.
+		if len(ts) != 1 || ts[0].Title != "A usage -46%" || ts[0].Description != "due " || ts[0].Assignee != "" {
+			t.Errorf("tasks %+v", ts)
+		}
+	})
+}

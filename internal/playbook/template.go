@@ -2,6 +2,7 @@ package playbook
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"regexp"
 	"strconv"
@@ -48,6 +49,24 @@ var sample = TemplateData{
 	Task:     task.Task{ID: "t_1", Title: "Call", Status: task.Open, DueAt: &time.Time{}},
 }
 
+// funcs are the functions templates may use besides text/template's own.
+var funcs = template.FuncMap{
+	// percent writes a fraction as a signed whole percentage: -0.45 → "-45%".
+	"percent": func(f float64) string { return fmt.Sprintf("%+.0f%%", f*100) },
+	// date writes a time (or a *time.Time, empty when nil) as YYYY-MM-DD.
+	"date": func(v any) string {
+		switch t := v.(type) {
+		case time.Time:
+			return t.Format(time.DateOnly)
+		case *time.Time:
+			if t != nil {
+				return t.Format(time.DateOnly)
+			}
+		}
+		return ""
+	},
+}
+
 var templateErr = regexp.MustCompile(`^template: [^:]*:(\d+):(?:(\d+):)?\s*(.*)$`)
 
 // parseTemplate parses src (a field's template) and tries it on sample
@@ -56,7 +75,7 @@ func parseTemplate(field, src string) (*textTemplate, *Problem) {
 	if src == "" {
 		return nil, nil
 	}
-	t, err := template.New(field).Option("missingkey=zero").Parse(src)
+	t, err := template.New(field).Option("missingkey=zero").Funcs(funcs).Parse(src)
 	if err == nil {
 		err = t.Execute(io.Discard, sample)
 	}
