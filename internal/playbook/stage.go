@@ -642,10 +642,15 @@ func nullText(s string) any {
 	return s
 }
 
+// maxVars bounds the variables of one statement: modernc.org/sqlite looks
+// each $N up linearly, so a statement's preparation grows with the square
+// of its variables.
+const maxVars = 600
+
 // insertRows writes rows (per values each) with multi-row INSERTs of at
-// most ~9,000 variables.
+// most maxVars variables.
 func insertRows(ctx context.Context, q store.Querier, prefix, suffix string, per int, rows [][]any) error {
-	chunk := 9000 / per
+	chunk := maxVars / per
 	for start := 0; start < len(rows); start += chunk {
 		part := rows[start:min(start+chunk, len(rows))]
 		var b strings.Builder

@@ -21,15 +21,15 @@ import (
 var t0 = time.Date(2024, 6, 30, 12, 0, 0, 0, time.UTC)
 
 // seed creates accounts by id, with owners (empty: none).
-func seed(t *testing.T, db *store.DB, owners map[string]string) {
+func seed(t testing.TB, db *store.DB, owners map[string]string) {
 	t.Helper()
 	ids := make([]string, 0, len(owners))
 	for id := range owners {
 		ids = append(ids, id)
 	}
 	slices.Sort(ids)
-	for start := 0; start < len(ids); start += 500 {
-		part := ids[start:min(start+500, len(ids))]
+	for start := 0; start < len(ids); start += 100 {
+		part := ids[start:min(start+100, len(ids))]
 		var b strings.Builder
 		var args []any
 		b.WriteString(`INSERT INTO accounts (account_id, name, owner_email, recorded_at, updated_at) VALUES `)
@@ -50,7 +50,7 @@ func seed(t *testing.T, db *store.DB, owners map[string]string) {
 	}
 }
 
-func save(t *testing.T, db *store.DB, p playbook.Playbook) {
+func save(t testing.TB, db *store.DB, p playbook.Playbook) {
 	t.Helper()
 	p.Enabled = true
 	if _, _, err := playbook.Save(context.Background(), db, p, t0.Add(-time.Hour)); err != nil {

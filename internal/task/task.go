@@ -159,7 +159,9 @@ func Get(ctx context.Context, q store.Querier, id string) (Task, error) {
 // many at once). Missing ids, states, priorities and times are filled in.
 func Insert(ctx context.Context, q store.Querier, tasks []Task) error {
 	const per = 14
-	const chunk = store.MaxInList / per * 10 // ≈ 700 rows, 9,800 variables: below both limits
+	// Few variables a statement: modernc.org/sqlite looks each $N up
+	// linearly, which makes preparing a statement quadratic in them.
+	const chunk = 600 / per
 	now := time.Now().UTC().Truncate(time.Second)
 	for start := 0; start < len(tasks); start += chunk {
 		part := tasks[start:min(start+chunk, len(tasks))]
