@@ -258,3 +258,12 @@ func TestParseSMTPURL(t *testing.T) {
 		}
 	}
 }
+
+// TestSignKnownValue pins the signature to a value computed independently
+// (Python's hmac, as in the README) for secret s3cret, t 1719748800, body {}.
+func TestSignKnownValue(t *testing.T) {
+	got := notify.Sign("s3cret", time.Unix(1719748800, 0), []byte("{}"))
+	if want := "t=1719748800,v1=051f5043bbb6ccdf915d1c0b77864ba1828e3bdeb35d9f26d1d598a86e8114e8"; got != want {
+		t.Errorf("Sign = %s, want %s", got, want)
+	}
+}
