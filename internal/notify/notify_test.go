@@ -2,7 +2,9 @@ package notify_test
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"mime/quotedprintable"
@@ -15,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 
 	"github.com/kizuna-cs/kizuna/internal/notify"
@@ -29,19 +32,34 @@ type sink struct {
 }
 
 type received struct {
+	tls  bool   // the message came over TLS
+	user string // who authenticated, if anyone
 	from string
 	to   []string
 	data []byte
 }
 
 type session struct {
-	s   *sink
-	cur received
+	s    *sink
+	conn *smtp.Conn
+	cur  received
 }
 
-func (s *sink) NewSession(*smtp.Conn) (smtp.Session, error) { return &session{s: s}, nil }
-func (se *session) Reset()                                  { se.cur = received{} }
-func (se *session) Logout() error                           { return nil }
+func (s *sink) NewSession(c *smtp.Conn) (smtp.Session, error) { return &session{s: s, conn: c}, nil }
+
+// The sink offers AUTH PLAIN and accepts kei with the password pa55.
+func (se *session) AuthMechanisms() []string { return []string{sasl.Plain} }
+func (se *session) Auth(string) (sasl.Server, error) {
+	return sasl.NewPlainServer(func(_, user, pass string) error {
+		if user != "kei" || pass != "pa55" {
+			return errors.New("invalid credentials")
+		}
+		se.cur.user = user
+		return nil
+	}), nil
+}
+func (se *session) Reset()        { se.cur = received{} }
+func (se *session) Logout() error { return nil }
 func (se *session) Mail(from string, _ *smtp.MailOptions) error {
 	se.cur.from = from
 	return nil
@@ -56,6 +74,7 @@ func (se *session) Data(r io.Reader) error {
 		return err
 	}
 	se.cur.data = b
+	_, se.cur.tls = se.conn.TLSConnectionState()
 	se.s.mu.Lock()
 	se.s.msgs = append(se.s.msgs, se.cur)
 	se.s.mu.Unlock()
@@ -64,10 +83,16 @@ func (se *session) Data(r io.Reader) error {
 
 func startSink(t *testing.T) (*sink, int) {
 	t.Helper()
+	return startSinkTLS(t, nil)
+}
+
+// startSinkTLS starts a sink offering STARTTLS with cfg (nil: no TLS).
+func startSinkTLS(t *testing.T, cfg *tls.Config) (*sink, int) {
+	t.Helper()
 	k := &sink{}
 	srv := smtp.NewServer(k)
 	srv.Domain = "localhost"
-	srv.AllowInsecureAuth = true
+	srv.TLSConfig = cfg
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -129,6 +154,44 @@ func TestEmailReachesSMTPSink(t *testing.T) {
 		// A sent delivery is not sent again when the job runs twice.
 		if err := notify.Deliver(ctx, db, cfg, id); err != nil || len(k.msgs) != 1 {
 			t.Errorf("second Deliver: %v, %d messages", err, len(k.msgs))
+		}
+	})
+}
+
+func TestEmailWithAuth(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		// The sink offers STARTTLS with httptest's certificate (for 127.0.0.1);
+		// AUTH goes over the encrypted connection only.
+		ts := httptest.NewTLSServer(http.NotFoundHandler())
+		defer ts.Close()
+		k, port := startSinkTLS(t, &tls.Config{Certificates: ts.TLS.Certificates})
+		trust := &tls.Config{RootCAs: ts.Client().Transport.(*http.Transport).TLSClientConfig.RootCAs, ServerName: "127.0.0.1"}
+		for _, tc := range []struct {
+			pass   string
+			sent   bool
+			status string
+		}{
+			{"wrong", false, notify.StatusFailed},
+			{"pa55", true, notify.StatusSent},
+		} {
+			s, err := notify.ParseSMTPURL(fmt.Sprintf("smtp://kei:%s@127.0.0.1:%d", tc.pass, port), "cs@kizuna.example")
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.TLSConfig = trust
+			id := enqueue(t, db, notify.Delivery{Kind: notify.KindEmail, Target: "kei@example.com", Subject: "hi", Body: "hello"})
+			err = notify.Deliver(ctx, db, notify.Config{SMTP: &s}, id)
+			if (err == nil) != tc.sent {
+				t.Errorf("password %s: %v", tc.pass, err)
+			}
+			d, _ := notify.Get(ctx, db, id)
+			if d.Status != tc.status || strings.Contains(d.LastError, "wrong") {
+				t.Errorf("password %s: status %s, error %q (must not show the password)", tc.pass, d.Status, d.LastError)
+			}
+		}
+		if len(k.msgs) != 1 || k.msgs[0].user != "kei" || !k.msgs[0].tls {
+			t.Errorf("sink got %+v", k.msgs)
 		}
 	})
 }
