@@ -4,11 +4,13 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"os"
 	"testing"
 	"time"
 
 	"github.com/kizuna-cs/kizuna/internal/playbook"
 	"github.com/kizuna-cs/kizuna/internal/snapshot"
+	"github.com/kizuna-cs/kizuna/internal/store"
 	"github.com/kizuna-cs/kizuna/internal/storetest"
 )
 
@@ -18,8 +20,14 @@ import (
 // The first pass writes the firings; later passes are the steady state
 // (conditions unchanged: reads only).
 func BenchmarkApply(b *testing.B) {
+	b.Run("sqlite", func(b *testing.B) { benchApply(b, storetest.SQLite(b)) })
+	if os.Getenv(storetest.EnvPostgres) != "" {
+		b.Run("postgres", func(b *testing.B) { benchApply(b, storetest.Postgres(b)) })
+	}
+}
+
+func benchApply(b *testing.B, db *store.DB) {
 	const n, batch = 20000, 1000
-	db := storetest.SQLite(b)
 	ctx := context.Background()
 	owners := map[string]string{}
 	snaps := make([]snapshot.Snapshot, n)

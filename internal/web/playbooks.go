@@ -169,13 +169,18 @@ func registerPlaybooks(s *Server, api huma.API) {
 	})
 	register(api, needRead, huma.Operation{
 		OperationID: "list-playbook-enrollments", Method: http.MethodGet, Path: "/playbooks/{playbook_id}/enrollments", Tags: []string{"Playbooks"},
-		Summary: "A playbook's firings",
+		Summary: "A playbook's firings", Errors: []int{http.StatusNotFound},
 		Description: "Every firing, newest first, with whether the account was drawn into the holdout group " +
 			"(recorded, not acted on) and the task it created.",
 	}, func(ctx context.Context, in *enrollmentsInput) (*enrollmentsOutput, error) {
 		l, err := newListing(in.PageParams, "-fired_at", "enrollment_id", "fired_at")
 		if err != nil {
 			return nil, err
+		}
+		if _, err := playbook.Get(ctx, s.db, in.PlaybookID); errors.Is(err, playbook.ErrNotFound) {
+			return nil, huma.Error404NotFound("no playbook " + in.PlaybookID)
+		} else if err != nil {
+			return nil, s.internal(ctx, err)
 		}
 		f := playbook.EnrollmentFilter{PlaybookID: in.PlaybookID, AccountID: in.AccountID, AfterKey: l.afterKey, AfterID: l.afterID, Limit: l.fetch()}
 		if in.Holdout != "" {

@@ -140,6 +140,7 @@ func TestPlaybooksAPI(t *testing.T) {
 		if len(es.Enrollments) != 1 || es.Enrollments[0].AccountID != "a" || es.Enrollments[0].Holdout || es.Enrollments[0].TaskID == "" {
 			t.Errorf("enrollments %+v", es)
 		}
+		checkProblem(t, s.do(t, request{target: "/api/v1/playbooks/nope/enrollments", bearer: keys.read}), http.StatusNotFound)
 		ds := decode[deliveryPage](t, s.do(t, request{target: "/api/v1/deliveries?status=pending", bearer: keys.read}))
 		if len(ds.Deliveries) != 1 || ds.Deliveries[0].Kind != "webhook" {
 			t.Fatalf("deliveries %+v", ds)
