@@ -42,6 +42,8 @@ type CLI struct {
 	Snapshot SnapshotCmd `cmd:"" help:"Print an account's snapshot: the fields rules are written against."`
 	Rule     RuleCmd     `cmd:"" help:"Check rules against the account snapshot."`
 	Settings SettingsCmd `cmd:"" help:"Reporting currency, gross margins and the tier attribute."`
+	Playbook PlaybookCmd `cmd:"" help:"Playbooks: triggers and actions run by the recompute (list, show, create, validate)."`
+	Task     TaskCmd     `cmd:"" help:"Tasks: list a CSM's queue, mark tasks done."`
 	FX       FXCmd       `cmd:"" name:"fx" help:"Exchange rates into the reporting currency."`
 	Migrate  MigrateCmd  `cmd:"" help:"Apply database migrations and print the schema version."`
 	User     UserCmd     `cmd:"" help:"Manage users."`

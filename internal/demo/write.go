@@ -168,6 +168,7 @@ func (w *world) writeRecords(ctx context.Context, db *store.DB) error {
 		{"costs", func() error { return w.writeCosts(ctx, s) }},
 		{"notes", func() error { return w.writeNotes(ctx, tx) }},
 		{"handoffs", func() error { return w.writeHandoffs(ctx, tx) }},
+		{"playbooks", func() error { return writePlaybooks(ctx, tx, w.cfg.Now) }},
 	}
 	for i, st := range steps {
 		w.cfg.Progress(StageRecords, i, len(steps))

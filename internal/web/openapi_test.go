@@ -60,6 +60,15 @@ func TestOpenAPIDocument(t *testing.T) {
 		"/api/v1/api-keys":                                     {"get", "post"},
 		"/api/v1/api-keys/{key_id}":                            {"delete"},
 		"/api/v1/users":                                        {"get", "post"},
+		"/api/v1/tasks":                                        {"get", "post"},
+		"/api/v1/tasks/{task_id}":                              {"get", "patch", "delete"},
+		"/api/v1/queue":                                        {"get"},
+		"/api/v1/playbooks":                                    {"get", "post"},
+		"/api/v1/playbooks/validate":                           {"post"},
+		"/api/v1/playbooks/{playbook_id}":                      {"get", "put", "delete"},
+		"/api/v1/playbooks/{playbook_id}/enrollments":          {"get"},
+		"/api/v1/deliveries":                                   {"get"},
+		"/api/v1/deliveries/{delivery_id}/retry":               {"post"},
 	}
 	for path, methods := range want {
 		for _, m := range methods {

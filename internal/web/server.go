@@ -118,6 +118,7 @@ func (s *Server) routes() {
 	registerAudit(s, s.api)
 	registerSaaSMetrics(s, s.api)
 	registerSnapshots(s, s.api)
+	registerPlaybooks(s, s.api) // with tasks and deliveries
 	registerAPIKeys(s, s.api)
 	registerUsers(s, s.api)
 	s.ingest = s.registerTracking()
