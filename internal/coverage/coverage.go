@@ -62,7 +62,9 @@ type Settings struct {
 }
 
 // IsSetting reports whether key is a touch-tier setting.
-func IsSetting(key string) bool { return key == SettingBasis || key == SettingHigh || key == SettingLow }
+func IsSetting(key string) bool {
+	return key == SettingBasis || key == SettingHigh || key == SettingLow
+}
 
 // LoadSettings reads the touch-tier settings, with the defaults of the
 // basis for thresholds not set.
