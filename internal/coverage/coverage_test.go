@@ -229,7 +229,7 @@ func TestWorkload(t *testing.T) {
 		}
 		for i := range ws {
 			arr := ws[i].ARR
-			ws[i].ARR, want[i].ARR = math.Round(arr), want[i].ARR
+			ws[i].ARR = math.Round(arr) // compared with near below
 			if !reflect.DeepEqual(ws[i], want[i]) || !near(arr, want[i].ARR) {
 				t.Errorf("workload %d = %+v, want %+v", i, ws[i], want[i])
 			}

@@ -29,6 +29,10 @@ import (
 // ErrNotFound is returned for a segment that does not exist.
 var ErrNotFound = errors.New("segment not found")
 
+// ErrInvalid is returned for a bad segment id or name (a bad rule is a
+// *rule.Error instead).
+var ErrInvalid = errors.New("invalid segment")
+
 // ErrExists is returned when creating a segment whose id is taken.
 var ErrExists = errors.New("segment exists")
 
@@ -48,7 +52,7 @@ var slug = regexp.MustCompile(`^[a-z][a-z0-9_]{0,62}$`)
 // ValidID reports why id is not a valid segment id, or nil.
 func ValidID(id string) error {
 	if !slug.MatchString(id) {
-		return fmt.Errorf("segment id %q: want lower-case letters, digits and _, starting with a letter, at most 63 characters", id)
+		return fmt.Errorf("%w: id %q: want lower-case letters, digits and _, starting with a letter, at most 63 characters", ErrInvalid, id)
 	}
 	return nil
 }
@@ -60,7 +64,7 @@ func Validate(s Segment) error {
 		return err
 	}
 	if strings.TrimSpace(s.Name) == "" {
-		return fmt.Errorf("segment %s: empty name", s.ID)
+		return fmt.Errorf("%w: %s: empty name", ErrInvalid, s.ID)
 	}
 	_, err := Compile(s.Rule)
 	return err

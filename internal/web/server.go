@@ -120,6 +120,8 @@ func (s *Server) routes() {
 	registerSnapshots(s, s.api)
 	registerAPIKeys(s, s.api)
 	registerUsers(s, s.api)
+	registerSegments(s, s.api)
+	registerCoverage(s, s.api)
 	s.ingest = s.registerTracking()
 }
 
