@@ -245,8 +245,11 @@ type HistoryFilter struct {
 	From, To time.Time // From ≤ at < To; zero: unbounded
 	Event    string    // joined, left or "" for both
 	// AfterAt and AfterID are the cursor: the last event of the previous page.
-	AfterAt int64
-	AfterID string
+	// AfterEvent breaks the tie of an account that joined and left in the
+	// same second.
+	AfterAt    int64
+	AfterID    string
+	AfterEvent string
 	Limit   int
 }
 
@@ -262,13 +265,13 @@ func History(ctx context.Context, q store.Querier, id string, f HistoryFilter) (
 	args := []any{id, from, to, f.Event}
 	cond := "true"
 	if f.AfterID != "" {
-		args = append(args, f.AfterAt, f.AfterID)
-		cond = "(at, account_id) < ($5, $6)"
+		args = append(args, f.AfterAt, f.AfterID, f.AfterEvent)
+		cond = "(at, account_id, event) < ($5, $6, $7)"
 	}
 	args = append(args, store.PageLimit(f.Limit))
 	rows, err := q.QueryContext(ctx, `SELECT account_id, at, event FROM segment_history
 		WHERE segment_id = $1 AND at >= $2 AND at < $3 AND ($4 = '' OR event = $4) AND `+cond+`
-		ORDER BY at DESC, account_id DESC LIMIT $`+fmt.Sprint(len(args)), args...)
+		ORDER BY at DESC, account_id DESC, event DESC LIMIT $`+fmt.Sprint(len(args)), args...)
 	if err != nil {
 		return nil, fmt.Errorf("history of segment %s: %w", id, err)
 	}

@@ -148,7 +148,7 @@ func TestStageTwoRuns(t *testing.T) {
 			t.Errorf("joined this week = %+v", week)
 		}
 		// Cursor: the page after the second event.
-		rest, err := segment.History(ctx, db, "big", segment.HistoryFilter{AfterAt: t2.Unix(), AfterID: "a"})
+		rest, err := segment.History(ctx, db, "big", segment.HistoryFilter{AfterAt: t2.Unix(), AfterID: "a", AfterEvent: "left"})
 		if err != nil {
 			t.Fatal(err)
 		}

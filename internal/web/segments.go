@@ -266,13 +266,14 @@ func registerSegments(s *Server, api huma.API) {
 			}
 		}
 		if in.After != "" {
-			ts, id, ok := strings.Cut(in.After, ":")
+			ts, rest, ok1 := strings.Cut(in.After, ":")
+			ev, id, ok2 := strings.Cut(rest, ":")
 			n, perr := strconv.ParseInt(ts, 10, 64)
-			if !ok || perr != nil || id == "" {
+			if !ok1 || !ok2 || perr != nil || id == "" || (ev != "joined" && ev != "left") {
 				return nil, huma.Error400BadRequest("query parameter after: not a cursor of this list",
 					&huma.ErrorDetail{Message: "not a cursor of this list", Location: "query.after", Value: in.After})
 			}
-			f.AfterAt, f.AfterID = n, id
+			f.AfterAt, f.AfterID, f.AfterEvent = n, id, ev
 		}
 		limit := f.Limit
 		f.Limit++
@@ -284,7 +285,7 @@ func registerSegments(s *Server, api huma.API) {
 		if len(evs) > limit {
 			last := evs[limit-1]
 			out.Events = evs[:limit]
-			out.NextCursor = strconv.FormatInt(last.At.Unix(), 10) + ":" + last.AccountID
+			out.NextCursor = strconv.FormatInt(last.At.Unix(), 10) + ":" + last.Event + ":" + last.AccountID
 		}
 		return &segmentHistoryOutput{Body: out}, nil
 	})
