@@ -41,6 +41,9 @@ type CLI struct {
 	Metrics  MetricsCmd  `cmd:"" help:"SaaS metrics: the monthly table and cohort retention."`
 	Snapshot SnapshotCmd `cmd:"" help:"Print an account's snapshot: the fields rules are written against."`
 	Rule     RuleCmd     `cmd:"" help:"Check rules against the account snapshot."`
+	Segment  SegmentCmd  `cmd:"" help:"Rule-defined segments: list, create, show, members, delete."`
+	Coverage CoverageCmd `cmd:"" help:"Touch tiers, revenue ranking and workload per CSM."`
+	Assign   AssignCmd   `cmd:"" help:"Assign accounts to CSMs automatically (fewest_accounts, least_arr, round_robin)."`
 	Settings SettingsCmd `cmd:"" help:"Reporting currency, gross margins and the tier attribute."`
 	FX       FXCmd       `cmd:"" name:"fx" help:"Exchange rates into the reporting currency."`
 	Migrate  MigrateCmd  `cmd:"" help:"Apply database migrations and print the schema version."`

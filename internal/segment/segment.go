@@ -250,7 +250,7 @@ type HistoryFilter struct {
 	AfterAt    int64
 	AfterID    string
 	AfterEvent string
-	Limit   int
+	Limit      int
 }
 
 // History returns a segment's joins and leaves, newest first.
