@@ -38,6 +38,9 @@ func TestCompileErrors(t *testing.T) {
 			if re.Line != tc.line || re.Column != tc.column {
 				t.Errorf("position = %d:%d, want %d:%d (%s)", re.Line, re.Column, tc.line, tc.column, re.Message)
 			}
+			if tc.name == "segments" && re.Snippet != " | "+tc.src+"\n | "+strings.Repeat(" ", 24)+"^" {
+				t.Errorf("snippet %q", re.Snippet)
+			}
 			if !contains(re.Message, tc.contains) {
 				t.Errorf("message %q lacks %q", re.Message, tc.contains)
 			}
