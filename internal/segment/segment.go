@@ -86,7 +86,7 @@ func Compile(src string) (*rule.Rule, error) {
 	if v.found {
 		line, col := position(src, v.at)
 		text := strings.Split(src, "\n")[line-1]
-		return nil, &rule.Error{Line: line, Column: col, Snippet: " | " + text + "\n | " + strings.Repeat(" ", col-1) + "^",
+		return nil, &rule.Error{Line: line, Column: col, Snippet: " | " + text + "\n | " + strings.Repeat(".", col-1) + "^",
 			Message: "a segment's rule cannot use segments: every segment is evaluated on the same snapshot, so membership of another segment is not known yet; repeat that segment's condition instead"}
 	}
 	return r, nil

@@ -38,7 +38,7 @@ func TestCompileErrors(t *testing.T) {
 			if re.Line != tc.line || re.Column != tc.column {
 				t.Errorf("position = %d:%d, want %d:%d (%s)", re.Line, re.Column, tc.line, tc.column, re.Message)
 			}
-			if tc.name == "segments" && re.Snippet != " | "+tc.src+"\n | "+strings.Repeat(" ", 24)+"^" {
+			if tc.name == "segments" && re.Snippet != " | "+tc.src+"\n | "+strings.Repeat(".", 24)+"^" {
 				t.Errorf("snippet %q", re.Snippet)
 			}
 			if !contains(re.Message, tc.contains) {
