@@ -140,7 +140,7 @@ func Generate(ctx context.Context, db *store.DB, cfg Config) (*Truth, error) {
 	w.simulate()
 	err = w.write(ctx, db)
 	if err == nil {
-		err = writeSegments(ctx, db)
+		err = writeSegments(ctx, db, cfg.Now)
 	}
 	if uerr := <-users; err == nil {
 		err = uerr

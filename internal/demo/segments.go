@@ -26,9 +26,9 @@ var demoSegments = []segmentpkg.Segment{
 }
 
 // writeSegments creates the demo segments and computes their membership
-// now, so they have members before the first recompute.
-func writeSegments(ctx context.Context, db *store.DB) error {
-	now := time.Now().UTC().Truncate(time.Second)
+// at the demo's anchor day, so they have members before the first
+// recompute (and the same ones for the same seed).
+func writeSegments(ctx context.Context, db *store.DB, now time.Time) error {
 	snaps, err := snapshot.All(ctx, db, now)
 	if err != nil {
 		return fmt.Errorf("demo segments: %w", err)

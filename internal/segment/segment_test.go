@@ -165,6 +165,14 @@ func TestStageTwoRuns(t *testing.T) {
 		if red.Members != 1 {
 			t.Errorf("red has %d members, want 1 (c)", red.Members)
 		}
+		// Fill reads the stored membership back into fresh snapshots.
+		fresh := []snapshot.Snapshot{{AccountID: "a"}, {AccountID: "c"}}
+		if err := segment.Fill(ctx, db, fresh); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(fresh[0].Segments, []string{}) || !reflect.DeepEqual(fresh[1].Segments, []string{"big", "red"}) {
+			t.Errorf("Fill = %v, %v", fresh[0].Segments, fresh[1].Segments)
+		}
 		// A third run with nothing changed writes nothing.
 		st, _ = run(t2.Add(time.Hour), []snapshot.Snapshot{snap("a", 50000, "green"), snap("b", 50000, "green"),
 			snap("c", 150000, "red"), snap("d", 100000, "yellow")})

@@ -314,3 +314,26 @@ func Evaluate(s Segment, snaps []snapshot.Snapshot) ([]string, error) {
 	}
 	return out, nil
 }
+
+// Fill sets each snapshot's Segments from the stored membership (segment
+// ids in id order) with one read per batch: for snapshots computed outside
+// the recompute, such as GET /api/v1/accounts/{id}/snapshot, whose segments
+// field means "as of the latest recompute".
+func Fill(ctx context.Context, q store.Querier, snaps []snapshot.Snapshot) error {
+	for first := 0; first < len(snaps); first += store.MaxInList {
+		batch := snaps[first:min(first+store.MaxInList, len(snaps))]
+		current, err := batchMembers(ctx, q, batch)
+		if err != nil {
+			return fmt.Errorf("fill segments: %w", err)
+		}
+		for i := range batch {
+			ids := make([]string, 0, len(current[batch[i].AccountID]))
+			for id := range current[batch[i].AccountID] {
+				ids = append(ids, id)
+			}
+			sort.Strings(ids)
+			batch[i].Segments = ids
+		}
+	}
+	return nil
+}
