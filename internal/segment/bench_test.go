@@ -9,6 +9,7 @@ import (
 
 	"github.com/kizuna-cs/kizuna/internal/segment"
 	"github.com/kizuna-cs/kizuna/internal/snapshot"
+	"github.com/kizuna-cs/kizuna/internal/store"
 	"github.com/kizuna-cs/kizuna/internal/storetest"
 )
 
@@ -18,8 +19,14 @@ import (
 //
 //	go test ./internal/segment/ -run '^$' -bench Stage -benchtime 1x
 func BenchmarkStage(b *testing.B) {
+	b.Run("sqlite", func(b *testing.B) { benchStage(b, storetest.SQLite(b)) })
+	if storetest.PostgresAvailable() {
+		b.Run("postgres", func(b *testing.B) { benchStage(b, storetest.Postgres(b)) })
+	}
+}
+
+func benchStage(b *testing.B, db *store.DB) {
 	const n, batch = 100000, 10000
-	db := storetest.SQLite(b)
 	ctx := context.Background()
 	for first := 0; first < n; first += 300 {
 		k := min(300, n-first)
@@ -78,4 +85,3 @@ func BenchmarkStage(b *testing.B) {
 		run("steady run", at.Add(time.Hour))
 	}
 }
-

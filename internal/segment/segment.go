@@ -195,6 +195,9 @@ func Update(ctx context.Context, q store.Querier, s Segment, now time.Time) (Seg
 
 // Delete removes a segment with its members and history.
 func Delete(ctx context.Context, q store.Querier, id string) error {
+	if _, err := q.ExecContext(ctx, `DELETE FROM segment_history WHERE segment_id = $1`, id); err != nil {
+		return fmt.Errorf("delete segment %s: %w", id, err)
+	}
 	res, err := q.ExecContext(ctx, `DELETE FROM segments WHERE segment_id = $1`, id)
 	if err != nil {
 		return fmt.Errorf("delete segment %s: %w", id, err)

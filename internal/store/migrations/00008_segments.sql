@@ -22,9 +22,12 @@ CREATE TABLE segment_members (
 -- The stage reads the memberships of a batch of accounts by account_id range.
 CREATE INDEX segment_members_account ON segment_members (account_id);
 
+-- No foreign keys here: PostgreSQL checks them row by row, which doubled the
+-- cost of a first recompute's joins; segment.Delete removes a segment's
+-- history itself, and the history of a deleted account is kept as history.
 CREATE TABLE segment_history (
-    segment_id TEXT NOT NULL REFERENCES segments (segment_id) ON DELETE CASCADE,
-    account_id TEXT NOT NULL REFERENCES accounts (account_id) ON DELETE CASCADE,
+    segment_id TEXT NOT NULL,
+    account_id TEXT NOT NULL,
     at         BIGINT NOT NULL,
     event      TEXT NOT NULL CHECK (event IN ('joined', 'left')),
     PRIMARY KEY (segment_id, at, account_id, event)
