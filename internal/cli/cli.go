@@ -41,6 +41,9 @@ type CLI struct {
 	Metrics  MetricsCmd  `cmd:"" help:"SaaS metrics: the monthly table and cohort retention."`
 	Snapshot SnapshotCmd `cmd:"" help:"Print an account's snapshot: the fields rules are written against."`
 	Rule     RuleCmd     `cmd:"" help:"Check rules against the account snapshot."`
+	Segment  SegmentCmd  `cmd:"" help:"Rule-defined segments: list, create, show, members, delete."`
+	Coverage CoverageCmd `cmd:"" help:"Touch tiers, revenue ranking and workload per CSM."`
+	Assign   AssignCmd   `cmd:"" help:"Assign accounts to CSMs automatically (fewest_accounts, least_arr, round_robin)."`
 	Settings SettingsCmd `cmd:"" help:"Reporting currency, gross margins and the tier attribute."`
 	Playbook PlaybookCmd `cmd:"" help:"Playbooks: triggers and actions run by the recompute (list, show, create, validate)."`
 	Task     TaskCmd     `cmd:"" help:"Tasks: list a CSM's queue, mark tasks done."`

@@ -121,6 +121,8 @@ func (s *Server) routes() {
 	registerPlaybooks(s, s.api) // with tasks and deliveries
 	registerAPIKeys(s, s.api)
 	registerUsers(s, s.api)
+	registerSegments(s, s.api)
+	registerCoverage(s, s.api)
 	s.ingest = s.registerTracking()
 }
 
