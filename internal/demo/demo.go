@@ -139,6 +139,9 @@ func Generate(ctx context.Context, db *store.DB, cfg Config) (*Truth, error) {
 	go func() { users <- w.createUsers(ctx, db) }()
 	w.simulate()
 	err = w.write(ctx, db)
+	if err == nil {
+		err = w.writeHealth(ctx, db)
+	}
 	if uerr := <-users; err == nil {
 		err = uerr
 	}

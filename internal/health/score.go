@@ -105,7 +105,7 @@ func (c *compiled) score(s *snapshot.Snapshot) (Result, error) {
 			}
 			share := ct.Weight / total
 			sum += share * ct.Score
-			ct.Share, ct.Points = round2(share*10000)/10000, round2(share*ct.Score)
+			ct.Share, ct.Points = math.Round(share*10000)/10000, round2(share*ct.Score)
 			ct.Value, ct.Score = round2(ct.Value), round2(ct.Score)
 		}
 		res.Score = round2(sum)
