@@ -250,7 +250,7 @@ func TestStage(t *testing.T) {
 			}
 		}
 		a := snapshot.Snapshot{AccountID: "a", SeatUtilization: 0.3, HasNPS: true, LastNPS: 8, TenureDays: 90} // 42.5 yellow
-		b := snapshot.Snapshot{AccountID: "b", SeatUtilization: 0.6, TenureDays: 89}                          // 73.33 green
+		b := snapshot.Snapshot{AccountID: "b", SeatUtilization: 0.6, TenureDays: 89}                           // 73.33 green
 		d1 := day(2025, 3, 1).Add(9 * time.Hour)
 		check(apply(d1, []snapshot.Snapshot{a, b}), [][3]any{{42.5, "yellow", ""}, {73.33, "green", ""}})
 		// Same day, a worse: still no previous band (no earlier day).
