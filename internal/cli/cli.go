@@ -41,6 +41,7 @@ type CLI struct {
 	Metrics  MetricsCmd  `cmd:"" help:"SaaS metrics: the monthly table and cohort retention."`
 	Snapshot SnapshotCmd `cmd:"" help:"Print an account's snapshot: the fields rules are written against."`
 	Rule     RuleCmd     `cmd:"" help:"Check rules against the account snapshot."`
+	Health   HealthCmd   `cmd:"" help:"Health scores: recompute, models, back-test, show, override."`
 	Settings SettingsCmd `cmd:"" help:"Reporting currency, gross margins and the tier attribute."`
 	FX       FXCmd       `cmd:"" name:"fx" help:"Exchange rates into the reporting currency."`
 	Migrate  MigrateCmd  `cmd:"" help:"Apply database migrations and print the schema version."`

@@ -15,7 +15,7 @@ const streamSentiment = 16
 
 // CSM check-ins: every checkInDays on average, a CSM records how the account
 // feels to them.
-const checkInDays = 45
+const checkInDays = 30
 
 // sentimentRecord is one csm_sentiments row.
 type sentimentRecord struct {

@@ -27,14 +27,21 @@ func TestZZExplore(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	for _, ms := range demo.DefaultHealthModel.Measures {
-		m := health.Model{ID: "x", Measures: []health.Measure{ms}}
+	base := demo.DefaultHealthModel
+	variants := map[string]func(m *health.Model){
+		"as is":        func(m *health.Model) {},
+		"sentiment 6":  func(m *health.Model) { m.Measures[0].Weight = 6 },
+		"sentiment only": func(m *health.Model) { m.Measures = m.Measures[:1] },
+		"segment 3, sentiment 6":  func(m *health.Model) { m.Measures[0].Weight = 6; m.Measures[5].Weight = 3 },
+	}
+	for name, edit := range variants {
+		m := base
+		m.Measures = append([]health.Measure(nil), base.Measures...)
+		edit(&m)
 		bt, err := health.RunBacktest(ctx, db, m, now)
 		if err != nil {
 			t.Fatal(err)
 		}
-		t.Logf("%s: %v", ms.Name, *bt.AUC)
+		t.Logf("%s: %v", name, *bt.AUC)
 	}
-	bt, _ := health.RunBacktest(ctx, db, demo.DefaultHealthModel, now)
-	t.Logf("all: %v", *bt.AUC)
 }
