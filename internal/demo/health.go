@@ -21,7 +21,7 @@ var DefaultHealthModel = health.Model{
 	Description: "CSM sentiment, onboarding, reports adoption, seat utilisation, tenure, payments and NPS.",
 	Bands:       health.Bands{RedBelow: ptr(40.0), YellowBelow: ptr(70.0)},
 	Measures: []health.Measure{
-		{Name: "CSM sentiment", Field: "csm_sentiment_score", Linear: &health.Linear{From: 0, To: 100}, Weight: 4, When: `csm_sentiment != ""`},
+		{Name: "CSM sentiment", Field: "csm_sentiment_score", Linear: &health.Linear{From: 0, To: 100}, Weight: 6, When: `csm_sentiment != ""`},
 		{Name: "Onboarding", Field: `setup_done ? 100 : (onboarding_status == "overdue" ? 0 : 50)`,
 			Thresholds: []health.Threshold{{Min: 0, Score: 0}, {Min: 50, Score: 50}, {Min: 100, Score: 100}}, Weight: 2},
 		{Name: "Reports adoption", Field: `usage_30d["reports"] ?? 0`,
@@ -30,7 +30,7 @@ var DefaultHealthModel = health.Model{
 		{Name: "Tenure", Field: "tenure_days",
 			Thresholds: []health.Threshold{{Min: 0, Score: 20}, {Min: 90, Score: 40}, {Min: 365, Score: 70}, {Min: 730, Score: 100}}, Weight: 2},
 		{Name: "Segment", Field: `attr["segment"] == "enterprise" ? 100 : (attr["segment"] == "mid-market" ? 60 : 0)`,
-			Thresholds: []health.Threshold{{Min: 0, Score: 0}, {Min: 60, Score: 60}, {Min: 100, Score: 100}}, Weight: 2},
+			Thresholds: []health.Threshold{{Min: 0, Score: 0}, {Min: 60, Score: 60}, {Min: 100, Score: 100}}, Weight: 3},
 		{Name: "Payment failures", Field: "payment_failures_90d",
 			Thresholds: []health.Threshold{{Min: 0, Score: 100}, {Min: 1, Score: 40}, {Min: 2, Score: 0}}, Weight: 1},
 		{Name: "NPS", Field: "last_nps", Linear: &health.Linear{From: 0, To: 10}, Weight: 1, When: "has_nps"},

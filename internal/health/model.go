@@ -34,13 +34,13 @@ const (
 // Model is a health model as users write it (and as the export file holds it).
 type Model struct {
 	ID          string `json:"id" doc:"Letters, digits, '-' and '_'."`
-	Name        string `json:"name"`
+	Name        string `json:"name" required:"false" doc:"Default: the id."`
 	Description string `json:"description,omitempty"`
 	// AppliesTo is a condition on the snapshot; empty for the default model,
 	// which scores every account no other model applies to.
 	AppliesTo string    `json:"applies_to,omitempty" doc:"A rule condition; empty for the default model."`
-	Priority  int       `json:"priority" doc:"Models are tried in ascending priority; the first whose applies_to matches wins."`
-	Bands     Bands     `json:"bands"`
+	Priority  int       `json:"priority" required:"false" doc:"Models are tried in ascending priority; the first whose applies_to matches wins."`
+	Bands     Bands     `json:"bands" required:"false"`
 	Measures  []Measure `json:"measures" minItems:"1"`
 	// Version counts the saves of the model; set by the store.
 	Version int64 `json:"version,omitempty" readOnly:"true"`
