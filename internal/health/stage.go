@@ -2,6 +2,7 @@ package health
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -170,27 +171,58 @@ func (st *Stage) Apply(ctx context.Context, q store.Querier, at time.Time, snaps
 	return nil
 }
 
-// upsertRows bounds one multi-row statement: within SQLite's 32766 and
-// PostgreSQL's 65535 parameters for any of the tables here.
-const upsertRows = 500
+// upsertRows bounds one multi-row statement. modernc.org/sqlite looks up
+// each $N parameter linearly among the statement's, so a statement's cost
+// grows with the square of its parameters: small statements are faster.
+const upsertRows = 40
+
+// readIDs bounds an IN list, for the same reason.
+const readIDs = 250
+
+// preparer is what *sql.Tx and *sql.DB offer beyond store.Querier.
+type preparer interface {
+	PrepareContext(ctx context.Context, query string) (*sql.Stmt, error)
+}
 
 func upsert(ctx context.Context, q store.Querier, head, tail string, cols int, rows []row, args func(*row) []any) error {
-	for first := 0; first < len(rows); first += upsertRows {
-		chunk := rows[first:min(first+upsertRows, len(rows))]
+	text := func(n int) string {
 		var b strings.Builder
 		b.WriteString(head)
-		vals := make([]any, 0, len(chunk)*cols)
-		for i := range chunk {
+		for i := range n {
 			if i > 0 {
 				b.WriteString(", ")
 			}
 			b.WriteString("(")
-			b.WriteString(store.Placeholders(len(vals)+1, cols))
+			b.WriteString(store.Placeholders(i*cols+1, cols))
 			b.WriteString(")")
-			vals = append(vals, args(&chunk[i])...)
 		}
 		b.WriteString(tail)
-		if _, err := q.ExecContext(ctx, b.String(), vals...); err != nil {
+		return b.String()
+	}
+	// Full chunks share one prepared statement: parsing is most of the cost.
+	var full *sql.Stmt
+	if p, ok := q.(preparer); ok && len(rows) >= 2*upsertRows {
+		st, err := p.PrepareContext(ctx, text(upsertRows))
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		full = st
+	}
+	vals := make([]any, 0, upsertRows*cols)
+	for first := 0; first < len(rows); first += upsertRows {
+		chunk := rows[first:min(first+upsertRows, len(rows))]
+		vals = vals[:0]
+		for i := range chunk {
+			vals = append(vals, args(&chunk[i])...)
+		}
+		var err error
+		if full != nil && len(chunk) == upsertRows {
+			_, err = full.ExecContext(ctx, vals...)
+		} else {
+			_, err = q.ExecContext(ctx, text(len(chunk)), vals...)
+		}
+		if err != nil {
 			return err
 		}
 	}
@@ -200,8 +232,8 @@ func upsert(ctx context.Context, q store.Querier, head, tail string, cols int, r
 // currentRows reads health_current for the batch's accounts.
 func currentRows(ctx context.Context, q store.Querier, snaps []snapshot.Snapshot) (map[string]row, error) {
 	out := make(map[string]row, len(snaps))
-	for first := 0; first < len(snaps); first += store.MaxInList {
-		chunk := snaps[first:min(first+store.MaxInList, len(snaps))]
+	for first := 0; first < len(snaps); first += readIDs {
+		chunk := snaps[first:min(first+readIDs, len(snaps))]
 		args := make([]any, len(chunk))
 		for i := range chunk {
 			args[i] = chunk[i].AccountID
@@ -232,8 +264,8 @@ func currentRows(ctx context.Context, q store.Querier, snaps []snapshot.Snapshot
 // bandsBefore is, per account, the band of its latest score before day.
 func bandsBefore(ctx context.Context, q store.Querier, ids []string, day int64) (map[string]string, error) {
 	out := map[string]string{}
-	for first := 0; first < len(ids); first += store.MaxInList {
-		chunk := ids[first:min(first+store.MaxInList, len(ids))]
+	for first := 0; first < len(ids); first += readIDs {
+		chunk := ids[first:min(first+readIDs, len(ids))]
 		args := []any{day}
 		for _, id := range chunk {
 			args = append(args, id)
