@@ -78,9 +78,10 @@ func (w *world) makeSentiments(a *acct) []sentimentRecord {
 }
 
 // writeSentiments writes every account's CSM sentiment records, set by its
-// owner, in multi-row inserts.
+// owner, in multi-row inserts. They are small because modernc.org/sqlite
+// looks up $N parameters linearly.
 func (w *world) writeSentiments(ctx context.Context, q store.Querier) error {
-	const cols, perStmt = 5, 500
+	const cols, perStmt = 5, 50
 	var b strings.Builder
 	var args []any
 	flush := func() error {

@@ -87,7 +87,7 @@ func GetAccount(ctx context.Context, q store.Querier, accountID string, at time.
 		Scan(&pday, &p.ModelID, &p.Score, &p.Band, &pover, &pcontrib)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
-		h.Changes = Changes(nil, h.Contributions)
+		// The first score: nothing to compare with.
 	case err != nil:
 		return h, fmt.Errorf("health of %s: previous score: %w", accountID, err)
 	default:
