@@ -312,15 +312,18 @@ func printHealth(w io.Writer, h health.AccountHealth) {
 // HealthOverrideCmd sets or clears an override.
 type HealthOverrideCmd struct {
 	Account string   `arg:"" help:"The account's id."`
-	Score   *float64 `help:"The score to use (0–100)." xor:"what"`
-	Band    string   `help:"The band to use." enum:"green,yellow,red," default:"" xor:"what"`
+	Score   *float64 `help:"The score to use (0–100)."`
+	Band    string   `help:"The band to use." enum:"green,yellow,red," default:""`
 	Reason  string   `help:"Why (required to set)."`
 	Expires string   `help:"When it expires: a date or RFC 3339 time (default 30 days)." placeholder:"DATE"`
-	Clear   bool     `help:"End the override in force instead." xor:"what"`
+	Clear   bool     `help:"End the override in force instead."`
 }
 
 // Run sets or clears the override and records it in the audit log.
 func (c HealthOverrideCmd) Run(ctx context.Context, g *Globals) error {
+	if c.Clear && (c.Score != nil || c.Band != "") {
+		return UsageError{errors.New("--clear takes no --score or --band")}
+	}
 	o := health.Override{AccountID: c.Account, Score: c.Score, Band: c.Band, Reason: c.Reason, Author: audit.CLIActor()}
 	if c.Expires != "" {
 		t, err := metrics.ParseInstant(c.Expires)
