@@ -44,6 +44,7 @@ type CLI struct {
 	Segment  SegmentCmd  `cmd:"" help:"Rule-defined segments: list, create, show, members, delete."`
 	Coverage CoverageCmd `cmd:"" help:"Touch tiers, revenue ranking and workload per CSM."`
 	Assign   AssignCmd   `cmd:"" help:"Assign accounts to CSMs automatically (fewest_accounts, least_arr, round_robin)."`
+	Health   HealthCmd   `cmd:"" help:"Health scores: recompute, models, back-test, show, override."`
 	Settings SettingsCmd `cmd:"" help:"Reporting currency, gross margins and the tier attribute."`
 	Playbook PlaybookCmd `cmd:"" help:"Playbooks: triggers and actions run by the recompute (list, show, create, validate)."`
 	Task     TaskCmd     `cmd:"" help:"Tasks: list a CSM's queue, mark tasks done."`
