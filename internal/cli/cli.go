@@ -13,6 +13,7 @@ import (
 
 	"github.com/alecthomas/kong"
 
+	"github.com/kizuna-cs/kizuna/internal/jobs"
 	"github.com/kizuna-cs/kizuna/internal/store"
 )
 
@@ -35,18 +36,19 @@ func (g *Globals) open(ctx context.Context) (*store.DB, error) {
 type CLI struct {
 	Globals
 
-	Demo     DemoCmd     `cmd:"" help:"Create (or reopen) a demo database with realistic data and serve it."`
-	Serve    ServeCmd    `cmd:"" help:"Run the server."`
-	Import   ImportCmd   `cmd:"" help:"Import a CSV file (accounts, contacts, subscriptions, events, tickets, responses, orders, costs, feedback)."`
-	Metrics  MetricsCmd  `cmd:"" help:"SaaS metrics: the monthly table and cohort retention."`
-	Snapshot SnapshotCmd `cmd:"" help:"Print an account's snapshot: the fields rules are written against."`
-	Rule     RuleCmd     `cmd:"" help:"Check rules against the account snapshot."`
-	Settings SettingsCmd `cmd:"" help:"Reporting currency, gross margins and the tier attribute."`
-	FX       FXCmd       `cmd:"" name:"fx" help:"Exchange rates into the reporting currency."`
-	Migrate  MigrateCmd  `cmd:"" help:"Apply database migrations and print the schema version."`
-	User     UserCmd     `cmd:"" help:"Manage users."`
-	APIKey   APIKeyCmd   `cmd:"" name:"apikey" help:"Manage API keys (create, list, revoke)."`
-	Version  VersionCmd  `cmd:"" help:"Print the version."`
+	Demo      DemoCmd      `cmd:"" help:"Create (or reopen) a demo database with realistic data and serve it."`
+	Serve     ServeCmd     `cmd:"" help:"Run the server."`
+	Import    ImportCmd    `cmd:"" help:"Import a CSV file (accounts, contacts, subscriptions, events, tickets, responses, orders, costs, feedback)."`
+	Metrics   MetricsCmd   `cmd:"" help:"SaaS metrics: the monthly table and cohort retention."`
+	Snapshot  SnapshotCmd  `cmd:"" help:"Print an account's snapshot: the fields rules are written against."`
+	Rule      RuleCmd      `cmd:"" help:"Check rules against the account snapshot."`
+	Settings  SettingsCmd  `cmd:"" help:"Reporting currency, gross margins and the tier attribute."`
+	FX        FXCmd        `cmd:"" name:"fx" help:"Exchange rates into the reporting currency."`
+	Migrate   MigrateCmd   `cmd:"" help:"Apply database migrations and print the schema version."`
+	User      UserCmd      `cmd:"" help:"Manage users."`
+	APIKey    APIKeyCmd    `cmd:"" name:"apikey" help:"Manage API keys (create, list, revoke)."`
+	Version   VersionCmd   `cmd:"" help:"Print the version."`
+	Recompute RecomputeCmd `cmd:"" hidden:"" help:"Run the recompute pipeline now (what the recompute_all job does); for benchmarks and operators."`
 }
 
 // UserError marks an error caused by what the user asked for (exit status 1,
@@ -131,6 +133,9 @@ func (MigrateCmd) Run(ctx context.Context, g *Globals) error {
 		return err
 	}
 	defer db.Close()
+	if err := jobs.Migrate(ctx, db); err != nil {
+		return err
+	}
 	v, err := db.SchemaVersion(ctx)
 	if err != nil {
 		return err

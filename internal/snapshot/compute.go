@@ -115,6 +115,13 @@ func (r *Reader) Range(ctx context.Context, q store.Querier, afterID string, lim
 	return r.compute(ctx, q, selection{after: afterID, limit: limit})
 }
 
+// Between computes the snapshots of the accounts with lo ≤ account_id ≤ hi
+// (the database's order), in that order: a batch whose bounds a caller
+// listed beforehand, so that several batches can be read at once.
+func (r *Reader) Between(ctx context.Context, q store.Querier, lo, hi string) ([]Snapshot, error) {
+	return r.compute(ctx, q, selection{lo: lo, hi: hi, between: true})
+}
+
 // IDs computes the snapshots of the given accounts (unknown ones are left
 // out), in account order. Its queries name the ids, so it suits a few
 // scattered accounts; at most [store.MaxInList] a call.
@@ -131,9 +138,10 @@ func (r *Reader) IDs(ctx context.Context, q store.Querier, ids []string) ([]Snap
 // selection is the accounts a compute covers: the given ids, or up to
 // limit accounts after after (limit 0: all of them).
 type selection struct {
-	ids   []string
-	after string
-	limit int
+	ids     []string
+	between bool // lo..hi given
+	after   string
+	limit   int
 	// Set once the accounts are read: the first and last id, so that every
 	// other query reads a key range (the source tables' keys or indexes
 	// start with account_id) rather than the whole table.
@@ -190,6 +198,9 @@ func (r *Reader) compute(ctx context.Context, q store.Querier, sel selection) ([
 	case sel.ids != nil:
 		accounts = `SELECT account_id, name, COALESCE(owner_email, ''), signup_at FROM accounts WHERE %[1]s ORDER BY account_id`
 		accArgs = nil
+	case sel.between:
+		accounts = `SELECT account_id, name, COALESCE(owner_email, ''), signup_at FROM accounts WHERE %[1]s ORDER BY account_id`
+		accArgs = nil
 	case sel.limit > 0:
 		accounts += ` LIMIT $2`
 		accArgs = append(accArgs, sel.limit)
@@ -215,7 +226,7 @@ func (r *Reader) compute(ctx context.Context, q store.Querier, sel selection) ([
 	if err != nil || len(out) == 0 {
 		return out, err
 	}
-	if sel.ids == nil {
+	if sel.ids == nil && !sel.between {
 		sel.lo, sel.hi = out[0].AccountID, out[len(out)-1].AccountID
 	}
 	get := func(id string) *Snapshot {

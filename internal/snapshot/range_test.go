@@ -127,6 +127,10 @@ func TestRange(t *testing.T) {
 		if !reflect.DeepEqual(some, []snapshot.Snapshot{all[2], all[7]}) {
 			t.Errorf("IDs: got %+v", some)
 		}
+		mid, err := r.Between(ctx, db, ids[3], ids[5])
+		if err != nil || !reflect.DeepEqual(mid, all[3:6]) {
+			t.Errorf("Between %s and %s: %v, got %+v", ids[3], ids[5], err, mid)
+		}
 		if one, err := snapshot.Range(ctx, db, at, ids[8], 5); err != nil || len(one) != 0 {
 			t.Errorf("Range after the last: %v, %d", err, len(one))
 		}

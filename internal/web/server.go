@@ -118,6 +118,7 @@ func (s *Server) routes() {
 	registerAudit(s, s.api)
 	registerSaaSMetrics(s, s.api)
 	registerSnapshots(s, s.api)
+	registerJobs(s, s.api)
 	registerAPIKeys(s, s.api)
 	registerUsers(s, s.api)
 	s.ingest = s.registerTracking()
