@@ -56,6 +56,7 @@ func TestOpenAPIDocument(t *testing.T) {
 		"/api/v1/metrics/renewals":                             {"get"},
 		"/api/v1/accounts/{account_id}/snapshot":               {"get"},
 		"/api/v1/snapshot/fields":                              {"get"},
+		"/api/v1/jobs":                                         {"get"},
 		"/api/v1/rules/check":                                  {"post"},
 		"/api/v1/segments":                                     {"get", "post"},
 		"/api/v1/segments/{segment_id}":                        {"get", "put", "delete"},

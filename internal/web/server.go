@@ -120,6 +120,7 @@ func (s *Server) routes() {
 	registerSnapshots(s, s.api)
 	registerPlaybooks(s, s.api) // with tasks and deliveries
 	registerHealth(s, s.api)
+	registerJobs(s, s.api)
 	registerAPIKeys(s, s.api)
 	registerUsers(s, s.api)
 	registerSegments(s, s.api)
