@@ -119,6 +119,7 @@ func Run(ctx context.Context, db *store.DB, at time.Time, opts Options) (Result,
 	if err != nil {
 		return res, fmt.Errorf("recompute: %w", err)
 	}
+	r.SkipStored = true // the stages compute health and segments anew
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 

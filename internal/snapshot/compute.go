@@ -76,6 +76,10 @@ const day = 86400
 // concurrent use with different queriers (a recompute reads two batches at
 // once).
 type Reader struct {
+	// SkipStored leaves the health and segment fields unread: the
+	// recompute sets it, as its stages compute them anew.
+	SkipStored bool
+
 	at    time.Time
 	cfg   config
 	conv  *billing.Converter
@@ -468,8 +472,10 @@ func (r *Reader) compute(ctx context.Context, q store.Querier, sel selection) ([
 		return nil, err
 	}
 
-	if err := storedResults(ctx, q, sel, out, get); err != nil {
-		return nil, err
+	if !r.SkipStored {
+		if err := storedResults(each, at, get); err != nil {
+			return nil, err
+		}
 	}
 	keys := r.keys
 	for i := range out {
@@ -516,23 +522,54 @@ func (r *Reader) compute(ctx context.Context, q store.Querier, sel selection) ([
 	return out, nil
 }
 
+// eachFunc runs a query of compute's shape (see each there).
+type eachFunc func(what, query, col string, args []any, scan func(rows *sql.Rows) error) error
+
 // storedResults fills HealthScore, HealthBand, HealthBandPrevious and
-// Segments of the selected accounts from what the recompute stored.
-//
-// INTEGRATION HOOK: the tables health_current (internal/health) and
-// segment_members (internal/segment) do not exist on the jobs branch, so
-// this reads nothing yet and the fields keep their "not computed" values
-// (-1, "", "", []). The integrator replaces the body with two queries of the
-// same shape as the others above, restricted by sel.where:
-//
-//	SELECT account_id, score, band, previous_band FROM health_current WHERE %[1]s
-//	SELECT account_id, segment_id FROM segment_members WHERE %[1]s ORDER BY account_id, segment_id
-//
-// (segment_members' key starts with segment_id: it needs an index on
-// account_id for the range read to be a seek.)
-func storedResults(ctx context.Context, q store.Querier, sel selection, out []Snapshot, get func(id string) *Snapshot) error {
-	_, _, _, _, _ = ctx, q, sel, out, get
-	return nil
+// Segments from what the recompute stored, as of instant at: the latest
+// daily score on or before its day, and the memberships whose latest join
+// or leave before at is a join (members now with no change since at, and
+// those whose first change after at is a leave). A snapshot of the past never sees a later
+// score, so rules and models trained on past snapshots learn nothing from
+// the future. One seek per account and table (health_scores is keyed by
+// account and day; segment_history by segment and time).
+func storedResults(each eachFunc, at time.Time, get func(id string) *Snapshot) error {
+	today := store.Day(at.Unix())
+	err := each("stored health", `SELECT a.account_id, h.score, h.band,
+			COALESCE((SELECT p.band FROM health_scores p WHERE p.account_id = a.account_id AND p.day < h.day ORDER BY p.day DESC LIMIT 1), '')
+		FROM accounts a JOIN health_scores h ON h.account_id = a.account_id
+			AND h.day = (SELECT MAX(d.day) FROM health_scores d WHERE d.account_id = a.account_id AND d.day <= $1)
+		WHERE %[1]s`, "a.account_id", []any{today}, func(rows *sql.Rows) error {
+		var id, band, previous string
+		var score float64
+		if err := rows.Scan(&id, &score, &band, &previous); err != nil {
+			return err
+		}
+		if s := get(id); s != nil {
+			s.HealthScore, s.HealthBand, s.HealthBandPrevious = score, band, previous
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return each("stored segments", `SELECT m.account_id, m.segment_id FROM segment_members m
+		WHERE %[1]s AND NOT EXISTS (SELECT 1 FROM segment_history h
+			WHERE h.segment_id = m.segment_id AND h.account_id = m.account_id AND h.at > $1)
+		UNION
+		SELECT m.account_id, m.segment_id FROM segment_history m
+		WHERE %[1]s AND m.at > $1 AND m.event = 'left' AND m.at = (SELECT MIN(f.at) FROM segment_history f
+			WHERE f.segment_id = m.segment_id AND f.account_id = m.account_id AND f.at > $1)
+		ORDER BY 1, 2`, "m.account_id", []any{at.Unix()}, func(rows *sql.Rows) error {
+		var id, segment string
+		if err := rows.Scan(&id, &segment); err != nil {
+			return err
+		}
+		if s := get(id); s != nil {
+			s.Segments = append(s.Segments, segment)
+		}
+		return nil
+	})
 }
 
 // sentimentScore maps a CSM sentiment to a number health measures can use.
