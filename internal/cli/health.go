@@ -13,7 +13,7 @@ import (
 	"github.com/kizuna-cs/kizuna/internal/audit"
 	"github.com/kizuna-cs/kizuna/internal/health"
 	"github.com/kizuna-cs/kizuna/internal/metrics"
-	"github.com/kizuna-cs/kizuna/internal/snapshot"
+	"github.com/kizuna-cs/kizuna/internal/recompute"
 	"github.com/kizuna-cs/kizuna/internal/store"
 )
 
@@ -26,9 +26,6 @@ type HealthCmd struct {
 	Override  HealthOverrideCmd  `cmd:"" help:"Override an account's score or band, with a reason, until it expires."`
 }
 
-// recomputeBatch is how many snapshots the stage gets at once, as the
-// pipeline would give them.
-const recomputeBatch = 5000
 
 // HealthRecomputeCmd scores every account.
 type HealthRecomputeCmd struct {
@@ -58,38 +55,37 @@ func (c HealthRecomputeCmd) Run(ctx context.Context, g *Globals) error {
 	}
 	defer db.Close()
 	res := recomputeResult{Bands: map[string]int{health.Green: 0, health.Yellow: 0, health.Red: 0}}
-	start := time.Now()
-	err = db.InTx(ctx, func(tx *sql.Tx) error {
-		st, err := health.NewStage(ctx, tx)
-		if err != nil {
-			return err
-		}
-		snaps, err := snapshot.All(ctx, tx, at)
-		if err != nil {
-			return err
-		}
-		for first := 0; first < len(snaps); first += recomputeBatch {
-			batch := snaps[first:min(first+recomputeBatch, len(snaps))]
-			if err := st.Apply(ctx, tx, at, batch); err != nil {
-				return err
-			}
-			for _, s := range batch {
-				if s.HealthBand != "" {
-					res.Bands[s.HealthBand]++
-				}
-			}
-		}
-		res.Accounts = len(snaps)
-		return nil
-	})
+	// The whole pipeline, as the server's job does: segments and
+	// playbooks read the new scores.
+	stages, err := cliStages(ctx, db)
 	if err != nil {
 		return fmt.Errorf("health recompute: %w", err)
 	}
-	res.Seconds = time.Since(start).Seconds()
+	run, err := recompute.Run(ctx, db, at, recompute.Options{Stages: stages})
+	if err != nil {
+		return fmt.Errorf("health recompute: %w", err)
+	}
+	res.Accounts, res.Seconds = run.Accounts, run.Seconds
+	rows, err := db.QueryContext(ctx, `SELECT band, COUNT(*) FROM health_current GROUP BY band`)
+	if err != nil {
+		return fmt.Errorf("health recompute: bands: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var band string
+		var n int
+		if err := rows.Scan(&band, &n); err != nil {
+			return fmt.Errorf("health recompute: bands: %w", err)
+		}
+		res.Bands[band] = n
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("health recompute: bands: %w", err)
+	}
 	if m, ok, err := defaultModel(ctx, db); err != nil {
 		return err
 	} else if ok {
-		start = time.Now()
+		start := time.Now()
 		bt, err := health.RunBacktest(ctx, db, m, at)
 		if err != nil {
 			return err

@@ -2,13 +2,18 @@ package cli
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
 	"time"
 
+	"github.com/kizuna-cs/kizuna/internal/health"
+	"github.com/kizuna-cs/kizuna/internal/jobs"
+	"github.com/kizuna-cs/kizuna/internal/playbook"
 	"github.com/kizuna-cs/kizuna/internal/recompute"
+	"github.com/kizuna-cs/kizuna/internal/segment"
 	"github.com/kizuna-cs/kizuna/internal/store"
 )
 
@@ -21,14 +26,57 @@ type RecomputeCmd struct {
 	Format    string   `default:"table" enum:"table,json" help:"Output: table or json."`
 }
 
-// recomputeStages are the stages `kizuna recompute` runs, in order.
-//
-// INTEGRATION: health.NewStage, segment.NewStage and playbook.NewStage are
-// added here; the server's jobs use this function too. The jobs branch has
-// none, so the command computes the snapshots only.
-func recomputeStages(ctx context.Context, q store.Querier) ([]recompute.Stage, error) {
-	_, _ = ctx, q
-	return nil, nil
+// pipeline returns the builder of the recompute stages, in order: health,
+// segments, playbooks. enqueue hands the deliveries a batch wrote to the job
+// queue, in the batch's transaction.
+func pipeline(enqueue func(ctx context.Context, q store.Querier, ids []string) error) func(context.Context, store.Querier, bool) ([]recompute.Stage, error) {
+	return func(ctx context.Context, q store.Querier, partial bool) ([]recompute.Stage, error) {
+		h, err := health.NewStage(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		seg, err := segment.NewStage(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		pb, err := playbook.NewStage(ctx, q, playbook.Options{Enqueue: enqueue, Partial: partial})
+		if err != nil {
+			return nil, err
+		}
+		return []recompute.Stage{h, seg, pb}, nil
+	}
+}
+
+// queueDeliveries is the playbook stage's Enqueue over j: one deliver job
+// a delivery, inserted in the batch's transaction so that a delivery and its
+// job commit together.
+func queueDeliveries(j *jobs.Jobs) func(ctx context.Context, q store.Querier, ids []string) error {
+	return func(ctx context.Context, q store.Querier, ids []string) error {
+		tx, ok := q.(*sql.Tx)
+		if !ok {
+			return errors.New("queue deliveries: not in a transaction")
+		}
+		for _, id := range ids {
+			if err := j.Deliver(ctx, tx, id); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}
+
+// cliStages are the stages of a recompute run from the command line: its
+// deliveries go to the job queue (a client that only inserts), which the
+// server's workers run.
+func cliStages(ctx context.Context, db *store.DB) ([]recompute.Stage, error) {
+	if err := jobs.Migrate(ctx, db); err != nil {
+		return nil, err
+	}
+	j, err := jobs.New(db, jobs.Config{})
+	if err != nil {
+		return nil, err
+	}
+	return pipeline(queueDeliveries(j))(ctx, db, false)
 }
 
 // Run recomputes and prints what it did: accounts, seconds, per stage.
@@ -51,7 +99,7 @@ func (c RecomputeCmd) Run(ctx context.Context, g *Globals) error {
 		return err
 	}
 	defer db.Close()
-	stages, err := recomputeStages(ctx, db)
+	stages, err := cliStages(ctx, db)
 	if err != nil {
 		return err
 	}

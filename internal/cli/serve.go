@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/kizuna-cs/kizuna/internal/jobs"
+	"github.com/kizuna-cs/kizuna/internal/notify"
+	"github.com/kizuna-cs/kizuna/internal/recompute"
 	"github.com/kizuna-cs/kizuna/internal/store"
 	"github.com/kizuna-cs/kizuna/internal/web"
 )
@@ -51,9 +53,8 @@ func (c ServeCmd) Run(ctx context.Context, g *Globals) error {
 // migrations, then its workers, then serve; after serve returns the queue
 // inserts the accounts the last ingestion rounds changed and lets running
 // jobs finish (up to 30 s, then cancels them).
-//
-// INTEGRATION: the stages come from recomputeStages (recompute.go);
-// jobs.Config.Deliver (internal/notify's sender) is set here.
+// The jobs run the whole pipeline (health, segments, playbooks) and send
+// the playbooks' emails and webhooks (SMTP from KIZUNA_SMTP_URL).
 func serveWithJobs(ctx context.Context, db *store.DB, log io.Writer, o JobOptions, serve func(context.Context) error) error {
 	if err := jobs.Migrate(ctx, db); err != nil {
 		return err
@@ -62,7 +63,22 @@ func serveWithJobs(ctx context.Context, db *store.DB, log io.Writer, o JobOption
 	if every == 0 {
 		every = -1 // jobs.Config: 0 is the default, negative is off
 	}
-	q, err := jobs.New(db, jobs.Config{Stages: recomputeStages, RecomputeEvery: every, DeliverMaxAttempts: o.DeliverAttempts,
+	send, err := notify.ConfigFromEnv()
+	if err != nil {
+		return err
+	}
+	var q *jobs.Jobs
+	q, err = jobs.New(db, jobs.Config{
+		// The closure runs only once the queue has started, after q is set.
+		Stages: func(ctx context.Context, tx store.Querier, partial bool) ([]recompute.Stage, error) {
+			return pipeline(queueDeliveries(q))(ctx, tx, partial)
+		},
+		Deliver: func(ctx context.Context, id string, attempt, max int) error {
+			cfg := send
+			cfg.MaxAttempts = max
+			return notify.Deliver(ctx, db, cfg, id)
+		},
+		RecomputeEvery: every, DeliverMaxAttempts: o.DeliverAttempts,
 		Log: slog.New(slog.NewTextHandler(log, &slog.HandlerOptions{Level: slog.LevelWarn}))})
 	if err != nil {
 		return err

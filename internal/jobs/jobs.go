@@ -104,8 +104,9 @@ func (DeliverArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Queue
 // Config configures [New].
 type Config struct {
 	// Stages builds the recompute stages for one run (their constructors
-	// load what they need once per run); nil: snapshots only.
-	Stages func(ctx context.Context, q store.Querier) ([]recompute.Stage, error)
+	// load what they need once per run); partial is set for a run over the
+	// accounts that changed only. nil: snapshots only.
+	Stages func(ctx context.Context, q store.Querier, partial bool) ([]recompute.Stage, error)
 	// Deliver sends delivery id; attempt is 1-based, max the attempts a
 	// delivery gets. An error means "try again later" until attempt == max.
 	// nil: deliver jobs fail (and are retried) until a hook is given.
@@ -344,15 +345,15 @@ func Changed(ctx context.Context, accountIDs []string) {
 	}
 }
 
-func (j *Jobs) stages(ctx context.Context) ([]recompute.Stage, error) {
+func (j *Jobs) stages(ctx context.Context, partial bool) ([]recompute.Stage, error) {
 	if j.cfg.Stages == nil {
 		return nil, nil
 	}
-	return j.cfg.Stages(ctx, j.db)
+	return j.cfg.Stages(ctx, j.db, partial)
 }
 
 func (j *Jobs) recomputeAll(ctx context.Context, job *river.Job[RecomputeAllArgs]) error {
-	stages, err := j.stages(ctx)
+	stages, err := j.stages(ctx, false)
 	if err != nil {
 		return fmt.Errorf("recompute all: stages: %w", err)
 	}
@@ -365,7 +366,7 @@ func (j *Jobs) recomputeAll(ctx context.Context, job *river.Job[RecomputeAllArgs
 }
 
 func (j *Jobs) recomputeAccounts(ctx context.Context, job *river.Job[RecomputeAccountsArgs]) error {
-	stages, err := j.stages(ctx)
+	stages, err := j.stages(ctx, true)
 	if err != nil {
 		return fmt.Errorf("recompute accounts: stages: %w", err)
 	}

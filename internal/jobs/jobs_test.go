@@ -77,7 +77,7 @@ func TestEventToRecompute(t *testing.T) {
 			}
 		}
 		seen := make(chan []snapshot.Snapshot, 16)
-		j := start(t, db, jobs.Config{RecomputeEvery: -1, Stages: func(context.Context, store.Querier) ([]recompute.Stage, error) {
+		j := start(t, db, jobs.Config{RecomputeEvery: -1, Stages: func(context.Context, store.Querier, bool) ([]recompute.Stage, error) {
 			return []recompute.Stage{recorder{seen}}, nil
 		}})
 		q := ingest.New(db, ingest.Options{Linger: -1, Changed: j.Changed})
@@ -134,7 +134,7 @@ func TestRecomputeAllAtStart(t *testing.T) {
 			}
 		}
 		seen := make(chan []snapshot.Snapshot, 16)
-		start(t, db, jobs.Config{Stages: func(context.Context, store.Querier) ([]recompute.Stage, error) {
+		start(t, db, jobs.Config{Stages: func(context.Context, store.Querier, bool) ([]recompute.Stage, error) {
 			return []recompute.Stage{recorder{seen}}, nil
 		}})
 		select {
