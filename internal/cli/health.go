@@ -26,7 +26,6 @@ type HealthCmd struct {
 	Override  HealthOverrideCmd  `cmd:"" help:"Override an account's score or band, with a reason, until it expires."`
 }
 
-
 // HealthRecomputeCmd scores every account.
 type HealthRecomputeCmd struct {
 	At     string `help:"Score as of this moment (default now)." placeholder:"DATE"`

@@ -126,7 +126,12 @@ func TestPipelineThroughJobs(t *testing.T) {
 			t.Errorf("signature: %v", err)
 		}
 		mu.Unlock()
-		ds, err := notify.List(ctx, db, notify.Filter{Status: notify.StatusSent})
+		// The delivery is recorded sent once the endpoint has answered.
+		var ds []notify.Delivery
+		waitFor("the delivery recorded sent", 5*time.Second, func() bool {
+			ds, err = notify.List(ctx, db, notify.Filter{Status: notify.StatusSent})
+			return err != nil || len(ds) > 0
+		})
 		if err != nil || len(ds) != 1 || ds[0].Attempts != 3 || ds[0].AccountID != "a" {
 			t.Errorf("sent deliveries %+v, %v", ds, err)
 		}
