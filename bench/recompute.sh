@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The recompute figure of issue 5: a full recompute (snapshots, then the
-# stages wired into `kizuna recompute`) of ACCOUNTS accounts with 90 days of
+# The recompute figure of issue 5: a full recompute (snapshots, health,
+# segments, playbooks) of ACCOUNTS accounts with 90 days of
 # rollups, on SQLite and on PostgreSQL; target <= 60 s on SQLite, peak RSS
 # <= 1 GB. Prints accounts, wall seconds, CPU seconds (user+sys of the
 # kizuna process; PostgreSQL's own CPU is not in it) and peak RSS.
@@ -39,7 +39,21 @@ go build -o "$OUT/genaccounts" ./bench/genaccounts
 echo "== full recompute of $N accounts, 90 days of rollups; target <= 60 s on SQLite, peak RSS <= 1 GB"
 echo "   (wall and CPU seconds on a machine shared with other work: CPU = user+sys of kizuna)"
 
+# configure DB: what a full recompute evaluates, as on the demo: the demo's
+# default health model, two segments (one reading health) and two playbooks
+# (bench/recompute/). Segments are created before any health exists, so their
+# first membership is computed by the timed run.
+configure() {
+	"$OUT/kizuna" health models import bench/recompute/model.json --db "$1" >/dev/null
+	"$OUT/kizuna" segment create at_risk --replace --db "$1" \
+		--rule 'customer && (health_band == "red" || usage_trend < -0.3 || days_since_activity > 14)' >/dev/null
+	"$OUT/kizuna" segment create power_users --replace --db "$1" --rule 'customer && active_users_7d >= 3' >/dev/null
+	"$OUT/kizuna" playbook create bench/recompute/red.json --db "$1" >/dev/null
+	"$OUT/kizuna" playbook create bench/recompute/drop.json --db "$1" >/dev/null
+}
+
 run() { # name db
+	configure "$2"
 	if ! /usr/bin/time -v -o "$OUT/time-$1.txt" "$OUT/kizuna" recompute --db "$2" --at "$AT" --format json >"$OUT/$1.json" 2>"$OUT/err-$1.log"; then
 		cat "$OUT/err-$1.log"
 		return 1
