@@ -36,6 +36,7 @@ type BGNBDFit struct {
 // terms that depend only on x gathered per distinct x.
 type bgData struct {
 	x, tx, T []float64
+	w        []float64 // how many customers share the (x, t_x, T) triple
 	xs       []float64 // distinct x values
 	nx       []float64 // how many customers have each
 	scale    float64
@@ -46,7 +47,7 @@ func newBGData(cs []Customer) (*bgData, error) {
 	if len(cs) == 0 {
 		return nil, errors.New("fit bg/nbd: no customers")
 	}
-	d := &bgData{x: make([]float64, len(cs)), tx: make([]float64, len(cs)), T: make([]float64, len(cs))}
+	d := &bgData{}
 	var sumT float64
 	count := map[int]int{}
 	for i, c := range cs {
@@ -61,8 +62,21 @@ func newBGData(cs []Customer) (*bgData, error) {
 	if d.scale <= 0 {
 		return nil, errors.New("fit bg/nbd: every customer has age T = 0")
 	}
-	for i, c := range cs {
-		d.x[i], d.tx[i], d.T[i] = float64(c.X), c.Tx/d.scale, c.T/d.scale
+	// Customers with the same history share one likelihood term: in a
+	// cohort summary most non-repeaters differ only by their first day.
+	type key struct {
+		x     int
+		tx, T float64
+	}
+	at := make(map[key]int, len(cs)/4)
+	for _, c := range cs {
+		k := key{c.X, c.Tx, c.T}
+		if i, ok := at[k]; ok {
+			d.w[i]++
+			continue
+		}
+		at[k] = len(d.x)
+		d.x, d.tx, d.T, d.w = append(d.x, float64(c.X)), append(d.tx, c.Tx/d.scale), append(d.T, c.T/d.scale), append(d.w, 1)
 	}
 	for x, n := range count {
 		d.xs = append(d.xs, float64(x))
@@ -122,14 +136,14 @@ func (d *bgData) logLik(p [4]float64, grad *[4]float64) float64 {
 			lna := math.Log(a)
 			var s, gr, gal, ga, gb float64
 			for i := lo; i < hi; i++ {
-				x := d.x[i]
+				x, wt := d.x[i], d.w[i]
 				aT := alpha + d.T[i]
 				lT := math.Log(aT)
 				a3 := -(r + x) * lT
 				if x == 0 {
-					s += a3
-					gr -= lT
-					gal -= r / aT
+					s += wt * a3
+					gr -= wt * lT
+					gal -= wt * r / aT
 					continue
 				}
 				atx := alpha + d.tx[i]
@@ -145,11 +159,11 @@ func (d *bgData) logLik(p [4]float64, grad *[4]float64) float64 {
 					lse, w3 = a4+math.Log1p(e), e/(1+e)
 				}
 				w4 := 1 - w3
-				s += lse
-				gr -= w3*lT + w4*ltx
-				gal -= (r + x) * (w3/aT + w4/atx)
-				ga += w4 / a
-				gb -= w4 / bx
+				s += wt * lse
+				gr -= wt * (w3*lT + w4*ltx)
+				gal -= wt * (r + x) * (w3/aT + w4/atx)
+				ga += wt * w4 / a
+				gb -= wt * w4 / bx
 			}
 			pt.ll, pt.g = s, [4]float64{gr, gal, ga, gb}
 		}(&parts[w], lo, hi)
