@@ -238,7 +238,7 @@ func FitBGNBD(cs []Customer) (BGNBDFit, error) {
 			gn = math.Max(gn, math.Abs(g))
 		}
 		if gn > 1e-5 {
-			return BGNBDFit{}, fmt.Errorf("fit bg/nbd: optimiser stopped (%v) with gradient %.3g: %w", res.Status, gn, err)
+			return BGNBDFit{}, fmt.Errorf("fit bg/nbd: optimiser stopped (%v) at ln(r, α/scale, a, b) = %.3g with gradient %.3g: %w", res.Status, res.X, gn, err)
 		}
 	}
 	f := BGNBDFit{Customers: len(cs), Iterations: res.Stats.MajorIterations, Evaluations: res.Stats.FuncEvaluations + res.Stats.GradEvaluations}
