@@ -43,7 +43,7 @@ func TestClvFit(t *testing.T) {
 		if i%5 == 0 {
 			order(id, first, 12)
 		}
-		meanGap, drop, spend := 5+rng.Float64()*60, rng.Float64()*0.6, 10+rng.Float64()*40
+		meanGap, drop, spend := 5+rng.Float64()*rng.Float64()*400, rng.Float64()*0.6, 10+rng.Float64()*40
 		c := clv.Customer{ID: id, T: end.Sub(first).Hours() / 24 / 7}
 		day, sum := first, 0.0
 		for {
