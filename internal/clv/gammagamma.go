@@ -104,7 +104,7 @@ func FitGammaGamma(cs []Customer) (GammaGammaFit, error) {
 		for _, g := range res.Gradient {
 			gn = math.Max(gn, math.Abs(g))
 		}
-		if gn > 1e-5 {
+		if gn > 1e-4 {
 			return GammaGammaFit{}, fmt.Errorf("fit gamma-gamma: optimiser stopped (%v) with gradient %.3g: %w", res.Status, gn, err)
 		}
 	}

@@ -71,6 +71,10 @@ type TopValue struct {
 // ErrBadOptions marks options that cannot be used.
 var ErrBadOptions = errors.New("bad clv options")
 
+// ErrCannotFit marks orders the models cannot be fitted to (too few
+// customers or repeat purchases, a likelihood without an interior optimum).
+var ErrCannotFit = errors.New("cannot fit")
+
 // Fit summarises the orders up to the calibration end, fits BG/NBD and
 // Gamma-Gamma, and values every customer over the horizon.
 func Fit(ctx context.Context, q store.Querier, o Options) (*Report, error) {
@@ -101,11 +105,11 @@ func Fit(ctx context.Context, q store.Querier, o Options) (*Report, error) {
 	start := time.Now()
 	bg, err := FitBGNBD(cs)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %w", ErrCannotFit, err)
 	}
 	gg, err := FitGammaGamma(cs)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %w", ErrCannotFit, err)
 	}
 	rep := &Report{CalibrationEnd: o.CalibrationEnd.UTC().Format(time.DateOnly), Unit: o.Unit, Horizon: o.Horizon,
 		Discount: o.Discount, Margin: o.Margin, Currency: cur, Customers: len(cs), Repeaters: gg.Repeaters,
