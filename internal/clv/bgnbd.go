@@ -273,12 +273,36 @@ func (m BGNBD) LogLikelihood(cs []Customer) (float64, error) {
 // (0, t] of a customer picked at random at their first purchase (FHL 2005 eq. 9):
 //
 //	(a+b−1)/(a−1) · [1 − (α/(α+t))^r · 2F1(r, b; a+b−1; t/(α+t))]
+//
+// which is the conditional expectation of a customer with x = 0 and T = 0.
 func (m BGNBD) ExpectedPurchases(t float64) (float64, error) {
-	h, err := Hyp2F1(m.R, m.B, m.A+m.B-1, t/(m.Alpha+t))
+	e, err := m.expectedFuture(0, 0, t)
 	if err != nil {
 		return 0, fmt.Errorf("expected purchases at t=%v: %w", t, err)
 	}
-	return (m.A + m.B - 1) / (m.A - 1) * (1 - math.Pow(m.Alpha/(m.Alpha+t), m.R)*h), nil
+	return e, nil
+}
+
+// expectedFuture is the numerator of the conditional expectation,
+//
+//	(a+b+x−1)/(a−1) · [1 − ((α+T)/(α+T+t))^(r+x) · 2F1(r+x, b+x; a+b+x−1; z)],  z = t/(α+T+t),
+//
+// computed after Euler's transformation 2F1(A,B;C;z) = (1−z)^(C−A−B) 2F1(C−A, C−B; C; z):
+// the bracket becomes 1 − (1−z)^(a−1) · 2F1(a+b−1−r, a−1; a+b+x−1; z). For a
+// customer with hundreds of purchases the original 2F1 overflows (it grows
+// like (1−z)^−(r+x)) while the power underflows; the transformed one has
+// small upper parameters and a large lower one, so it stays near 1.
+func (m BGNBD) expectedFuture(x, T, t float64) (float64, error) {
+	if t < 0 || math.IsNaN(t) {
+		return 0, fmt.Errorf("negative time %v", t)
+	}
+	aT := m.Alpha + T
+	z := t / (aT + t)
+	h, err := Hyp2F1(m.A+m.B-1-m.R, m.A-1, m.A+m.B+x-1, z)
+	if err != nil {
+		return 0, err
+	}
+	return (m.A + m.B + x - 1) / (m.A - 1) * (1 - math.Exp((m.A-1)*(math.Log(aT)-math.Log(aT+t)))*h), nil
 }
 
 // aliveOdds is [x>0] · a/(b+x−1) · ((α+T)/(α+t_x))^(r+x), the odds of having
@@ -304,13 +328,10 @@ func (m BGNBD) PAlive(c Customer) float64 {
 //	(a+b+x−1)/(a−1) · [1 − ((α+T)/(α+T+t))^(r+x) · 2F1(r+x, b+x; a+b+x−1; t/(α+T+t))]
 //	/ (1 + [x>0] · a/(b+x−1) · ((α+T)/(α+t_x))^(r+x))
 func (m BGNBD) ConditionalExpected(c Customer, t float64) (float64, error) {
-	x := float64(c.X)
-	aT := m.Alpha + c.T
-	h, err := Hyp2F1(m.R+x, m.B+x, m.A+m.B+x-1, t/(aT+t))
+	num, err := m.expectedFuture(float64(c.X), c.T, t)
 	if err != nil {
 		return 0, fmt.Errorf("conditional expectation of %s at t=%v: %w", c.ID, t, err)
 	}
-	num := (m.A + m.B + x - 1) / (m.A - 1) * (1 - math.Exp((m.R+x)*(math.Log(aT)-math.Log(aT+t)))*h)
 	return num / (1 + m.aliveOdds(c)), nil
 }
 

@@ -266,6 +266,46 @@ func TestFitRecoversSimulated(t *testing.T) {
 	t.Logf("recovered %+v in %v", f.BGNBD, f.Duration)
 }
 
+// TestConditionalExpectedForms checks the Euler-transformed form used by
+// ConditionalExpected against FHL's eq. 10 as printed, where the latter does
+// not overflow, and that it stays finite where the printed form would.
+func TestConditionalExpectedForms(t *testing.T) {
+	m := paper
+	for _, c := range []struct {
+		x         int
+		tx, T, tt float64
+	}{{0, 0, 10, 5}, {1, 3, 10, 52}, {7, 30, 38, 39}, {40, 30, 31, 52}, {80, 70, 78, 300}, {120, 20, 39, 1000}} {
+		x := float64(c.x)
+		z := c.tt / (m.Alpha + c.T + c.tt)
+		h, err := Hyp2F1(m.R+x, m.B+x, m.A+m.B+x-1, z)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cu := Customer{X: c.x, Tx: c.tx, T: c.T}
+		printed := (m.A + m.B + x - 1) / (m.A - 1) * (1 - math.Pow(1-z, m.R+x)*h) / (1 + m.aliveOdds(cu))
+		got, err := m.ConditionalExpected(cu, c.tt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if math.Abs(got-printed) > 1e-7*math.Max(1, printed) {
+			t.Errorf("x=%d t_x=%v T=%v t=%v: %.10g, printed form %.10g", c.x, c.tx, c.T, c.tt, got, printed)
+		}
+	}
+	// A near-daily buyer for three years: the printed form's 2F1 overflows.
+	// The posterior mean rate is (r+x)/(α+T) = 0.9098 a day, so the next day
+	// brings about that many purchases, and the next year fewer than 332 (the
+	// customer may drop out).
+	heavy := Customer{X: 1000, Tx: 1095, T: 1095}
+	day, err := m.ConditionalExpected(heavy, 1)
+	if err != nil || math.Abs(day-(m.R+1000)/(m.Alpha+1095)) > 0.01 {
+		t.Errorf("x=1000, next day: %v, %v; want about 0.91", day, err)
+	}
+	year, err := m.ConditionalExpected(heavy, 365)
+	if err != nil || math.IsNaN(year) || year < 250 || year > 332 {
+		t.Errorf("x=1000, next year: %v, %v; want between 250 and 332", year, err)
+	}
+}
+
 func TestFitErrors(t *testing.T) {
 	for _, c := range []struct {
 		name string
