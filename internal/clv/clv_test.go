@@ -345,3 +345,59 @@ func BenchmarkFitSynthetic1M(b *testing.B) {
 		b.ReportMetric(float64(f.Evaluations), "evals")
 	}
 }
+
+// TestCDNOWHoldoutAndTracking checks whole-population predictions against the
+// BTYD walkthrough: the mean conditional expectation over the 39 holdout weeks
+// by calibration frequency (our fit; BTYD's differs in the 5th digit) and the
+// expected cumulative repeat purchases at weeks 20..25 (BTYD's parameters,
+// customers born max(T) − T weeks after the first one).
+func TestCDNOWHoldoutAndTracking(t *testing.T) {
+	cs := cdnowSummary(t, false)
+	f, err := FitBGNBD(cs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum [8]float64
+	var n [8]int
+	maxT := 0.0
+	for _, c := range cs {
+		e, err := f.ConditionalExpected(c, 39)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum[min(c.X, 7)] += e
+		n[min(c.X, 7)]++
+		maxT = max(maxT, c.T)
+	}
+	wantN := []int{1411, 439, 214, 100, 62, 38, 29, 64}
+	want := []float64{0.2250893, 0.5231364, 1.044126, 1.520256, 2.163824, 2.653789, 3.503957, 6.157036}
+	for b := range want {
+		if n[b] != wantN[b] {
+			t.Errorf("bin %d has %d customers, want %d", b, n[b], wantN[b])
+		}
+		near(t, "holdout bin "+strconv.Itoa(b), sum[b]/float64(n[b]), want[b], 1e-4*want[b])
+	}
+
+	btyd := BGNBD{R: 0.2425982, Alpha: 4.4136842, A: 0.7929899, B: 2.4261667}
+	cum := []float64{1312.458, 1387.346, 1460.392, 1531.713, 1601.418, 1669.6}
+	inc := []float64{76.86531, 74.88843, 73.04554, 71.32166, 69.70412, 68.18213}
+	prev := 0.0
+	for i, w := range []float64{19, 20, 21, 22, 23, 24, 25} {
+		var tot float64
+		for _, c := range cs {
+			if birth := maxT - c.T; w > birth {
+				e, err := btyd.ExpectedPurchases(w - birth)
+				if err != nil {
+					t.Fatal(err)
+				}
+				tot += e
+			}
+		}
+		if i > 0 {
+			week := strconv.Itoa(int(w))
+			near(t, "cumulative at week "+week, tot, cum[i-1], 0.5)
+			near(t, "incremental at week "+week, tot-prev, inc[i-1], 0.02)
+		}
+		prev = tot
+	}
+}
