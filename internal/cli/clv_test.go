@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -148,4 +149,79 @@ func TestClvFit(t *testing.T) {
 			t.Errorf("%v: exit %d, stderr %q; want %d and %q", c.args, code, stderr, c.code, c.msg)
 		}
 	}
+}
+
+// TestClvFitCDNOW imports CDNOW's 1/10 sample (shared/datasets/cdnow beside
+// the checkout) as accounts and orders and checks that the command finds the
+// published parameters: BG/NBD as in Fader, Hardie & Lee (2005) and BTYD
+// (CLVTools' relative tolerance 0.001), Gamma-Gamma as in note 025.
+func TestClvFitCDNOW(t *testing.T) {
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sample string
+	for {
+		if p := filepath.Join(dir, "shared", "datasets", "cdnow", "CDNOW_sample.txt"); fileExists(p) {
+			sample = p
+			break
+		}
+		if filepath.Dir(dir) == dir {
+			t.Fatal("shared/datasets/cdnow/CDNOW_sample.txt not found in any parent directory")
+		}
+		dir = filepath.Dir(dir)
+	}
+	raw, err := os.ReadFile(sample)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmp := t.TempDir()
+	var accounts, orders strings.Builder
+	accounts.WriteString("account_id,name\n")
+	orders.WriteString("order_id,account_id,ordered_at,amount,currency\n")
+	seen := map[string]bool{}
+	for i, line := range strings.Split(strings.TrimSpace(string(raw)), "\n") {
+		f := strings.Fields(line) // master id, sample id, YYYYMMDD, CDs, dollars
+		if len(f) != 5 {
+			t.Fatalf("CDNOW_sample.txt line %d: %q", i+1, line)
+		}
+		if !seen[f[1]] {
+			seen[f[1]] = true
+			fmt.Fprintf(&accounts, "%s,\n", f[1])
+		}
+		fmt.Fprintf(&orders, "%d,%s,%s-%s-%s,%s,USD\n", i+1, f[1], f[2][:4], f[2][4:6], f[2][6:], f[4])
+	}
+	db := filepath.Join(tmp, "k.db")
+	for _, f := range [][2]string{{"accounts", accounts.String()}, {"orders", orders.String()}} {
+		if code, _, stderr := run(t, "import", f[0], writeFile(t, tmp, f[0]+".csv", f[1]), "--db", db); code != 0 {
+			t.Fatalf("import %s: %s", f[0], stderr)
+		}
+	}
+	code, out, stderr := run(t, "clv", "fit", "--calibration-end", "1997-09-30", "--unit", "week", "--format", "json", "--db", db)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var rep clv.Report
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Customers != 2357 || rep.Repeaters != 946 {
+		t.Errorf("%d customers, %d repeaters; want 2357 and 946", rep.Customers, rep.Repeaters)
+	}
+	// The Gamma-Gamma values are published to 2 decimals: half a unit of
+	// the last one more.
+	for _, p := range []struct {
+		name           string
+		got, want, abs float64
+	}{{"r", rep.R, 0.2425945, 0}, {"alpha", rep.Alpha, 4.4136019, 0}, {"a", rep.A, 0.7929199, 0}, {"b", rep.B, 2.4258881, 0},
+		{"log_likelihood", rep.LogLikelihood, -9582.429, 0}, {"p", rep.P, 6.25, 0.005}, {"q", rep.Q, 3.74, 0.005}, {"gamma", rep.Gamma, 15.44, 0.005}} {
+		if math.Abs(p.got-p.want) > 0.001*math.Abs(p.want)+p.abs {
+			t.Errorf("%s = %v, want %v", p.name, p.got, p.want)
+		}
+	}
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
 }
