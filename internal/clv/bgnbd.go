@@ -27,7 +27,7 @@ type BGNBDFit struct {
 	BGNBD
 	// LogLikelihood is the total (not mean) log-likelihood of the data.
 	LogLikelihood float64
-	Customers int
+	Customers     int
 	// Iterations are those of the last optimiser run (BFGS, or the Newton
 	// steps after a warm start); Evaluations count every likelihood
 	// evaluation, on the warm-start sample too.
