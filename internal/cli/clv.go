@@ -49,7 +49,7 @@ func (c ClvFitCmd) Run(ctx context.Context, g *Globals) error {
 		return writeJSON(g.stdout, rep)
 	}
 	w := g.stdout
-	fmt.Fprintf(w, "Customers %d (%d repeaters), orders to %s, unit %s; fitted in %.3f s.\n", rep.Customers, rep.Repeaters, rep.CalibrationEnd, rep.Unit, rep.Seconds)
+	fmt.Fprintf(w, "Customers %d (%d repeaters, %d with a positive spend), orders to %s, unit %s; fitted in %.3f s.\n", rep.Customers, rep.Repeaters, rep.SpendCustomers, rep.CalibrationEnd, rep.Unit, rep.Seconds)
 	fmt.Fprintf(w, "BG/NBD       r=%.4g alpha=%.4g a=%.4g b=%.4g  log-likelihood %.4f\n", rep.R, rep.Alpha, rep.A, rep.B, rep.LogLikelihood)
 	fmt.Fprintf(w, "Gamma-Gamma  p=%.4g q=%.4g gamma=%.4g  log-likelihood %.4f\n", rep.P, rep.Q, rep.Gamma, rep.SpendLogLikelihood)
 	fmt.Fprintf(w, "CLV over %d %ss at %g per period, margin %g: total %.2f %s\n\n", rep.Horizon, rep.Unit, rep.Discount, rep.Margin, rep.TotalCLV, rep.Currency)

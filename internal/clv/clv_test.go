@@ -333,8 +333,19 @@ func TestFitErrors(t *testing.T) {
 			t.Errorf("%s: accepted", c.name)
 		}
 	}
+	// A repeater whose repeat orders were free is left out of the spend fit;
+	// then one repeater is too few.
 	if _, err := FitGammaGamma([]Customer{{ID: "a", X: 1, Tx: 1, T: 2, Zbar: 0}, {ID: "b", X: 1, Tx: 1, T: 2, Zbar: 3}}); err == nil {
-		t.Error("zero mean value accepted")
+		t.Error("fit on one repeater with a positive mean value")
+	}
+	cs := cdnowSummary(t, true)
+	ref, err := FitGammaGamma(cs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := FitGammaGamma(append(cs, Customer{ID: "free", X: 3, Tx: 5, T: 9, Zbar: 0}))
+	if err != nil || g.Repeaters != 946 || g.GammaGamma != ref.GammaGamma {
+		t.Errorf("with a free repeater: %+v, %v; want the 946-repeater fit %+v", g, err, ref)
 	}
 }
 

@@ -22,8 +22,9 @@ type GammaGammaFit struct {
 	GammaGamma
 	// LogLikelihood is the total log-likelihood of the repeaters' mean values.
 	LogLikelihood float64
-	Repeaters     int
-	Duration      time.Duration
+	// Repeaters is the number of customers the fit used.
+	Repeaters int
+	Duration  time.Duration
 }
 
 // ggLogLik is the log-likelihood of the repeaters' mean values (x, zbar)
@@ -53,8 +54,9 @@ func ggLogLik(x, z []float64, p, q, g float64, grad *[3]float64) float64 {
 	return ll
 }
 
-// FitGammaGamma fits the spend model to the customers with X > 0 (the others
-// carry no spend information) by maximum likelihood over the logarithms of
+// FitGammaGamma fits the spend model to the customers with X > 0 and a
+// positive mean repeat value (the others carry no spend information, or none
+// a Gamma distribution can describe: zero-value orders) by maximum likelihood over the logarithms of
 // p, q and γ, with BFGS on the analytic gradient. The mean values are divided
 // by their mean during the fit (γ scales with the currency, p and q do not).
 func FitGammaGamma(cs []Customer) (GammaGammaFit, error) {
@@ -62,11 +64,11 @@ func FitGammaGamma(cs []Customer) (GammaGammaFit, error) {
 	var x, z []float64
 	var sum float64
 	for i, c := range cs {
-		if c.X == 0 {
-			continue
+		if c.X == 0 || c.Zbar <= 0 {
+			continue // free orders (or refunds) have no Gamma density
 		}
-		if !(c.Zbar > 0) {
-			return GammaGammaFit{}, fmt.Errorf("fit gamma-gamma: customer %d (%s): mean repeat value %v is not positive", i, c.ID, c.Zbar)
+		if math.IsNaN(c.Zbar) || math.IsInf(c.Zbar, 0) {
+			return GammaGammaFit{}, fmt.Errorf("fit gamma-gamma: customer %d (%s): mean repeat value %v", i, c.ID, c.Zbar)
 		}
 		x, z = append(x, float64(c.X)), append(z, c.Zbar)
 		sum += c.Zbar

@@ -40,6 +40,9 @@ type Report struct {
 	Currency       string  `json:"currency"`
 	Customers      int     `json:"customers"`
 	Repeaters      int     `json:"repeaters"`
+	// SpendCustomers are the repeaters the spend model was fitted on: those
+	// whose repeat orders have a positive mean value.
+	SpendCustomers int     `json:"spend_customers"`
 	R              float64 `json:"r"`
 	Alpha          float64 `json:"alpha"`
 	A              float64 `json:"a"`
@@ -114,10 +117,15 @@ func Fit(ctx context.Context, q store.Querier, o Options) (*Report, error) {
 		return nil, fmt.Errorf("%w: %w", ErrCannotFit, err)
 	}
 	rep := &Report{CalibrationEnd: o.CalibrationEnd.UTC().Format(time.DateOnly), Unit: o.Unit, Horizon: o.Horizon,
-		Discount: o.Discount, Margin: o.Margin, Currency: cur, Customers: len(cs), Repeaters: gg.Repeaters,
+		Discount: o.Discount, Margin: o.Margin, Currency: cur, Customers: len(cs), SpendCustomers: gg.Repeaters,
 		R: bg.R, Alpha: bg.Alpha, A: bg.A, B: bg.B, LogLikelihood: bg.LogLikelihood,
 		P: gg.P, Q: gg.Q, Gamma: gg.Gamma, SpendLogLikelihood: gg.LogLikelihood,
 		Seconds: time.Since(start).Seconds()}
+	for _, c := range cs {
+		if c.X > 0 {
+			rep.Repeaters++
+		}
+	}
 	vs, err := lifetimes(bg.BGNBD, gg.GammaGamma, cs, o)
 	if err != nil {
 		return nil, err
