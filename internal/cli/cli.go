@@ -53,6 +53,7 @@ type CLI struct {
 	Migrate   MigrateCmd   `cmd:"" help:"Apply database migrations and print the schema version."`
 	User      UserCmd      `cmd:"" help:"Manage users."`
 	APIKey    APIKeyCmd    `cmd:"" name:"apikey" help:"Manage API keys (create, list, revoke)."`
+	Clv       ClvCmd       `cmd:"" name:"clv" help:"Customer lifetime value for purchase businesses: BG/NBD and Gamma-Gamma on the orders."`
 	Version   VersionCmd   `cmd:"" help:"Print the version."`
 	Recompute RecomputeCmd `cmd:"" hidden:"" help:"Run the recompute pipeline now (what the recompute_all job does); for benchmarks and operators."`
 }

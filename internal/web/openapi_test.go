@@ -66,6 +66,7 @@ func TestOpenAPIDocument(t *testing.T) {
 		"/api/v1/coverage/ranking":                             {"get"},
 		"/api/v1/coverage/workload":                            {"get"},
 		"/api/v1/coverage/assign":                              {"post"},
+		"/api/v1/clv":                                          {"get"},
 		"/api/v1/accounts/{account_id}/owner":                  {"put"},
 		"/api/v1/health/models":                                {"get", "post"},
 		"/api/v1/health/models/{model_id}":                     {"get", "put", "delete"},

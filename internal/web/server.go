@@ -125,6 +125,7 @@ func (s *Server) routes() {
 	registerUsers(s, s.api)
 	registerSegments(s, s.api)
 	registerCoverage(s, s.api)
+	registerCLV(s, s.api)
 	s.ingest = s.registerTracking()
 }
 
