@@ -331,6 +331,17 @@ func (j *Jobs) Deliver(ctx context.Context, tx *sql.Tx, id string) error {
 	return nil
 }
 
+// QueueDelivery inserts a deliver job for delivery id in tx through the job
+// queue this process started (the API's retry of a failed delivery); queued
+// is false when no queue runs here, as in a CLI command or a test.
+func QueueDelivery(ctx context.Context, tx *sql.Tx, id string) (queued bool, _ error) {
+	j := running.Load()
+	if j == nil {
+		return false, nil
+	}
+	return true, j.Deliver(ctx, tx, id)
+}
+
 // running is the started Jobs of this process, for [Changed].
 var running atomic.Pointer[Jobs]
 

@@ -306,3 +306,47 @@ func TestBackoff(t *testing.T) {
 		}
 	}
 }
+
+// TestQueueDelivery: the package function queues through the running queue
+// (the API's retry), and reports that nothing was queued when none runs.
+func TestQueueDelivery(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		if err := jobs.Migrate(ctx, db); err != nil {
+			t.Fatal(err)
+		}
+		err := db.InTx(ctx, func(tx *sql.Tx) error {
+			queued, err := jobs.QueueDelivery(ctx, tx, "d0")
+			if queued {
+				t.Error("queued with no queue running")
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := make(chan string, 1)
+		start(t, db, jobs.Config{RecomputeEvery: -1, Deliver: func(ctx context.Context, id string, attempt, max int) error {
+			got <- id
+			return nil
+		}})
+		err = db.InTx(ctx, func(tx *sql.Tx) error {
+			queued, err := jobs.QueueDelivery(ctx, tx, "d1")
+			if !queued {
+				t.Error("not queued with the queue running")
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case id := <-got:
+			if id != "d1" {
+				t.Errorf("delivered %q, want d1", id)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("the queued delivery did not run within 5 s")
+		}
+	})
+}

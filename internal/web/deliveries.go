@@ -10,6 +10,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/kizuna-cs/kizuna/internal/audit"
+	"github.com/kizuna-cs/kizuna/internal/jobs"
 	"github.com/kizuna-cs/kizuna/internal/notify"
 )
 
@@ -58,13 +59,18 @@ func registerDeliveries(s *Server, api huma.API) {
 	register(api, needWrite, huma.Operation{
 		OperationID: "retry-delivery", Method: http.MethodPost, Path: "/deliveries/{delivery_id}/retry", Tags: []string{"Playbooks"},
 		Summary:     "Retry a delivery",
-		Description: "Makes a failed or dead delivery pending again, due now (its attempts are kept). 409 when it was sent.",
+		Description: "Makes a failed or dead delivery pending again and queues a job that sends it now (its attempts are kept). 409 when it was sent.",
 		Errors:      []int{http.StatusNotFound, http.StatusConflict},
 	}, func(ctx context.Context, in *deliveryIDInput) (*deliveryOutput, error) {
 		var after notify.Delivery
 		err := s.db.InTx(ctx, func(tx *sql.Tx) error {
 			before, a, err := notify.Retry(ctx, tx, in.DeliveryID, time.Now())
 			if err != nil {
+				return err
+			}
+			// With the delivery pending again, a job sends it; in the same
+			// transaction, so the two commit together.
+			if _, err := jobs.QueueDelivery(ctx, tx, a.ID); err != nil {
 				return err
 			}
 			after = a
