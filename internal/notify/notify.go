@@ -181,28 +181,18 @@ type Filter struct {
 
 // List returns a page of deliveries, newest first.
 func List(ctx context.Context, q store.Querier, f Filter) ([]Delivery, error) {
-	var (
-		where []string
-		args  []any
-	)
-	add := func(cond string, v any) {
-		args = append(args, v)
-		where = append(where, fmt.Sprintf(cond, len(args)))
-	}
+	var c store.Conditions
 	if f.Status != "" {
-		add("status = $%d", f.Status)
+		c.Add("status = $%d", f.Status)
 	}
 	if f.PlaybookID != "" {
-		add("playbook_id = $%d", f.PlaybookID)
+		c.Add("playbook_id = $%d", f.PlaybookID)
 	}
 	if f.AccountID != "" {
-		add("account_id = $%d", f.AccountID)
+		c.Add("account_id = $%d", f.AccountID)
 	}
-	cond, order, args := store.Keyset("created_at", "delivery_id", true, f.AfterKey, f.AfterID, args)
-	where = append(where, cond)
-	args = append(args, store.PageLimit(f.Limit))
-	rows, err := q.QueryContext(ctx, `SELECT `+columns+` FROM deliveries WHERE `+strings.Join(where, " AND ")+
-		` ORDER BY `+order+` LIMIT $`+strconv.Itoa(len(args)), args...)
+	page, args := c.Page("created_at", "delivery_id", true, f.AfterKey, f.AfterID, f.Limit)
+	rows, err := q.QueryContext(ctx, `SELECT `+columns+` FROM deliveries`+page, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list deliveries: %w", err)
 	}

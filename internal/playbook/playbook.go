@@ -472,32 +472,23 @@ type EnrollmentFilter struct {
 
 // Enrollments returns a page of enrollments, newest first.
 func Enrollments(ctx context.Context, q store.Querier, f EnrollmentFilter) ([]Enrollment, error) {
-	var (
-		where []string
-		args  []any
-	)
-	add := func(cond string, v any) {
-		args = append(args, v)
-		where = append(where, fmt.Sprintf(cond, len(args)))
-	}
+	var c store.Conditions
 	if f.PlaybookID != "" {
-		add("playbook_id = $%d", f.PlaybookID)
+		c.Add("playbook_id = $%d", f.PlaybookID)
 	}
 	if f.AccountID != "" {
-		add("account_id = $%d", f.AccountID)
+		c.Add("account_id = $%d", f.AccountID)
 	}
 	if f.Holdout != nil {
 		v := 0
 		if *f.Holdout {
 			v = 1
 		}
-		add("holdout = $%d", v)
+		c.Add("holdout = $%d", v)
 	}
-	cond, order, args := store.Keyset("fired_at", "enrollment_id", true, f.AfterKey, f.AfterID, args)
-	where = append(where, cond)
-	args = append(args, store.PageLimit(f.Limit))
+	page, args := c.Page("fired_at", "enrollment_id", true, f.AfterKey, f.AfterID, f.Limit)
 	rows, err := q.QueryContext(ctx, `SELECT enrollment_id, playbook_id, account_id, fired_at, holdout, task_id, reason
-		FROM enrollments WHERE `+strings.Join(where, " AND ")+` ORDER BY `+order+fmt.Sprintf(` LIMIT $%d`, len(args)), args...)
+		FROM enrollments`+page, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list enrollments: %w", err)
 	}

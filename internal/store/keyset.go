@@ -3,6 +3,7 @@ package store
 import (
 	"database/sql"
 	"fmt"
+	"strings"
 )
 
 // Keyset returns, for a listing ordered by col and then by the unique idCol,
@@ -51,4 +52,26 @@ func Collect[T any](rows *sql.Rows, scan func(interface{ Scan(...any) error }) (
 		out = append(out, v)
 	}
 	return out, rows.Err()
+}
+
+// Conditions collects the filters of a listing query, numbering their
+// placeholders in order.
+type Conditions struct {
+	where []string
+	args  []any
+}
+
+// Add appends a condition whose one %d is the placeholder of v.
+func (c *Conditions) Add(cond string, v any) {
+	c.args = append(c.args, v)
+	c.where = append(c.where, fmt.Sprintf(cond, len(c.args)))
+}
+
+// Page returns the WHERE, ORDER BY and LIMIT of a keyset page over the
+// conditions (see [Keyset] for the cursor) and the query's arguments.
+func (c *Conditions) Page(col, idCol string, desc bool, afterKey, afterID any, limit int) (string, []any) {
+	cond, order, args := Keyset(col, idCol, desc, afterKey, afterID, c.args)
+	where := append(c.where[:len(c.where):len(c.where)], cond)
+	args = append(args, PageLimit(limit))
+	return fmt.Sprintf(" WHERE %s ORDER BY %s LIMIT $%d", strings.Join(where, " AND "), order, len(args)), args
 }

@@ -31,3 +31,18 @@ func TestKeyset(t *testing.T) {
 		t.Error("PageLimit")
 	}
 }
+
+func TestConditionsPage(t *testing.T) {
+	var c Conditions
+	c.Add("status = $%d", "open")
+	c.Add("account_id = $%d", "a1")
+	page, args := c.Page("created_at", "task_id", true, int64(7), "t9", 20)
+	want := " WHERE status = $1 AND account_id = $2 AND (created_at, task_id) < ($3, $4) ORDER BY created_at DESC, task_id DESC LIMIT $5"
+	if page != want || len(args) != 5 || args[0] != "open" || args[2] != int64(7) || args[3] != "t9" || args[4] != 20 {
+		t.Errorf("page %q %v\nwant %q", page, args, want)
+	}
+	var none Conditions
+	if page, args := none.Page("task_id", "task_id", false, nil, "", 0); page != " WHERE true ORDER BY task_id ASC LIMIT $1" || len(args) != 1 || args[0] != 100 {
+		t.Errorf("first page %q %v", page, args)
+	}
+}

@@ -311,34 +311,24 @@ type Filter struct {
 
 // List returns a page of tasks, by created_at and id.
 func List(ctx context.Context, q store.Querier, f Filter) ([]Task, error) {
-	var (
-		where []string
-		args  []any
-	)
-	add := func(cond string, v any) {
-		args = append(args, v)
-		where = append(where, fmt.Sprintf(cond, len(args)))
-	}
+	var c store.Conditions
 	if f.Assignee != "" {
-		add("assignee = $%d", f.Assignee)
+		c.Add("assignee = $%d", f.Assignee)
 	}
 	if f.AccountID != "" {
-		add("account_id = $%d", f.AccountID)
+		c.Add("account_id = $%d", f.AccountID)
 	}
 	if f.Status != "" {
-		add("status = $%d", f.Status)
+		c.Add("status = $%d", f.Status)
 	}
 	if f.PlaybookID != "" {
-		add("playbook_id = $%d", f.PlaybookID)
+		c.Add("playbook_id = $%d", f.PlaybookID)
 	}
 	if !f.OverdueAt.IsZero() {
-		add("status IN ('open', 'in_progress') AND due_at < $%d", f.OverdueAt.Unix())
+		c.Add("status IN ('open', 'in_progress') AND due_at < $%d", f.OverdueAt.Unix())
 	}
-	cond, order, args := store.Keyset("created_at", "task_id", f.Desc, f.AfterKey, f.AfterID, args)
-	where = append(where, cond)
-	args = append(args, store.PageLimit(f.Limit))
-	rows, err := q.QueryContext(ctx, `SELECT `+columns+` FROM tasks WHERE `+strings.Join(where, " AND ")+
-		` ORDER BY `+order+fmt.Sprintf(` LIMIT $%d`, len(args)), args...)
+	page, args := c.Page("created_at", "task_id", f.Desc, f.AfterKey, f.AfterID, f.Limit)
+	rows, err := q.QueryContext(ctx, `SELECT `+columns+` FROM tasks`+page, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list tasks: %w", err)
 	}
