@@ -15,10 +15,14 @@
 # 1 M on 2 shared cores), so the databases are generated once and reused:
 # $KIZUNA_BENCH_SQLITE (default /tmp/kizuna-recompute-N.db) and the
 # PostgreSQL database kizuna_recompute_N on $KIZUNA_BENCH_POSTGRES_ADMIN.
-# Measured 2026-12-01 at 1,000,000 accounts (143 M rollup rows), snapshots only
-# (no stages on the jobs branch), load average 5-9 on 2 cores: SQLite 365 s wall,
-# 270 s CPU, 441 MB peak RSS; PostgreSQL 207 s wall (client CPU 39 s, the rest
-# in the server), 36 MB client RSS. The 60 s target is not met yet.
+# Measured 2026-12-01 at 1,000,000 accounts (143 M rollup rows), snapshots only,
+# load average 5-9 on 2 cores: SQLite 365 s wall, 270 s CPU, 441 MB peak RSS;
+# PostgreSQL 207 s wall (client CPU 39 s, the rest in the server), 36 MB RSS.
+# With every stage (this script's configuration) at 20,000 accounts: SQLite
+# first run 12.4 s wall / 8.1 s CPU, second run 4.5 s wall / 6.1 s CPU (health
+# 1.1 s, segments 1.4 s, playbooks 0.03 s), 224 MB; PostgreSQL first run 9.3 s
+# wall (health 6.1 s), 45 MB. Linear in accounts, 1 M would take about 225 s
+# on SQLite: the 60 s target is not met.
 # Usage: bash bench/recompute.sh [ACCOUNTS]   (SKIP_PG=1 for SQLite only)
 # Needs Go, GNU time, and psql for PostgreSQL.
 set -euo pipefail
