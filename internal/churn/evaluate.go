@@ -161,11 +161,14 @@ type Evaluation struct {
 	Positives int `json:"churned"`
 	// AUC and Brier are computed on the out-of-fold predictions, so they
 	// measure the model on rows it was not fitted on.
-	AUC         float64   `json:"auc"`
-	FoldAUC     []float64 `json:"fold_auc"`
-	Brier       float64   `json:"brier"`
-	Reliability []Bin     `json:"reliability"`
-	Drivers     []Driver  `json:"drivers"`
+	AUC     float64   `json:"auc"`
+	FoldAUC []float64 `json:"fold_auc"`
+	// TrainAUC is the final model's AUC on the rows it was fitted on: the
+	// gap to AUC shows how much it overfits.
+	TrainAUC    float64  `json:"train_auc"`
+	Brier       float64  `json:"brier"`
+	Reliability []Bin    `json:"reliability"`
+	Drivers     []Driver `json:"drivers"`
 }
 
 // Evaluate cross-validates with k stratified folds (fixed seed) and fits
@@ -179,7 +182,11 @@ func Evaluate(d Data, k int, lambda float64, seed uint64) (*Evaluation, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &Evaluation{Model: m, Rows: d.Rows(), AUC: AUC(oof, d.Y), FoldAUC: foldAUC, Drivers: m.Drivers()}
+	fitted := make([]float64, d.Rows())
+	for i := range fitted {
+		fitted[i] = m.Predict(d.Row(i))
+	}
+	e := &Evaluation{Model: m, Rows: d.Rows(), AUC: AUC(oof, d.Y), FoldAUC: foldAUC, TrainAUC: AUC(fitted, d.Y), Drivers: m.Drivers()}
 	for _, v := range d.Y {
 		if v {
 			e.Positives++

@@ -46,6 +46,7 @@ type CLI struct {
 	Assign   AssignCmd   `cmd:"" help:"Assign accounts to CSMs automatically (fewest_accounts, least_arr, round_robin)."`
 	Settings SettingsCmd `cmd:"" help:"Reporting currency, gross margins and the tier attribute."`
 	Playbook PlaybookCmd `cmd:"" help:"Playbooks: triggers and actions run by the recompute (list, show, create, validate)."`
+	Churn    ChurnCmd    `cmd:"" help:"Churn-risk model (train) and customer survival curves."`
 	Task     TaskCmd     `cmd:"" help:"Tasks: list a CSM's queue, mark tasks done."`
 	FX       FXCmd       `cmd:"" name:"fx" help:"Exchange rates into the reporting currency."`
 	Migrate  MigrateCmd  `cmd:"" help:"Apply database migrations and print the schema version."`
