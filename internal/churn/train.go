@@ -29,6 +29,11 @@ type Options struct {
 	// Exclude drops features by name, or by prefix when the entry ends
 	// in "*" ("attr.*").
 	Exclude []string
+	// KeepRenewal keeps days_to_renewal, which is left out by default: a
+	// stored end date with no period after it is usually a churn already
+	// decided (or written after the fact), so the model would learn the
+	// label rather than the risk.
+	KeepRenewal bool
 	// Now is the current time (zero means time.Now()); tests pin it.
 	Now time.Time
 }
@@ -119,6 +124,9 @@ func Train(ctx context.Context, q store.Querier, opt Options) (*Report, error) {
 			examples = append(examples, ex)
 		}
 	}
+	if !opt.KeepRenewal {
+		opt.Exclude = append(opt.Exclude, "days_to_renewal")
+	}
 	exclude(examples, opt.Exclude)
 	limitLevels(examples, maxLevels)
 	d, enc, err := Encode(examples)
@@ -149,7 +157,9 @@ func Train(ctx context.Context, q store.Querier, opt Options) (*Report, error) {
 // more likely an identifier than a category, and one-hot would overfit.
 const maxLevels = 20
 
-// Features are a snapshot's model inputs. Left out: arr (12 × mrr),
+// Features are a snapshot's model inputs: its numbers and booleans, plan
+// and onboarding status one-hot, used_30d.EVENT (0/1) for each event, and
+// custom attributes as attr.NAME (text one-hot). Left out: arr (12 × mrr),
 // customer (always true in training), csm_sentiment (the score carries it),
 // and the stored health and segments, which are the latest recompute's,
 // not the as-of date's.
@@ -172,6 +182,11 @@ func Features(s snapshot.Snapshot) Example {
 			"payment_failures_90d": float64(s.PaymentFailures90d), "csm_sentiment_score": s.CSMSentimentScore,
 		},
 		Category: map[string]string{"plan": s.Plan, "onboarding_status": s.OnboardingStatus},
+	}
+	// Whether each event was used at all in the last 30 days: counts are
+	// too skewed across account sizes to be linear in the log-odds.
+	for e, n := range s.Usage30d {
+		ex.Numeric["used_30d."+e] = b(n > 0)
 	}
 	for k, v := range s.Attributes {
 		switch x := v.(type) {
