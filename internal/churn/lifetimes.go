@@ -112,18 +112,18 @@ func lifetimes(ctx context.Context, q store.Querier, opt LifetimeOptions) ([]sur
 	var attr map[string]string
 	if name, ok := strings.CutPrefix(opt.By, "attr:"); ok {
 		if name == "" {
-			return nil, fmt.Errorf("customer lifetimes: --by attr:NAME needs an attribute name")
+			return nil, OptionError{fmt.Errorf("customer lifetimes: --by attr:NAME needs an attribute name")}
 		}
 		if attr, err = attribute(ctx, q, name); err != nil {
 			return nil, fmt.Errorf("customer lifetimes: %w", err)
 		}
 	} else if opt.By != "" && opt.By != "plan" && opt.By != "cohort" {
-		return nil, fmt.Errorf("customer lifetimes: group by %q: want plan, cohort or attr:NAME", opt.By)
+		return nil, OptionError{fmt.Errorf("customer lifetimes: group by %q: want plan, cohort or attr:NAME", opt.By)}
 	}
 	for _, w := range opt.Where {
 		f, err := parseFilter(w)
 		if err != nil {
-			return nil, fmt.Errorf("customer lifetimes: %w", err)
+			return nil, OptionError{fmt.Errorf("customer lifetimes: %w", err)}
 		}
 		values, err := attribute(ctx, q, f.name)
 		if err != nil {
@@ -151,7 +151,7 @@ func lifetimes(ctx context.Context, q store.Querier, opt LifetimeOptions) ([]sur
 		case "month":
 			o.Duration = float64(months(time.Unix(l.start, 0).UTC(), time.Unix(end, 0).UTC()))
 		default:
-			return nil, fmt.Errorf("customer lifetimes: unit %q: want day or month", opt.Unit)
+			return nil, OptionError{fmt.Errorf("customer lifetimes: unit %q: want day or month", opt.Unit)}
 		}
 		switch {
 		case opt.By == "plan":
@@ -194,3 +194,10 @@ func Survival(ctx context.Context, q store.Querier, opt LifetimeOptions) ([]surv
 	}
 	return curves, nil
 }
+
+// OptionError is an error in what the caller asked for (a bad option, too
+// little data for it), as opposed to a failure reading the database.
+type OptionError struct{ Err error }
+
+func (e OptionError) Error() string { return e.Err.Error() }
+func (e OptionError) Unwrap() error { return e.Err }

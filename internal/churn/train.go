@@ -91,12 +91,12 @@ type Report struct {
 func Train(ctx context.Context, q store.Querier, opt Options) (*Report, error) {
 	opt.defaults()
 	if opt.HorizonDays < 1 || opt.Windows < 1 {
-		return nil, fmt.Errorf("train churn model: horizon %d days and %d windows must be ≥ 1", opt.HorizonDays, opt.Windows)
+		return nil, OptionError{fmt.Errorf("train churn model: horizon %d days and %d windows must be ≥ 1", opt.HorizonDays, opt.Windows)}
 	}
 	horizon := time.Duration(opt.HorizonDays) * 24 * time.Hour
 	if end := opt.AsOf.Add(horizon); end.After(opt.Now) {
-		return nil, fmt.Errorf("train churn model: as-of %s + %d days is after now (%s): the outcome is not known yet",
-			opt.AsOf.Format(time.DateOnly), opt.HorizonDays, opt.Now.Format(time.DateOnly))
+		return nil, OptionError{fmt.Errorf("train churn model: as-of %s + %d days is after now (%s): the outcome is not known yet",
+			opt.AsOf.Format(time.DateOnly), opt.HorizonDays, opt.Now.Format(time.DateOnly))}
 	}
 	rep := &Report{AsOf: opt.AsOf.UTC().Format(time.DateOnly), HorizonDays: opt.HorizonDays, Lambda: opt.Lambda, Folds: opt.Folds}
 	var examples []Example
@@ -141,8 +141,8 @@ func Train(ctx context.Context, q store.Querier, opt Options) (*Report, error) {
 		}
 	}
 	if rep.Churned < opt.Folds || rep.Accounts-rep.Churned < opt.Folds {
-		return nil, fmt.Errorf("train churn model: %d paying accounts of which %d churned within %d days: need at least %d of each class for %d folds",
-			rep.Accounts, rep.Churned, opt.HorizonDays, opt.Folds, opt.Folds)
+		return nil, OptionError{fmt.Errorf("train churn model: %d paying accounts of which %d churned within %d days: need at least %d of each class for %d folds",
+			rep.Accounts, rep.Churned, opt.HorizonDays, opt.Folds, opt.Folds)}
 	}
 	e, err := Evaluate(d, opt.Folds, opt.Lambda, opt.Seed)
 	if err != nil {

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"text/tabwriter"
@@ -52,8 +53,11 @@ func (c ChurnTrainCmd) Run(ctx context.Context, g *Globals) error {
 	}
 	defer db.Close()
 	rep, err := churn.Train(ctx, db, opt)
-	if err != nil {
+	if errors.As(err, new(churn.OptionError)) {
 		return UserError{err}
+	}
+	if err != nil {
+		return err
 	}
 	out := churnTrainOutput{Report: rep, TopRisk: []churn.Risk{}}
 	if c.Top > 0 {
@@ -115,8 +119,11 @@ func (c ChurnSurvivalCmd) Run(ctx context.Context, g *Globals) error {
 	}
 	defer db.Close()
 	curves, err := churn.Survival(ctx, db, opt)
-	if err != nil {
+	if errors.As(err, new(churn.OptionError)) {
 		return UserError{err}
+	}
+	if err != nil {
+		return err
 	}
 	if c.Format == "json" {
 		return writeJSON(g.stdout, map[string]any{"by": c.By, "unit": c.Unit, "where": c.Where, "at": opt.At.UTC().Format(time.DateOnly), "curves": curves})
