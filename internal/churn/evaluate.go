@@ -130,7 +130,7 @@ func CrossValidate(d Data, k int, lambda float64, seed uint64) (oof []float64, f
 					train = append(train, i)
 				}
 			}
-			m, err := Fit(d, train, lambda)
+			m, err := fit(d, train, lambda, false)
 			if err != nil {
 				errs[f] = fmt.Errorf("fold %d: %w", f+1, err)
 				return

@@ -73,6 +73,12 @@ type Model struct {
 // L2 penalty λ/2·‖β‖² on the standardised coefficients: λ = 1 is
 // scikit-learn's C = 1.
 func Fit(d Data, idx []int, lambda float64) (*Model, error) {
+	return fit(d, idx, lambda, true)
+}
+
+// fit is Fit, without the standard errors (an n·p² pass) unless withSE:
+// cross-validation folds only predict.
+func fit(d Data, idx []int, lambda float64, withSE bool) (*Model, error) {
 	if err := d.check(); err != nil {
 		return nil, fmt.Errorf("fit logistic regression: %w", err)
 	}
@@ -122,6 +128,9 @@ func Fit(d Data, idx []int, lambda float64) (*Model, error) {
 	m.Intercept = res.X[0]
 	copy(m.Coef, res.X[1:])
 	m.Iterations = res.Stats.MajorIterations
+	if !withSE {
+		return m, nil
+	}
 	if err := m.stdErrors(d, idx); err != nil {
 		return nil, fmt.Errorf("fit logistic regression: %w", err)
 	}
