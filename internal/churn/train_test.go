@@ -99,6 +99,19 @@ func TestTrainSmall(t *testing.T) {
 			len(risks[0].Reasons) != 1 || risks[0].Reasons[0].Feature != "plan=basic" || math.Abs(risks[11].Probability-0.2) > 1e-3 {
 			t.Errorf("risks %+v", risks)
 		}
+		scoredAt := time.Date(2024, 6, 1, 12, 0, 0, 0, time.UTC)
+		if n, err := StoreScores(ctx, db, risks, time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC), scoredAt); err != nil || n != 12 {
+			t.Fatalf("store: %d %v", n, err)
+		}
+		// Storing again replaces: only the two first remain.
+		if _, err := StoreScores(ctx, db, risks[:2], time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC), scoredAt); err != nil {
+			t.Fatal(err)
+		}
+		stored, err := Scores(ctx, db)
+		if err != nil || len(stored) != 2 || stored[0].AccountID != risks[0].AccountID || stored[0].Probability != risks[0].Probability ||
+			stored[0].Name != "Account 7" || len(stored[0].Reasons) != 1 || stored[0].Reasons[0].Feature != "plan=basic" || !stored[0].ScoredAt.Equal(scoredAt) {
+			t.Errorf("stored %v %+v", err, stored)
+		}
 		if _, err := Train(ctx, db, Options{AsOf: time.Now().AddDate(0, 0, -10)}); err == nil || !strings.Contains(err.Error(), "outcome is not known yet") {
 			t.Errorf("future horizon: %v", err)
 		}

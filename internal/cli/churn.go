@@ -2,12 +2,14 @@ package cli
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/kizuna-cs/kizuna/internal/audit"
 	"github.com/kizuna-cs/kizuna/internal/churn"
 )
 
@@ -26,12 +28,14 @@ type ChurnTrainCmd struct {
 	Lambda  float64  `default:"1" help:"L2 penalty on the standardised coefficients (1 = scikit-learn's C=1)."`
 	Exclude []string `help:"Features to leave out, by name or prefix* (e.g. days_to_renewal,attr.*)."`
 	Top     int      `default:"10" help:"Riskiest paying accounts today to list (0: none)."`
+	Store   bool     `help:"Store every paying account's probability and reasons now (replacing the stored scores), with an audit entry."`
 	formatFlag
 }
 
 type churnTrainOutput struct {
 	*churn.Report
 	TopRisk []churn.Risk `json:"top_risk"`
+	Stored  int          `json:"stored"`
 }
 
 // Run trains the model and prints its report.
@@ -60,15 +64,30 @@ func (c ChurnTrainCmd) Run(ctx context.Context, g *Globals) error {
 		return err
 	}
 	out := churnTrainOutput{Report: rep, TopRisk: []churn.Risk{}}
-	if c.Top > 0 {
-		risks, err := churn.Score(ctx, db, rep.Model, time.Now(), 3)
+	if c.Top > 0 || c.Store {
+		now := time.Now()
+		risks, err := churn.Score(ctx, db, rep.Model, now, 3)
 		if err != nil {
 			return err
 		}
-		if len(risks) > c.Top {
-			risks = risks[:c.Top]
+		if c.Store {
+			asOf, _ := time.Parse(time.DateOnly, rep.AsOf)
+			err := db.InTx(ctx, func(tx *sql.Tx) error {
+				n, err := churn.StoreScores(ctx, tx, risks, asOf, now)
+				if err != nil {
+					return err
+				}
+				out.Stored = n
+				// One entry for the run, not one per account: the scores are
+				// derived data, the run is the change.
+				return audit.Record(ctx, tx, audit.CLIActor(), audit.ActionUpdate, "churn_scores", rep.AsOf, nil,
+					map[string]any{"as_of": rep.AsOf, "horizon_days": rep.HorizonDays, "accounts": n, "auc": rep.AUC})
+			})
+			if err != nil {
+				return err
+			}
 		}
-		out.TopRisk = risks
+		out.TopRisk = risks[:min(c.Top, len(risks))]
 	}
 	if c.Format == "json" {
 		return writeJSON(g.stdout, out)
@@ -81,6 +100,9 @@ func (c ChurnTrainCmd) Run(ctx context.Context, g *Globals) error {
 		fmt.Fprintf(tw, "%s\t%+.3f\t[%+.3f, %+.3f]\t%.3f\t%+.2f\t\n", d.Feature, d.Coefficient, d.CILow, d.CIHigh, d.OddsRatio, d.Z)
 	}
 	tw.Flush()
+	if c.Store {
+		fmt.Fprintf(g.stdout, "stored the churn scores of %d paying accounts\n", out.Stored)
+	}
 	if len(out.TopRisk) > 0 {
 		fmt.Fprintln(g.stdout, "\nriskiest accounts now:")
 		for _, r := range out.TopRisk {

@@ -1,12 +1,17 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"math"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/kizuna-cs/kizuna/internal/audit"
+	"github.com/kizuna-cs/kizuna/internal/churn"
+	"github.com/kizuna-cs/kizuna/internal/store"
 )
 
 // churnWorld: 20 accounts paying since 2023-01-01; basic A01–A10 of which
@@ -81,9 +86,23 @@ func TestChurnTrainCommand(t *testing.T) {
 	if len(out.TopRisk) != 10 || out.TopRisk[0].AccountID != "A07" || math.Abs(out.TopRisk[0].Probability-0.6) > 1e-3 || math.Abs(out.TopRisk[9].Probability-0.2) > 1e-3 {
 		t.Errorf("top risk %+v", out.TopRisk)
 	}
-	code, stdout, _ = run(t, "churn", "train", "--as-of", "2024-01-01", "--exclude", "days_to_renewal", "--top", "0", "--db", db)
-	if code != 0 || !strings.Contains(stdout, "20 accounts, 8 churned") || !strings.Contains(stdout, "plan=basic") {
+	code, stdout, _ = run(t, "churn", "train", "--as-of", "2024-01-01", "--top", "0", "--store", "--db", db)
+	if code != 0 || !strings.Contains(stdout, "20 accounts, 8 churned") || !strings.Contains(stdout, "plan=basic") ||
+		!strings.Contains(stdout, "stored the churn scores of 12 paying accounts") {
 		t.Errorf("text: %d %s", code, stdout)
+	}
+	sdb, err := store.Open(context.Background(), db, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sdb.Close()
+	scores, err := churn.Scores(context.Background(), sdb)
+	if err != nil || len(scores) != 12 || scores[0].AccountID != "A07" {
+		t.Errorf("scores %v %+v", err, scores)
+	}
+	entries, err := audit.List(context.Background(), sdb, audit.Filter{ObjectType: "churn_scores"})
+	if err != nil || len(entries) != 1 || entries[0].ObjectID != "2024-01-01" || !strings.Contains(string(entries[0].After), `"accounts":12`) {
+		t.Errorf("audit %v %+v", err, entries)
 	}
 	for _, c := range []struct {
 		args []string
