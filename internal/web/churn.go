@@ -48,7 +48,20 @@ type churnSurvivalOutput struct {
 	}
 }
 
+type churnScoresOutput struct{ Body []churn.StoredScore }
+
 func registerChurn(s *Server, api huma.API) {
+	register(api, needRead, huma.Operation{
+		OperationID: "list-churn-scores", Method: http.MethodGet, Path: "/churn/scores", Tags: []string{"Churn"},
+		Summary:     "Stored churn scores",
+		Description: "Each paying account's churn probability and top reasons from the last `kizuna churn train --store`, riskiest first.",
+	}, func(ctx context.Context, _ *struct{}) (*churnScoresOutput, error) {
+		scores, err := churn.Scores(ctx, s.db)
+		if err != nil {
+			return nil, s.internal(ctx, err)
+		}
+		return &churnScoresOutput{Body: scores}, nil
+	})
 	register(api, needAudit, huma.Operation{
 		OperationID: "train-churn-model", Method: http.MethodPost, Path: "/churn/train", Tags: []string{"Churn"},
 		Summary: "Train the churn-risk model",

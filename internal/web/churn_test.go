@@ -10,6 +10,7 @@ import (
 
 	"github.com/kizuna-cs/kizuna/internal/account"
 	"github.com/kizuna-cs/kizuna/internal/billing"
+	"github.com/kizuna-cs/kizuna/internal/churn"
 	"github.com/kizuna-cs/kizuna/internal/store"
 	"github.com/kizuna-cs/kizuna/internal/storetest"
 )
@@ -65,5 +66,14 @@ func TestChurnAPI(t *testing.T) {
 			t.Errorf("survival: %d %s", w.Code, w.Body)
 		}
 		checkProblem(t, s.do(t, request{target: "/api/v1/churn/survival?by=colour", bearer: keys.read}), http.StatusBadRequest)
+
+		if _, err := churn.StoreScores(ctx, db, []churn.Risk{{AccountID: "a07", Probability: 0.6}, {AccountID: "a13", Probability: 0.2}}, stop, stop); err != nil {
+			t.Fatal(err)
+		}
+		w = s.do(t, request{target: "/api/v1/churn/scores", bearer: keys.read})
+		scores := decode[[]churn.StoredScore](t, w)
+		if w.Code != http.StatusOK || len(scores) != 2 || scores[0].AccountID != "a07" || scores[1].Probability != 0.2 || !scores[0].AsOf.Equal(stop) {
+			t.Errorf("scores: %d %s", w.Code, w.Body)
+		}
 	})
 }

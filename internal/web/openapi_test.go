@@ -59,6 +59,7 @@ func TestOpenAPIDocument(t *testing.T) {
 		"/api/v1/rules/check":                                  {"post"},
 		"/api/v1/churn/train":                                  {"post"},
 		"/api/v1/churn/survival":                               {"get"},
+		"/api/v1/churn/scores":                                 {"get"},
 		"/api/v1/segments":                                     {"get", "post"},
 		"/api/v1/segments/{segment_id}":                        {"get", "put", "delete"},
 		"/api/v1/segments/{segment_id}/members":                {"get"},
