@@ -3,6 +3,7 @@ package churn
 import (
 	"math"
 	"math/rand/v2"
+	"strconv"
 	"testing"
 )
 
@@ -48,17 +49,22 @@ func TestSyntheticRecovery(t *testing.T) {
 }
 
 // BenchmarkTrain is the figure of the brief: 5-fold cross-validation and
-// the final fit with intervals on 1,000,000 rows × 40 features.
-// go test -run '^$' -bench Train -benchtime 1x ./internal/churn
+// the final fit with intervals on 1,000,000 rows × 40 features (and a
+// tenth of it for a quick look).
+// go test -run '^$' -bench 'Train/rows=1000000' -benchtime 1x ./internal/churn
 func BenchmarkTrain(b *testing.B) {
-	d, _ := synthetic(1_000_000, 40)
-	b.ResetTimer()
-	for range b.N {
-		e, err := Evaluate(d, 5, 1, 1)
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.ReportMetric(e.AUC, "auc")
-		b.ReportMetric(float64(e.Model.Iterations), "iterations")
+	for _, n := range []int{100_000, 1_000_000} {
+		b.Run("rows="+strconv.Itoa(n), func(b *testing.B) {
+			d, _ := synthetic(n, 40)
+			b.ResetTimer()
+			for range b.N {
+				e, err := Evaluate(d, 5, 1, 1)
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.ReportMetric(e.AUC, "auc")
+				b.ReportMetric(float64(e.Model.Iterations), "iterations")
+			}
+		})
 	}
 }

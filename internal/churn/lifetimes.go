@@ -68,8 +68,8 @@ func attribute(ctx context.Context, q store.Querier, name string) (map[string]st
 	return values, nil
 }
 
-// Lifetime is one account's time as a paying customer: from the start of
-// its first paid subscription period to the end of its last one. A gap
+// lifetimes are the accounts' times as paying customers: from the start of
+// each one's first paid subscription period to the end of its last one. A gap
 // between periods does not end the lifetime; paying again later does not
 // start a new one.
 func lifetimes(ctx context.Context, q store.Querier, opt LifetimeOptions) ([]survival.Observation, error) {
@@ -199,5 +199,8 @@ func Survival(ctx context.Context, q store.Querier, opt LifetimeOptions) ([]surv
 // little data for it), as opposed to a failure reading the database.
 type OptionError struct{ Err error }
 
+// Error is the underlying error's message.
 func (e OptionError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the underlying error.
 func (e OptionError) Unwrap() error { return e.Err }
