@@ -14,6 +14,9 @@ type Example struct {
 	Churned  bool
 }
 
+// Missing is the level of a categorical feature a row does not have.
+const Missing = "(none)"
+
 // Encoding says how examples became columns.
 type Encoding struct {
 	// Baselines are the dropped level of each categorical feature: the
@@ -32,14 +35,30 @@ type Encoding struct {
 	Constant []string `json:"constant"`
 }
 
-// Encode turns examples into a design matrix: numeric features as they
-// are, each categorical one-hot as name=level without its baseline level,
+// Encode turns examples into a design matrix (filling in Missing levels in
+// the examples' Category maps): numeric features as they are (0 when a row
+// lacks one), each categorical one-hot as name=level without its baseline level,
 // columns sorted by name, constant and collinear columns dropped.
 func Encode(examples []Example) (Data, Encoding, error) {
 	enc := Encoding{Baselines: map[string]string{}}
 	numeric := map[string]bool{}
 	type count struct{ n, churned int }
 	levels := map[string]map[string]*count{}
+	// A categorical a row lacks (an attribute not set on every account) is
+	// the level "(none)", not silently the baseline.
+	categorical := map[string]bool{}
+	for _, ex := range examples {
+		for k := range ex.Category {
+			categorical[k] = true
+		}
+	}
+	for _, ex := range examples {
+		for k := range categorical {
+			if _, ok := ex.Category[k]; !ok {
+				ex.Category[k] = Missing
+			}
+		}
+	}
 	for _, ex := range examples {
 		for k, v := range ex.Numeric {
 			if math.IsNaN(v) || math.IsInf(v, 0) {

@@ -324,3 +324,38 @@ func indexOf(list []string, s string) int {
 	}
 	return -1
 }
+
+func TestEncode(t *testing.T) {
+	examples := []Example{
+		{Numeric: map[string]float64{"x": 1, "k": 5}, Category: map[string]string{"plan": "a", "tier": "gold"}, Churned: true},
+		{Numeric: map[string]float64{"x": 2, "k": 5}, Category: map[string]string{"plan": "b"}, Churned: false},
+		{Numeric: map[string]float64{"x": 3, "k": 5}, Category: map[string]string{"plan": "a", "tier": "gold"}, Churned: false},
+		{Numeric: map[string]float64{"x": 4, "k": 5}, Category: map[string]string{"plan": "c"}, Churned: true},
+	}
+	d, enc, err := Encode(examples)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// plan: a 1/2, b 0/1 (baseline), c 1/1. tier: gold 1/2, (none) 1/2 — a
+	// tie broken by count then name, so (none) is the baseline; but
+	// tier=gold equals plan=a row for row: collinear, dropped (plan=a is as
+	// strong and comes first by name). k is constant.
+	want := []string{"plan=a", "plan=c", "x"}
+	if strings.Join(d.Features, ",") != strings.Join(want, ",") || enc.Baselines["plan"] != "b" || enc.Baselines["tier"] != Missing ||
+		strings.Join(enc.Constant, ",") != "k" || strings.Join(enc.Collinear, ",") != "tier=gold" {
+		t.Fatalf("features %v, encoding %+v", d.Features, enc)
+	}
+	wantX := []float64{1, 0, 1, 0, 0, 2, 1, 0, 3, 0, 1, 4}
+	for i, v := range wantX {
+		if d.X[i] != v {
+			t.Fatalf("X = %v, want %v", d.X, wantX)
+		}
+	}
+	m := &Model{Features: d.Features, Mean: []float64{0, 0, 0}, Scale: []float64{1, 1, 1}, Coef: []float64{1, 2, 3}}
+	if row := m.Row(Example{Numeric: map[string]float64{"x": 7}, Category: map[string]string{"plan": "c"}}); row[0] != 0 || row[1] != 1 || row[2] != 7 {
+		t.Errorf("row %v", row)
+	}
+	if _, _, err := Encode([]Example{{Numeric: map[string]float64{"x": math.NaN()}}}); err == nil {
+		t.Error("NaN accepted")
+	}
+}

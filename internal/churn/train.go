@@ -210,8 +210,14 @@ func (m *Model) Row(ex Example) []float64 {
 			row[j] = v
 			continue
 		}
-		if k, level, ok := strings.Cut(f, "="); ok && ex.Category[k] == level {
-			row[j] = 1
+		if k, level, ok := strings.Cut(f, "="); ok {
+			v, has := ex.Category[k]
+			if !has {
+				v = Missing
+			}
+			if v == level {
+				row[j] = 1
+			}
 		}
 	}
 	return row
