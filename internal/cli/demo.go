@@ -91,7 +91,7 @@ func (c DemoCmd) Run(ctx context.Context, kctx *kong.Context, g *Globals) error 
 	fmt.Fprintf(g.stdout, "  curl -u %s:%s '%s/api/v1/metrics/monthly?from=%s&to=%s'\n", demo.LoginEmail, demo.LoginPassword, url,
 		end.AddDate(0, -12, 0).Format("2006-01"), end.AddDate(0, -1, 0).Format("2006-01"))
 	fmt.Fprintf(g.stdout, "  OpenAPI document: %s/api/v1/openapi.json\n", url)
-	return web.Run(ctx, db, c.Addr, g.stdout)
+	return serveWithJobs(ctx, db, g.stderr, JobOptions{RecomputeEvery: time.Hour, DeliverAttempts: 8}, func(ctx context.Context) error { return web.Run(ctx, db, c.Addr, g.stdout) })
 }
 
 // generate fills db with demo data and writes the truth file beside it.

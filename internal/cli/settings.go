@@ -12,13 +12,17 @@ import (
 
 	"github.com/kizuna-cs/kizuna/internal/audit"
 	"github.com/kizuna-cs/kizuna/internal/billing"
+	"github.com/kizuna-cs/kizuna/internal/coverage"
 	"github.com/kizuna-cs/kizuna/internal/metrics"
+	"github.com/kizuna-cs/kizuna/internal/playbook"
+	"github.com/kizuna-cs/kizuna/internal/snapshot"
+	"github.com/kizuna-cs/kizuna/internal/store"
 )
 
 // SettingsCmd groups the settings commands.
 type SettingsCmd struct {
 	List  SettingsListCmd  `cmd:"" help:"List the settings."`
-	Set   SettingsSetCmd   `cmd:"" help:"Set one: reporting_currency, gross_margin, gross_margin.plan.NAME, gross_margin.product.NAME or tier_attribute."`
+	Set   SettingsSetCmd   `cmd:"" help:"Set one (kizuna settings set KEY VALUE; README lists the keys)."`
 	Unset SettingsUnsetCmd `cmd:"" help:"Remove one, so its default applies again."`
 }
 
@@ -57,29 +61,59 @@ func (SettingsListCmd) Run(ctx context.Context, g *Globals) error {
 // SettingsSetCmd sets one setting.
 type SettingsSetCmd struct {
 	Key   string `arg:"" help:"The setting."`
-	Value string `arg:"" help:"Its value: a currency code, a fraction between 0 and 1, or an attribute name."`
+	Value string `arg:"" help:"Its value: a currency code, a fraction between 0 and 1, a number, an event name or list, or an attribute name."`
+}
+
+// settingOwner is the package that reads a group of settings and checks
+// their values.
+type settingOwner struct {
+	is  func(key string) bool
+	set func(ctx context.Context, q store.Querier, key, value string) (string, error)
+}
+
+// settingOwners are every package with settings; a key belongs to the
+// first whose is accepts it.
+var settingOwners = []settingOwner{
+	{func(k string) bool { return k == "reporting_currency" }, func(ctx context.Context, q store.Querier, _, v string) (string, error) {
+		before, err := billing.ReportingCurrency(ctx, q)
+		if err == nil {
+			err = billing.SetReportingCurrency(ctx, q, v)
+		}
+		return before, err
+	}},
+	{metrics.IsSetting, metrics.SetSetting},
+	{snapshot.IsSetting, snapshot.SetSetting},
+	{coverage.IsSetting, coverage.SetSetting},
+	{func(k string) bool { return k == playbook.FallbackSetting }, playbook.SetFallbackAssignee},
+}
+
+// settingKeys names the settings for an unknown key's message.
+const settingKeys = "reporting_currency, gross_margin, gross_margin.plan.NAME, gross_margin.product.NAME, tier_attribute, " +
+	"key_features, login_event, setup_event, onboarding_days, touch_tier.basis, touch_tier.high, touch_tier.low or " +
+	playbook.FallbackSetting
+
+func ownerOf(key string) (settingOwner, error) {
+	for _, o := range settingOwners {
+		if o.is(key) {
+			return o, nil
+		}
+	}
+	return settingOwner{}, UsageError{fmt.Errorf("%w %q: want %s", metrics.ErrUnknownSetting, key, settingKeys)}
 }
 
 // Run validates and stores the setting, with an audit entry.
 func (c SettingsSetCmd) Run(ctx context.Context, g *Globals) error {
+	owner, err := ownerOf(c.Key)
+	if err != nil {
+		return err
+	}
 	db, err := g.open(ctx)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
 	return db.InTx(ctx, func(tx *sql.Tx) error {
-		var before string
-		var err error
-		if c.Key == "reporting_currency" {
-			if before, err = billing.ReportingCurrency(ctx, tx); err == nil {
-				err = billing.SetReportingCurrency(ctx, tx, c.Value)
-			}
-		} else {
-			before, err = metrics.SetSetting(ctx, tx, c.Key, c.Value)
-		}
-		if errors.Is(err, metrics.ErrUnknownSetting) {
-			return UsageError{fmt.Errorf("%w, or reporting_currency", err)}
-		}
+		before, err := owner.set(ctx, tx, c.Key, c.Value)
 		if err != nil {
 			return err
 		}
@@ -105,18 +139,24 @@ type SettingsUnsetCmd struct {
 
 // Run removes the setting, with an audit entry.
 func (c SettingsUnsetCmd) Run(ctx context.Context, g *Globals) error {
+	if _, err := ownerOf(c.Key); err != nil {
+		return err
+	}
+	if c.Key == "reporting_currency" {
+		return UsageError{errors.New("reporting_currency cannot be unset: set another currency instead")}
+	}
 	db, err := g.open(ctx)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
 	return db.InTx(ctx, func(tx *sql.Tx) error {
-		before, err := metrics.UnsetSetting(ctx, tx, c.Key)
-		if errors.Is(err, metrics.ErrUnknownSetting) {
-			return UsageError{err}
-		}
-		if err != nil {
+		var before string
+		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(value), '') FROM settings WHERE key = $1`, c.Key).Scan(&before); err != nil {
 			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM settings WHERE key = $1`, c.Key); err != nil {
+			return fmt.Errorf("unset %s: %w", c.Key, err)
 		}
 		return audit.Record(ctx, tx, audit.CLIActor(), audit.ActionDelete, "setting", c.Key, settingValue(before), nil)
 	})

@@ -36,6 +36,14 @@ func TestSettingsAndFX(t *testing.T) {
 		{[]string{"settings", "set", "gross_margin", "0.5"}, 0, "gross_margin = 0.5"},
 		{[]string{"settings", "set", "gross_margin.plan.pro", "2"}, 1, `"2" is not a fraction between 0 and 1`},
 		{[]string{"settings", "set", "colour", "red"}, 2, `unknown setting "colour"`},
+		{[]string{"settings", "set", "onboarding_days", "45"}, 0, "onboarding_days = 45"},
+		{[]string{"settings", "set", "onboarding_days", "soon"}, 1, `onboarding_days = "soon": want a whole number of days`},
+		{[]string{"settings", "set", "key_features", " reports, ,dashboards "}, 0, "key_features =  reports, ,dashboards"},
+		{[]string{"settings", "set", "touch_tier.high", "50000"}, 0, "touch_tier.high = 50000"},
+		{[]string{"settings", "set", "touch_tier.basis", "mrr"}, 1, `want arr or ltv`},
+		{[]string{"settings", "set", "playbook_fallback_assignee", "nobody@example.com"}, 1, `playbook_fallback_assignee = "nobody@example.com"`},
+		{[]string{"settings", "unset", "reporting_currency"}, 2, "cannot be unset"},
+		{[]string{"settings", "list"}, 0, "key_features        reports,dashboards"},
 		{[]string{"settings", "list"}, 0, "gross_margin        0.5"},
 		{[]string{"metrics", "monthly", "--from", "2024-01", "--to", "2024-01", "--format", "csv"}, 0, "\n2024-01,70,1,70,"},
 		{[]string{"settings", "unset", "gross_margin"}, 0, ""},
@@ -52,8 +60,8 @@ func TestSettingsAndFX(t *testing.T) {
 	}
 	defer sdb.Close()
 	entries, err := audit.List(context.Background(), sdb, audit.Filter{ObjectType: "setting", Oldest: true})
-	if err != nil || len(entries) != 2 || entries[0].ObjectID != "gross_margin" || string(entries[0].After) != `{"value":"0.5"}` ||
-		entries[1].Action != audit.ActionDelete || string(entries[1].Before) != `{"value":"0.5"}` {
+	if err != nil || len(entries) != 5 || entries[0].ObjectID != "gross_margin" || string(entries[0].After) != `{"value":"0.5"}` ||
+		entries[4].Action != audit.ActionDelete || string(entries[4].Before) != `{"value":"0.5"}` {
 		t.Errorf("audit: %v %+v", err, entries)
 	}
 	if fx, _ := audit.List(context.Background(), sdb, audit.Filter{ObjectType: "fx_rate"}); len(fx) != 1 || fx[0].ObjectID != "JPY/2023-01-01" {

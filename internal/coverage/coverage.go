@@ -133,16 +133,7 @@ func SetSetting(ctx context.Context, q store.Querier, key, value string) (string
 	if err := checkSetting(key, value); err != nil {
 		return "", err
 	}
-	var before string
-	err := q.QueryRowContext(ctx, `SELECT COALESCE(MAX(value), '') FROM settings WHERE key = $1`, key).Scan(&before)
-	if err != nil {
-		return "", fmt.Errorf("setting %s: %w", key, err)
-	}
-	if _, err := q.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES ($1, $2)
-		ON CONFLICT (key) DO UPDATE SET value = excluded.value`, key, strings.TrimSpace(value)); err != nil {
-		return "", fmt.Errorf("setting %s: %w", key, err)
-	}
-	return before, nil
+	return store.PutSetting(ctx, q, key, strings.TrimSpace(value))
 }
 
 // Account is one account of the book, with its tier.

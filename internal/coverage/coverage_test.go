@@ -214,13 +214,35 @@ func TestRanking(t *testing.T) {
 func TestWorkload(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		setup(t, db)
-		ws, err := coverage.Workloads(context.Background(), db, at)
+		ctx := context.Background()
+		// ann: two open tasks (one in progress), one done, and a1 red; a7
+		// green. bob: a2 red. An unassigned task counts for nobody.
+		for _, tk := range []struct{ id, account, assignee, status string }{
+			{"t1", "a1", "ann@example.com", "open"}, {"t2", "a7", "ann@example.com", "in_progress"},
+			{"t3", "a1", "ann@example.com", "done"}, {"t4", "a3", "", "open"}, {"t5", "a2", "ann@example.com", "cancelled"},
+		} {
+			var assignee any
+			if tk.assignee != "" {
+				assignee = tk.assignee
+			}
+			if _, err := db.ExecContext(ctx, `INSERT INTO tasks (task_id, account_id, assignee, status, title, created_at, updated_at)
+				VALUES ($1, $2, $3, $4, 'call', 1, 1)`, tk.id, tk.account, assignee, tk.status); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, h := range []struct{ account, band string }{{"a1", "red"}, {"a7", "green"}, {"a2", "red"}, {"a3", "red"}} {
+			if _, err := db.ExecContext(ctx, `INSERT INTO health_current (account_id, model_id, score, band, day, computed_score, updated_at)
+				VALUES ($1, 'default', 10, $2, 1, 10, 1)`, h.account, h.band); err != nil {
+				t.Fatal(err)
+			}
+		}
+		ws, err := coverage.Workloads(ctx, db, at)
 		if err != nil {
 			t.Fatal(err)
 		}
 		want := []coverage.Workload{
-			{Email: "ann@example.com", Name: "ann", Role: "csm", Accounts: 2, ARR: 162000},
-			{Email: "bob@example.com", Name: "bob", Role: "csm", Accounts: 1, ARR: 60000},
+			{Email: "ann@example.com", Name: "ann", Role: "csm", Accounts: 2, ARR: 162000, OpenTasks: 2, RedAccounts: 1},
+			{Email: "bob@example.com", Name: "bob", Role: "csm", Accounts: 1, ARR: 60000, RedAccounts: 1},
 			{Email: "cat@example.com", Name: "cat", Role: "manager"},
 			{Email: "ghost@example.com", Accounts: 1},
 		}

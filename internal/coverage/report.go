@@ -123,8 +123,6 @@ type Workload struct {
 	// OpenTasks are the owner's tasks that are open or in progress (table
 	// tasks, internal/playbook) and RedAccounts the owned accounts whose
 	// current health band is red (table health_current, internal/health).
-	// Both come from openTasksAndRed, which is 0 until those packages are
-	// merged in: see there.
 	OpenTasks   int `json:"open_tasks" doc:"Open or in-progress tasks assigned to the CSM."`
 	RedAccounts int `json:"red_accounts" doc:"Owned accounts whose current health band is red."`
 }
@@ -208,7 +206,7 @@ func Workloads(ctx context.Context, q store.Querier, at time.Time) ([]Workload, 
 		emails = append(emails, e)
 	}
 	sort.Strings(emails)
-	extra, err := openTasksAndRed(ctx, q, emails)
+	extra, err := openTasksAndRed(ctx, q)
 	if err != nil {
 		return nil, fmt.Errorf("workload: %w", err)
 	}
@@ -222,18 +220,38 @@ func Workloads(ctx context.Context, q store.Querier, at time.Time) ([]Workload, 
 
 type taskAndRed struct{ openTasks, red int }
 
-// openTasksAndRed returns, per owner email, the open tasks and the red
-// accounts.
-//
-// INTEGRATOR: this returns zeros on the segments branch because the tables
-// it needs, tasks (internal/playbook) and health_current (internal/health),
-// do not exist here. After the merge, replace the body with two grouped
-// queries (one SQL text for both databases):
-//
-//	SELECT assignee, COUNT(*) FROM tasks WHERE status IN ('open', 'in_progress') AND assignee IS NOT NULL GROUP BY assignee
-//	SELECT a.owner_email, COUNT(*) FROM accounts a JOIN health_current h ON h.account_id = a.account_id
-//	    WHERE h.band = 'red' AND a.owner_email IS NOT NULL GROUP BY a.owner_email
-func openTasksAndRed(ctx context.Context, q store.Querier, emails []string) (map[string]taskAndRed, error) {
-	_, _, _ = ctx, q, emails
-	return map[string]taskAndRed{}, nil
+// openTasksAndRed returns, per email, the open or in-progress tasks
+// assigned to it (tasks, internal/task) and the accounts it owns whose
+// current health band is red (health_current, internal/health).
+func openTasksAndRed(ctx context.Context, q store.Querier) (map[string]taskAndRed, error) {
+	out := map[string]taskAndRed{}
+	count := func(what, query string, add func(t *taskAndRed, n int)) error {
+		rows, err := q.QueryContext(ctx, query)
+		if err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var email string
+			var n int
+			if err := rows.Scan(&email, &n); err != nil {
+				return fmt.Errorf("%s: %w", what, err)
+			}
+			t := out[email]
+			add(&t, n)
+			out[email] = t
+		}
+		return rows.Err()
+	}
+	if err := count("open tasks", `SELECT assignee, COUNT(*) FROM tasks
+		WHERE status IN ('open', 'in_progress') AND assignee IS NOT NULL GROUP BY assignee`,
+		func(t *taskAndRed, n int) { t.openTasks = n }); err != nil {
+		return nil, err
+	}
+	if err := count("red accounts", `SELECT a.owner_email, COUNT(*) FROM accounts a JOIN health_current h ON h.account_id = a.account_id
+		WHERE h.band = 'red' AND a.owner_email IS NOT NULL GROUP BY a.owner_email`,
+		func(t *taskAndRed, n int) { t.red = n }); err != nil {
+		return nil, err
+	}
+	return out, nil
 }

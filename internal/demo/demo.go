@@ -140,6 +140,9 @@ func Generate(ctx context.Context, db *store.DB, cfg Config) (*Truth, error) {
 	w.simulate()
 	err = w.write(ctx, db)
 	if err == nil {
+		err = w.writeHealth(ctx, db)
+	}
+	if err == nil {
 		err = writeSegments(ctx, db, cfg.Now)
 	}
 	if uerr := <-users; err == nil {

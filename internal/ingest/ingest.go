@@ -111,6 +111,11 @@ type Options struct {
 	// OnCommit, a test hook, is called after each successful write with the
 	// number of submissions and calls it wrote together.
 	OnCommit func(submissions, calls int)
+	// Changed is called after each successful write with the accounts whose
+	// data it changed (each once: the events' accounts and the group calls'
+	// groups), so that their health is recomputed. It runs on the writer's
+	// path and must not block: jobs.Changed only buffers the ids.
+	Changed func(accountIDs []string)
 }
 
 // Errors of Submit.
@@ -309,6 +314,7 @@ func (q *Queue) write(subs []*submission) {
 		if q.opts.OnCommit != nil {
 			q.opts.OnCommit(len(subs), calls)
 		}
+		q.changed(all)
 		q.answer(subs, nil)
 		return
 	}
@@ -323,6 +329,9 @@ func (q *Queue) write(subs []*submission) {
 		err := q.writeBatch(s.b)
 		if err == nil && q.opts.OnCommit != nil {
 			q.opts.OnCommit(1, s.n)
+		}
+		if err == nil {
+			q.changed(s.b)
 		}
 		if err != nil {
 			q.opts.Log.Error("ingest: write failed", "calls", s.n, "err", err)
@@ -382,12 +391,42 @@ func (q *Queue) writePipelined(subs []*submission, b Batch, calls int) error {
 		_, err := p.Commit()
 		if err != nil {
 			q.opts.Log.Error("ingest: commit failed", "calls", calls, "err", err)
-		} else if q.opts.OnCommit != nil {
-			q.opts.OnCommit(len(subs), calls)
+		} else {
+			if q.opts.OnCommit != nil {
+				q.opts.OnCommit(len(subs), calls)
+			}
+			q.changed(b)
 		}
 		q.answer(subs, err)
 	}()
 	return nil
+}
+
+// changed hands the accounts a committed batch touched to Options.Changed.
+// The events' AccountID were resolved when they were written; events with
+// no account yet change nobody's data until a group call attributes them,
+// and that group's account is in the list then.
+func (q *Queue) changed(b Batch) {
+	if q.opts.Changed == nil {
+		return
+	}
+	seen := map[string]bool{}
+	var ids []string
+	add := func(id string) {
+		if id != "" && !seen[id] {
+			seen[id] = true
+			ids = append(ids, id)
+		}
+	}
+	for i := range b.Events {
+		add(b.Events[i].AccountID)
+	}
+	for _, g := range b.Groups {
+		add(g.GroupID)
+	}
+	if len(ids) > 0 {
+		q.opts.Changed(ids)
+	}
 }
 
 // waitCommit waits until the commit in flight, if any, has answered.

@@ -21,8 +21,8 @@ const (
 // ErrUnknownSetting is returned for a key that no metric reads.
 var ErrUnknownSetting = errors.New("unknown setting")
 
-// isSetting reports whether key is a setting of this package.
-func isSetting(key string) bool {
+// IsSetting reports whether key is a setting of this package.
+func IsSetting(key string) bool {
 	switch {
 	case key == SettingGrossMargin || key == SettingTierAttribute:
 		return true
@@ -37,7 +37,7 @@ func isSetting(key string) bool {
 // SetSetting validates and stores one setting; it returns the value before
 // ("" when unset).
 func SetSetting(ctx context.Context, q store.Querier, key, value string) (string, error) {
-	if !isSetting(key) {
+	if !IsSetting(key) {
 		return "", fmt.Errorf("%w %q: want %s, %s, %sNAME or %sNAME", ErrUnknownSetting, key, SettingGrossMargin,
 			SettingTierAttribute, prefixPlanMargin, prefixProductMargin)
 	}
@@ -62,7 +62,7 @@ func SetSetting(ctx context.Context, q store.Querier, key, value string) (string
 // UnsetSetting removes a setting (its default applies again); it returns the
 // value before ("" when it was not set).
 func UnsetSetting(ctx context.Context, q store.Querier, key string) (string, error) {
-	if !isSetting(key) {
+	if !IsSetting(key) {
 		return "", fmt.Errorf("%w %q", ErrUnknownSetting, key)
 	}
 	before, err := setting(ctx, q, key, "")

@@ -31,7 +31,11 @@ var ErrNotFound = errors.New("account not found")
 
 // Get computes one account's snapshot at instant at.
 func Get(ctx context.Context, q store.Querier, accountID string, at time.Time) (Snapshot, error) {
-	s, err := compute(ctx, q, at, accountID)
+	r, err := NewReader(ctx, q, at)
+	if err != nil {
+		return Snapshot{}, err
+	}
+	s, err := r.IDs(ctx, q, []string{accountID})
 	if err != nil {
 		return Snapshot{}, err
 	}
@@ -44,15 +48,47 @@ func Get(ctx context.Context, q store.Querier, accountID string, at time.Time) (
 // All computes every account's snapshot at instant at, in account order,
 // with one query per source table.
 func All(ctx context.Context, q store.Querier, at time.Time) ([]Snapshot, error) {
-	return compute(ctx, q, at, "")
+	r, err := NewReader(ctx, q, at)
+	if err != nil {
+		return nil, err
+	}
+	return r.compute(ctx, q, selection{after: "", limit: 0})
+}
+
+// Range computes the snapshots of at most limit accounts whose ids come
+// after afterID (in the database's order of account_id), in that order. An
+// empty result means there are no more. It loads the settings on every
+// call: a caller computing many batches uses one [Reader] instead.
+func Range(ctx context.Context, q store.Querier, at time.Time, afterID string, limit int) ([]Snapshot, error) {
+	r, err := NewReader(ctx, q, at)
+	if err != nil {
+		return nil, err
+	}
+	return r.Range(ctx, q, afterID, limit)
 }
 
 const day = 86400
 
-// compute builds the snapshots of every account, or of one when only is set.
-func compute(ctx context.Context, q store.Querier, at time.Time, only string) ([]Snapshot, error) {
-	t := at.Unix()
-	today := store.Day(t)
+// Reader computes snapshots at one instant batch by batch. It holds what
+// every batch needs (settings, exchange rates, attribute types, the default
+// key features), loaded once by [NewReader], so that a batch costs only
+// the queries restricted to its accounts. Its methods are safe for
+// concurrent use with different queriers (a recompute reads two batches at
+// once).
+type Reader struct {
+	// SkipStored leaves the health and segment fields unread: the
+	// recompute sets it, as its stages compute them anew.
+	SkipStored bool
+
+	at    time.Time
+	cfg   config
+	conv  *billing.Converter
+	types map[string]account.AttrType
+	keys  []string
+}
+
+// NewReader loads what computing snapshots at instant at needs.
+func NewReader(ctx context.Context, q store.Querier, at time.Time) (*Reader, error) {
 	cfg, err := loadConfig(ctx, q)
 	if err != nil {
 		return nil, err
@@ -61,9 +97,87 @@ func compute(ctx context.Context, q store.Querier, at time.Time, only string) ([
 	if err != nil {
 		return nil, err
 	}
-	// Every query has its account condition as its first argument: '' for all.
-	each := func(what, query string, args []any, scan func(rows *sql.Rows) error) error {
-		rows, err := q.QueryContext(ctx, query, append([]any{only}, args...)...)
+	types, err := account.AttributeTypes(ctx, q, account.ObjectAccount)
+	if err != nil {
+		return nil, err
+	}
+	keys := cfg.keyFeatures
+	if len(keys) == 0 {
+		if keys, err = defaultKeyFeatures(ctx, q, cfg); err != nil {
+			return nil, err
+		}
+	}
+	return &Reader{at: at, cfg: cfg, conv: conv, types: types, keys: keys}, nil
+}
+
+// Range computes the snapshots of at most limit (> 0) accounts after
+// afterID; see the function [Range].
+func (r *Reader) Range(ctx context.Context, q store.Querier, afterID string, limit int) ([]Snapshot, error) {
+	if limit <= 0 {
+		return nil, fmt.Errorf("snapshot range: limit %d: want at least 1", limit)
+	}
+	return r.compute(ctx, q, selection{after: afterID, limit: limit})
+}
+
+// Between computes the snapshots of the accounts with lo ≤ account_id ≤ hi
+// (the database's order), in that order: a batch whose bounds a caller
+// listed beforehand, so that several batches can be read at once.
+func (r *Reader) Between(ctx context.Context, q store.Querier, lo, hi string) ([]Snapshot, error) {
+	return r.compute(ctx, q, selection{lo: lo, hi: hi, between: true})
+}
+
+// IDs computes the snapshots of the given accounts (unknown ones are left
+// out), in account order. Its queries name the ids, so it suits a few
+// scattered accounts; at most [store.MaxInList] a call.
+func (r *Reader) IDs(ctx context.Context, q store.Querier, ids []string) ([]Snapshot, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	if len(ids) > store.MaxInList {
+		return nil, fmt.Errorf("snapshot: %d accounts in one call: at most %d", len(ids), store.MaxInList)
+	}
+	return r.compute(ctx, q, selection{ids: ids})
+}
+
+// selection is the accounts a compute covers: the given ids, or up to
+// limit accounts after after (limit 0: all of them).
+type selection struct {
+	ids     []string
+	between bool // lo..hi given
+	after   string
+	limit   int
+	// Set once the accounts are read: the first and last id, so that every
+	// other query reads a key range (the source tables' keys or indexes
+	// start with account_id) rather than the whole table.
+	lo, hi string
+}
+
+// where is the account condition on column col of a query whose own
+// arguments are $1..$n; it returns the condition and its arguments.
+func (s selection) where(col string, n int) (string, []any) {
+	if s.ids != nil {
+		args := make([]any, len(s.ids))
+		for i, id := range s.ids {
+			args[i] = id
+		}
+		return col + " IN (" + store.Placeholders(n+1, len(s.ids)) + ")", args
+	}
+	return fmt.Sprintf("%s BETWEEN $%d AND $%d", col, n+1, n+2), []any{s.lo, s.hi}
+}
+
+// compute builds the snapshots of the selected accounts.
+func (r *Reader) compute(ctx context.Context, q store.Querier, sel selection) ([]Snapshot, error) {
+	at, cfg, conv := r.at, r.cfg, r.conv
+	t := at.Unix()
+	today := store.Day(t)
+	// Every query has %[1]s where the account condition on its first
+	// column goes; the condition's arguments follow the query's own.
+	each := func(what, query, col string, args []any, scan func(rows *sql.Rows) error) error {
+		if strings.Contains(query, "%[1]s") {
+			cond, cargs := sel.where(col, len(args))
+			query, args = fmt.Sprintf(query, cond), append(args, cargs...)
+		}
+		rows, err := q.QueryContext(ctx, query, args...)
 		if err != nil {
 			return fmt.Errorf("snapshot: %s: %w", what, err)
 		}
@@ -82,8 +196,20 @@ func compute(ctx context.Context, q store.Querier, at time.Time, only string) ([
 	var out []Snapshot
 	index := map[string]int{}
 	signup := map[string]int64{}
-	err = each("accounts", `SELECT account_id, name, COALESCE(owner_email, ''), signup_at FROM accounts
-		WHERE ($1 = '' OR account_id = $1) ORDER BY account_id`, nil, func(rows *sql.Rows) error {
+	accounts := `SELECT account_id, name, COALESCE(owner_email, ''), signup_at FROM accounts WHERE account_id > $1 ORDER BY account_id`
+	accArgs := []any{sel.after}
+	switch {
+	case sel.ids != nil:
+		accounts = `SELECT account_id, name, COALESCE(owner_email, ''), signup_at FROM accounts WHERE %[1]s ORDER BY account_id`
+		accArgs = nil
+	case sel.between:
+		accounts = `SELECT account_id, name, COALESCE(owner_email, ''), signup_at FROM accounts WHERE %[1]s ORDER BY account_id`
+		accArgs = nil
+	case sel.limit > 0:
+		accounts += ` LIMIT $2`
+		accArgs = append(accArgs, sel.limit)
+	}
+	err := each("accounts", accounts, "account_id", accArgs, func(rows *sql.Rows) error {
 		var s Snapshot
 		var sign sql.NullInt64
 		if err := rows.Scan(&s.AccountID, &s.Name, &s.Owner, &sign); err != nil {
@@ -104,6 +230,9 @@ func compute(ctx context.Context, q store.Querier, at time.Time, only string) ([
 	if err != nil || len(out) == 0 {
 		return out, err
 	}
+	if sel.ids == nil && !sel.between {
+		sel.lo, sel.hi = out[0].AccountID, out[len(out)-1].AccountID
+	}
 	get := func(id string) *Snapshot {
 		if i, ok := index[id]; ok {
 			return &out[i]
@@ -117,8 +246,8 @@ func compute(ctx context.Context, q store.Querier, at time.Time, only string) ([
 	err = each("subscription periods", `SELECT p.account_id, p.mrr_minor, p.currency, p.plan, p.product, p.quantity, p.end_at,
 			EXISTS (SELECT 1 FROM subscription_periods n WHERE n.subscription_id = p.subscription_id AND n.start_at = p.end_at)
 		FROM subscription_periods p
-		WHERE ($1 = '' OR p.account_id = $1) AND p.start_at <= $2 AND (p.end_at IS NULL OR p.end_at > $2)
-		ORDER BY p.account_id, p.subscription_id, p.start_at`, []any{t}, func(rows *sql.Rows) error {
+		WHERE %[1]s AND p.start_at <= $1 AND (p.end_at IS NULL OR p.end_at > $1)
+		ORDER BY p.account_id, p.subscription_id, p.start_at`, "p.account_id", []any{t}, func(rows *sql.Rows) error {
 		var id, cur, plan, product string
 		var minor int64
 		var qty sql.NullFloat64
@@ -156,7 +285,7 @@ func compute(ctx context.Context, q store.Querier, at time.Time, only string) ([
 		return nil, err
 	}
 	err = each("tenure", `SELECT account_id, MIN(start_at) FROM subscription_periods
-		WHERE ($1 = '' OR account_id = $1) AND start_at <= $2 GROUP BY account_id`, []any{t}, func(rows *sql.Rows) error {
+		WHERE %[1]s AND start_at <= $1 GROUP BY account_id`, "account_id", []any{t}, func(rows *sql.Rows) error {
 		var id string
 		var first int64
 		if err := rows.Scan(&id, &first); err != nil {
@@ -178,10 +307,10 @@ func compute(ctx context.Context, q store.Querier, at time.Time, only string) ([
 	prior := map[string]float64{}
 	logins := map[string]float64{}
 	err = each("usage", `SELECT account_id, event,
-			SUM(CASE WHEN day > $2 - 30 THEN count ELSE 0 END), SUM(CASE WHEN day <= $2 - 30 THEN count ELSE 0 END),
-			SUM(CASE WHEN day > $2 - 28 THEN count ELSE 0 END)
-		FROM usage_daily WHERE ($1 = '' OR account_id = $1) AND day > $2 - 60 AND day <= $2
-		GROUP BY account_id, event ORDER BY account_id, event`, []any{today}, func(rows *sql.Rows) error {
+			SUM(CASE WHEN day > $1 - 30 THEN count ELSE 0 END), SUM(CASE WHEN day <= $1 - 30 THEN count ELSE 0 END),
+			SUM(CASE WHEN day > $1 - 28 THEN count ELSE 0 END)
+		FROM usage_daily WHERE %[1]s AND day > $1 - 60 AND day <= $1
+		GROUP BY account_id, event ORDER BY account_id, event`, "account_id", []any{today}, func(rows *sql.Rows) error {
 		var id, event string
 		var recent, before, last28 float64
 		if err := rows.Scan(&id, &event, &recent, &before, &last28); err != nil {
@@ -208,9 +337,9 @@ func compute(ctx context.Context, q store.Querier, at time.Time, only string) ([
 	// One index seek per account (the rollup's key starts with account and
 	// day) instead of a pass over the whole history.
 	err = each("last activity", `SELECT a.account_id,
-			(SELECT MAX(u.day) FROM usage_daily u WHERE u.account_id = a.account_id AND u.day <= $2),
-			(SELECT u.day FROM usage_daily u WHERE u.account_id = a.account_id AND u.event = $3 AND u.day <= $2 ORDER BY u.day LIMIT 1)
-		FROM accounts a WHERE ($1 = '' OR a.account_id = $1)`, []any{today, cfg.setup}, func(rows *sql.Rows) error {
+			(SELECT MAX(u.day) FROM usage_daily u WHERE u.account_id = a.account_id AND u.day <= $1),
+			(SELECT u.day FROM usage_daily u WHERE u.account_id = a.account_id AND u.event = $2 AND u.day <= $1 ORDER BY u.day LIMIT 1)
+		FROM accounts a WHERE %[1]s`, "a.account_id", []any{today, cfg.setup}, func(rows *sql.Rows) error {
 		var id string
 		var last, setup sql.NullInt64
 		if err := rows.Scan(&id, &last, &setup); err != nil {
@@ -232,8 +361,8 @@ func compute(ctx context.Context, q store.Querier, at time.Time, only string) ([
 	if err != nil {
 		return nil, err
 	}
-	err = each("active users", `SELECT account_id, COUNT(DISTINCT CASE WHEN day > $2 - 7 THEN user_id END), COUNT(DISTINCT user_id)
-		FROM usage_daily_users WHERE ($1 = '' OR account_id = $1) AND day > $2 - 30 AND day <= $2 GROUP BY account_id`,
+	err = each("active users", `SELECT account_id, COUNT(DISTINCT CASE WHEN day > $1 - 7 THEN user_id END), COUNT(DISTINCT user_id)
+		FROM usage_daily_users WHERE %[1]s AND day > $1 - 30 AND day <= $1 GROUP BY account_id`, "account_id",
 		[]any{today}, func(rows *sql.Rows) error {
 			var id string
 			var a7, a30 int
@@ -251,7 +380,7 @@ func compute(ctx context.Context, q store.Querier, at time.Time, only string) ([
 
 	// Inquiries, surveys, payments.
 	err = each("tickets", `SELECT account_id, priority, opened_at, closed_at FROM tickets
-		WHERE ($1 = '' OR account_id = $1) AND opened_at <= $2 AND (closed_at IS NULL OR closed_at > $2 OR opened_at > $2 - $3)`,
+		WHERE %[1]s AND opened_at <= $1 AND (closed_at IS NULL OR closed_at > $1 OR opened_at > $1 - $2)`, "account_id",
 		[]any{t, 90 * day}, func(rows *sql.Rows) error {
 			var id, priority string
 			var opened int64
@@ -276,8 +405,8 @@ func compute(ctx context.Context, q store.Querier, at time.Time, only string) ([
 		return nil, err
 	}
 	err = each("survey answers", `SELECT account_id, kind, score FROM survey_responses
-		WHERE ($1 = '' OR account_id = $1) AND answered_at <= $2 AND kind IN ('nps', 'csat')
-		ORDER BY account_id, answered_at, response_id`, []any{t}, func(rows *sql.Rows) error {
+		WHERE %[1]s AND answered_at <= $1 AND kind IN ('nps', 'csat')
+		ORDER BY account_id, answered_at, response_id`, "account_id", []any{t}, func(rows *sql.Rows) error {
 		var id, kind string
 		var score int
 		if err := rows.Scan(&id, &kind, &score); err != nil {
@@ -297,7 +426,7 @@ func compute(ctx context.Context, q store.Querier, at time.Time, only string) ([
 		return nil, err
 	}
 	err = each("payment failures", `SELECT account_id, COUNT(*) FROM payment_events
-		WHERE ($1 = '' OR account_id = $1) AND kind = 'failed' AND at <= $2 AND at > $2 - $3 GROUP BY account_id`,
+		WHERE %[1]s AND kind = 'failed' AND at <= $1 AND at > $1 - $2 GROUP BY account_id`, "account_id",
 		[]any{t, 90 * day}, func(rows *sql.Rows) error {
 			var id string
 			var n int
@@ -313,7 +442,7 @@ func compute(ctx context.Context, q store.Querier, at time.Time, only string) ([
 		return nil, err
 	}
 	err = each("csm sentiment", `SELECT account_id, sentiment FROM csm_sentiments
-		WHERE ($1 = '' OR account_id = $1) AND set_at <= $2 ORDER BY account_id, set_at`, []any{t}, func(rows *sql.Rows) error {
+		WHERE %[1]s AND set_at <= $1 ORDER BY account_id, set_at`, "account_id", []any{t}, func(rows *sql.Rows) error {
 		var id, sentiment string
 		if err := rows.Scan(&id, &sentiment); err != nil {
 			return err
@@ -327,11 +456,8 @@ func compute(ctx context.Context, q store.Querier, at time.Time, only string) ([
 	if err != nil {
 		return nil, err
 	}
-	types, err := account.AttributeTypes(ctx, q, account.ObjectAccount)
-	if err != nil {
-		return nil, err
-	}
-	err = each("attributes", `SELECT account_id, name, value FROM account_attributes WHERE ($1 = '' OR account_id = $1)`, nil,
+	types := r.types
+	err = each("attributes", `SELECT account_id, name, value FROM account_attributes WHERE %[1]s`, "account_id", nil,
 		func(rows *sql.Rows) error {
 			var id, name, value string
 			if err := rows.Scan(&id, &name, &value); err != nil {
@@ -346,12 +472,12 @@ func compute(ctx context.Context, q store.Querier, at time.Time, only string) ([
 		return nil, err
 	}
 
-	keys := cfg.keyFeatures
-	if len(keys) == 0 {
-		if keys, err = defaultKeyFeatures(ctx, q, cfg); err != nil {
+	if !r.SkipStored {
+		if err := storedResults(each, at, get); err != nil {
 			return nil, err
 		}
 	}
+	keys := r.keys
 	for i := range out {
 		s := &out[i]
 		s.ARR = 12 * s.MRR
@@ -394,6 +520,56 @@ func compute(ctx context.Context, q store.Querier, at time.Time, only string) ([
 		}
 	}
 	return out, nil
+}
+
+// eachFunc runs a query of compute's shape (see each there).
+type eachFunc func(what, query, col string, args []any, scan func(rows *sql.Rows) error) error
+
+// storedResults fills HealthScore, HealthBand, HealthBandPrevious and
+// Segments from what the recompute stored, as of instant at: the latest
+// daily score on or before its day, and the memberships whose latest join
+// or leave before at is a join (members now with no change since at, and
+// those whose first change after at is a leave). A snapshot of the past never sees a later
+// score, so rules and models trained on past snapshots learn nothing from
+// the future. One seek per account and table (health_scores is keyed by
+// account and day; segment_history by segment and time).
+func storedResults(each eachFunc, at time.Time, get func(id string) *Snapshot) error {
+	today := store.Day(at.Unix())
+	err := each("stored health", `SELECT a.account_id, h.score, h.band,
+			COALESCE((SELECT p.band FROM health_scores p WHERE p.account_id = a.account_id AND p.day < h.day ORDER BY p.day DESC LIMIT 1), '')
+		FROM accounts a JOIN health_scores h ON h.account_id = a.account_id
+			AND h.day = (SELECT MAX(d.day) FROM health_scores d WHERE d.account_id = a.account_id AND d.day <= $1)
+		WHERE %[1]s`, "a.account_id", []any{today}, func(rows *sql.Rows) error {
+		var id, band, previous string
+		var score float64
+		if err := rows.Scan(&id, &score, &band, &previous); err != nil {
+			return err
+		}
+		if s := get(id); s != nil {
+			s.HealthScore, s.HealthBand, s.HealthBandPrevious = score, band, previous
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return each("stored segments", `SELECT m.account_id, m.segment_id FROM segment_members m
+		WHERE %[1]s AND NOT EXISTS (SELECT 1 FROM segment_history h
+			WHERE h.segment_id = m.segment_id AND h.account_id = m.account_id AND h.at > $1)
+		UNION
+		SELECT m.account_id, m.segment_id FROM segment_history m
+		WHERE %[1]s AND m.at > $1 AND m.event = 'left' AND m.at = (SELECT MIN(f.at) FROM segment_history f
+			WHERE f.segment_id = m.segment_id AND f.account_id = m.account_id AND f.at > $1)
+		ORDER BY 1, 2`, "m.account_id", []any{at.Unix()}, func(rows *sql.Rows) error {
+		var id, segment string
+		if err := rows.Scan(&id, &segment); err != nil {
+			return err
+		}
+		if s := get(id); s != nil {
+			s.Segments = append(s.Segments, segment)
+		}
+		return nil
+	})
 }
 
 // sentimentScore maps a CSM sentiment to a number health measures can use.

@@ -24,8 +24,9 @@ type Observation struct {
 	Group    string
 }
 
-// Point is the curve just after one distinct event time.
-type Point struct {
+// Step is the curve just after one distinct event time (not "Point": the
+// API documents every type by its bare name, and health has a Point).
+type Step struct {
 	Time     float64 `json:"time"`
 	AtRisk   int     `json:"at_risk"`
 	Events   int     `json:"events"`
@@ -42,10 +43,10 @@ type Point struct {
 
 // Curve is one group's Kaplan–Meier estimate.
 type Curve struct {
-	Group  string  `json:"group"`
-	N      int     `json:"n"`
-	Events int     `json:"events"`
-	Points []Point `json:"points"`
+	Group  string `json:"group"`
+	N      int    `json:"n"`
+	Events int    `json:"events"`
+	Points []Step `json:"points"`
 	// Median is the first time with S(t) ≤ 0.5; nil when the curve never
 	// gets there. MedianLower/MedianUpper are the first times the lower and
 	// upper bands reach 0.5 (nil when they do not): the interval R's
@@ -76,7 +77,7 @@ func KaplanMeier(obs []Observation) (Curve, error) {
 		}
 	}
 	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Duration < sorted[j].Duration })
-	c := Curve{N: len(sorted), Points: []Point{}}
+	c := Curve{N: len(sorted), Points: []Step{}}
 	s, greenwood := 1.0, 0.0
 	atRisk := len(sorted)
 	for i := 0; i < len(sorted); {
@@ -96,7 +97,7 @@ func KaplanMeier(obs []Observation) (Curve, error) {
 			} else {
 				greenwood = math.Inf(1)
 			}
-			p := Point{Time: t, AtRisk: atRisk, Events: d, Censored: cens, Survival: s}
+			p := Step{Time: t, AtRisk: atRisk, Events: d, Censored: cens, Survival: s}
 			p.StdErr, p.Lower, p.Upper = band(s, greenwood)
 			c.Points = append(c.Points, p)
 			c.Events += d
@@ -107,9 +108,9 @@ func KaplanMeier(obs []Observation) (Curve, error) {
 		}
 		atRisk -= d + cens
 	}
-	c.Median = firstAtOrBelow(c.Points, func(p Point) float64 { return p.Survival })
-	c.MedianLower = firstAtOrBelow(c.Points, func(p Point) float64 { return p.Lower })
-	c.MedianUpper = firstAtOrBelow(c.Points, func(p Point) float64 { return p.Upper })
+	c.Median = firstAtOrBelow(c.Points, func(p Step) float64 { return p.Survival })
+	c.MedianLower = firstAtOrBelow(c.Points, func(p Step) float64 { return p.Lower })
+	c.MedianUpper = firstAtOrBelow(c.Points, func(p Step) float64 { return p.Upper })
 	return c, nil
 }
 
@@ -127,7 +128,7 @@ func band(s, greenwood float64) (se, lo, hi float64) {
 	return se, math.Pow(s, math.Exp(Z95*sigma)), math.Pow(s, math.Exp(-Z95*sigma))
 }
 
-func firstAtOrBelow(points []Point, f func(Point) float64) *float64 {
+func firstAtOrBelow(points []Step, f func(Step) float64) *float64 {
 	for _, p := range points {
 		// A tiny tolerance so that an exact 0.5 reached through a product
 		// of fractions (e.g. 1/2 · 1) counts as reached.

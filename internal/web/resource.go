@@ -18,6 +18,7 @@ import (
 	"github.com/kizuna-cs/kizuna/internal/account"
 	"github.com/kizuna-cs/kizuna/internal/audit"
 	"github.com/kizuna-cs/kizuna/internal/billing"
+	"github.com/kizuna-cs/kizuna/internal/jobs"
 	"github.com/kizuna-cs/kizuna/internal/store"
 	"github.com/kizuna-cs/kizuna/internal/support"
 	"github.com/kizuna-cs/kizuna/internal/survey"
@@ -572,6 +573,9 @@ func (rs *resource[R, F, O, B]) upsert(ctx context.Context, s *Server, key []str
 	if err != nil {
 		return nil, s.internal(ctx, err)
 	}
+	if what != unchanged {
+		jobs.Changed(ctx, rs.touched(key, f))
+	}
 	o, err := rs.present(ctx, s.db, stored)
 	if err != nil {
 		return nil, s.internal(ctx, err)
@@ -702,7 +706,24 @@ func (rs *resource[R, F, O, B]) bulk(ctx context.Context, s *Server, records []B
 	if err != nil {
 		return nil, s.internal(ctx, err)
 	}
+	if out.Created+out.Updated > 0 {
+		var ids []string
+		for _, b := range records {
+			ids = append(ids, rs.touched(rs.split(b))...)
+		}
+		jobs.Changed(ctx, ids)
+	}
 	return &bulkOutput{Body: out}, nil
+}
+
+// touched are the accounts whose snapshot a write of record key with
+// fields f may change, for the recompute of just those.
+func (rs *resource[R, F, O, B]) touched(key []string, f F) []string {
+	ids := accountRefs(f)
+	if rs.definesAccounts && len(key) > 0 {
+		ids = append(ids, key[0])
+	}
+	return ids
 }
 
 // accountRefs lists the accounts a record's fields refer to (account_id,

@@ -119,6 +119,8 @@ func (s *Server) routes() {
 	registerSaaSMetrics(s, s.api)
 	registerSnapshots(s, s.api)
 	registerPlaybooks(s, s.api) // with tasks and deliveries
+	registerHealth(s, s.api)
+	registerJobs(s, s.api)
 	registerAPIKeys(s, s.api)
 	registerUsers(s, s.api)
 	registerSegments(s, s.api)

@@ -1,7 +1,10 @@
 package web
 
 import (
+	"context"
+
 	"github.com/kizuna-cs/kizuna/internal/ingest"
+	"github.com/kizuna-cs/kizuna/internal/jobs"
 	"github.com/kizuna-cs/kizuna/internal/tracking"
 )
 
@@ -14,7 +17,8 @@ import (
 // (an API key of scope ingest as the HTTP Basic user name); Segment's
 // libraries send no Origin, so cross-origin protection lets them pass.
 func (s *Server) registerTracking() *ingest.Queue {
-	q := ingest.New(s.db, ingest.Options{Metrics: s.metrics, Log: s.log})
+	// Changed: the accounts a round touched are recomputed (jobs.Changed does nothing without a running queue).
+	q := ingest.New(s.db, ingest.Options{Metrics: s.metrics, Log: s.log, Changed: func(ids []string) { jobs.Changed(context.Background(), ids) }})
 	h := tracking.NewHandler(s.db, q, s.metrics, s.log)
 	for _, p := range tracking.Paths {
 		s.mux.Handle("POST "+p, h)

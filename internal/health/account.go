@@ -1,0 +1,154 @@
+package health
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/kizuna-cs/kizuna/internal/store"
+)
+
+// Point is one day of an account's score history.
+type Point struct {
+	Day        string  `json:"day" doc:"YYYY-MM-DD."`
+	ModelID    string  `json:"model_id"`
+	Score      float64 `json:"score"`
+	Band       string  `json:"band"`
+	Overridden bool    `json:"overridden"`
+}
+
+// Trend is an account's daily history and its recent change.
+type Trend struct {
+	History []Point `json:"history" doc:"Oldest first."`
+	// Change7d and Change30d are the latest score less the score of 7 and 30
+	// days before it (the latest at or before that day); nil when there is none.
+	Change7d  *float64 `json:"change_7d"`
+	Change30d *float64 `json:"change_30d"`
+}
+
+// AccountHealth is everything about an account's health score.
+type AccountHealth struct {
+	AccountID     string         `json:"account_id"`
+	ModelID       string         `json:"model_id"`
+	Score         float64        `json:"score" doc:"The effective score: the override's when one is in force."`
+	Band          string         `json:"band"`
+	PreviousBand  string         `json:"previous_band" doc:"The band of the latest score of an earlier day; empty when none."`
+	BandChanged   bool           `json:"band_changed"`
+	ComputedScore float64        `json:"computed_score" doc:"What the model said."`
+	Day           string         `json:"day" doc:"The day of the score."`
+	Overridden    bool           `json:"overridden"`
+	Override      *Override      `json:"override,omitempty" doc:"The override in force now."`
+	Contributions []Contribution `json:"contributions"`
+	// Changes are the per-measure movements since the previous day's score,
+	// largest first.
+	Changes  []Change `json:"changes"`
+	Previous *Point   `json:"previous,omitempty" doc:"The score the changes are measured against."`
+	Trend    Trend    `json:"trend"`
+}
+
+// GetAccount returns accountID's stored health as of at (for the override in
+// force), or ErrNotFound before its first score.
+func GetAccount(ctx context.Context, q store.Querier, accountID string, at time.Time) (AccountHealth, error) {
+	h := AccountHealth{AccountID: accountID}
+	var day int64
+	var overridden int
+	var contrib string
+	err := q.QueryRowContext(ctx, `SELECT model_id, score, band, previous_band, day, computed_score, overridden, contributions
+		FROM health_current WHERE account_id = $1`, accountID).
+		Scan(&h.ModelID, &h.Score, &h.Band, &h.PreviousBand, &day, &h.ComputedScore, &overridden, &contrib)
+	if errors.Is(err, sql.ErrNoRows) {
+		return h, fmt.Errorf("health of %s: no score yet: %w", accountID, ErrNotFound)
+	}
+	if err != nil {
+		return h, fmt.Errorf("health of %s: %w", accountID, err)
+	}
+	h.Day, h.Overridden = store.DayString(day), overridden == 1
+	h.BandChanged = h.PreviousBand != "" && h.PreviousBand != h.Band
+	if err := json.Unmarshal([]byte(contrib), &h.Contributions); err != nil {
+		return h, fmt.Errorf("health of %s: stored contributions: %w", accountID, err)
+	}
+	o, ok, err := ActiveOverride(ctx, q, accountID, at)
+	if err != nil {
+		return h, err
+	}
+	if ok {
+		h.Override = &o
+	}
+	// The previous score: the latest of an earlier day.
+	var p Point
+	var pday int64
+	var pover int
+	var pcontrib string
+	err = q.QueryRowContext(ctx, `SELECT day, model_id, score, band, overridden, contributions FROM health_scores
+		WHERE account_id = $1 AND day < $2 ORDER BY day DESC LIMIT 1`, accountID, day).
+		Scan(&pday, &p.ModelID, &p.Score, &p.Band, &pover, &pcontrib)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		// The first score: nothing to compare with.
+	case err != nil:
+		return h, fmt.Errorf("health of %s: previous score: %w", accountID, err)
+	default:
+		p.Day, p.Overridden = store.DayString(pday), pover == 1
+		h.Previous = &p
+		var before []Contribution
+		if err := json.Unmarshal([]byte(pcontrib), &before); err != nil {
+			return h, fmt.Errorf("health of %s: stored contributions of %s: %w", accountID, p.Day, err)
+		}
+		h.Changes = Changes(before, h.Contributions)
+	}
+	if h.Changes == nil {
+		h.Changes = []Change{}
+	}
+	h.Trend, err = GetTrend(ctx, q, accountID)
+	return h, err
+}
+
+// GetTrend returns accountID's daily score history and its change over 7 and
+// 30 days.
+func GetTrend(ctx context.Context, q store.Querier, accountID string) (Trend, error) {
+	rows, err := q.QueryContext(ctx, `SELECT day, model_id, score, band, overridden FROM health_scores WHERE account_id = $1 ORDER BY day`, accountID)
+	if err != nil {
+		return Trend{}, fmt.Errorf("health trend of %s: %w", accountID, err)
+	}
+	var days []int64
+	pts, err := store.Collect(rows, func(sc interface{ Scan(...any) error }) (Point, error) {
+		var p Point
+		var d int64
+		var o int
+		err := sc.Scan(&d, &p.ModelID, &p.Score, &p.Band, &o)
+		p.Day, p.Overridden = store.DayString(d), o == 1
+		days = append(days, d)
+		return p, err
+	})
+	if err != nil {
+		return Trend{}, fmt.Errorf("health trend of %s: %w", accountID, err)
+	}
+	return trend(days, pts), nil
+}
+
+// trend computes the changes over 7 and 30 days of a history in day order.
+func trend(days []int64, pts []Point) Trend {
+	t := Trend{History: pts}
+	if t.History == nil {
+		t.History = []Point{}
+	}
+	if len(pts) == 0 {
+		return t
+	}
+	last := len(pts) - 1
+	change := func(n int64) *float64 {
+		// The latest score at or before n days before the last one.
+		for i := last - 1; i >= 0; i-- {
+			if days[i] <= days[last]-n {
+				v := round2(pts[last].Score - pts[i].Score)
+				return &v
+			}
+		}
+		return nil
+	}
+	t.Change7d, t.Change30d = change(7), change(30)
+	return t
+}

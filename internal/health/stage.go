@@ -1,0 +1,292 @@
+package health
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/kizuna-cs/kizuna/internal/snapshot"
+	"github.com/kizuna-cs/kizuna/internal/store"
+)
+
+// Stage is the health stage of the recompute pipeline: it scores a batch of
+// snapshots, fills their health fields for later stages and stores the
+// scores.
+type Stage struct {
+	scorer    *Scorer
+	overrides map[string][]Override // by account, oldest first
+}
+
+// NewStage loads the models and the overrides once per run.
+func NewStage(ctx context.Context, q store.Querier) (*Stage, error) {
+	ms, err := Models(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("health stage: %w", err)
+	}
+	sc, err := NewScorer(ms)
+	if err != nil {
+		return nil, fmt.Errorf("health stage: stored models: %w", err)
+	}
+	// Overrides are few (people set them by hand): all of them, so that any
+	// instant of the run finds the one in force.
+	rows, err := q.QueryContext(ctx, `SELECT `+overrideColumns+` FROM health_overrides ORDER BY account_id, set_at`)
+	if err != nil {
+		return nil, fmt.Errorf("health stage: overrides: %w", err)
+	}
+	os, err := store.Collect(rows, scanOverride)
+	if err != nil {
+		return nil, fmt.Errorf("health stage: overrides: %w", err)
+	}
+	st := &Stage{scorer: sc, overrides: map[string][]Override{}}
+	for _, o := range os {
+		st.overrides[o.AccountID] = append(st.overrides[o.AccountID], o)
+	}
+	return st, nil
+}
+
+// Name is the stage's name in the pipeline.
+func (st *Stage) Name() string { return "health" }
+
+// override is the override of accountID in force at at, or nil.
+func (st *Stage) override(accountID string, at time.Time) *Override {
+	list := st.overrides[accountID]
+	for i := len(list) - 1; i >= 0; i-- {
+		o := &list[i]
+		if !o.SetAt.After(at) && o.ExpiresAt.After(at) && (o.ClearedAt == nil || o.ClearedAt.After(at)) {
+			return o
+		}
+	}
+	return nil
+}
+
+// row is one account's score as stored in health_current and health_scores.
+type row struct {
+	accountID     string
+	modelID       string
+	score         float64
+	band          string
+	previousBand  string
+	day           int64
+	computed      float64
+	overridden    int
+	contributions string
+}
+
+// Apply scores snaps (one batch, as of at), fills their HealthScore,
+// HealthBand and HealthBandPrevious, and writes what changed.
+func (st *Stage) Apply(ctx context.Context, q store.Querier, at time.Time, snaps []snapshot.Snapshot) error {
+	if len(st.scorer.models) == 0 || len(snaps) == 0 {
+		return nil
+	}
+	day := store.Day(at.Unix())
+	rows := make([]row, len(snaps))
+	for i := range snaps {
+		s := &snaps[i]
+		res, _, err := st.scorer.Score(s)
+		if err != nil {
+			return fmt.Errorf("health stage: %w", err)
+		}
+		b, err := json.Marshal(res.Contributions)
+		if err != nil {
+			return fmt.Errorf("health stage: %s: %w", s.AccountID, err)
+		}
+		r := row{accountID: s.AccountID, modelID: res.ModelID, score: res.Score, band: res.Band, day: day,
+			computed: res.Score, contributions: string(b)}
+		if o := st.override(s.AccountID, at); o != nil {
+			r.overridden = 1
+			if o.Score != nil {
+				r.score, r.band = *o.Score, st.scorer.Band(res.ModelID, *o.Score)
+			} else {
+				r.band = o.Band
+			}
+		}
+		rows[i] = r
+	}
+	cur, err := currentRows(ctx, q, snaps)
+	if err != nil {
+		return err
+	}
+	// The previous band is that of the latest score of an earlier day. The
+	// current row is the latest score, so it answers unless the run goes
+	// back in time (a backfill), which asks the history.
+	var back []string
+	for i := range rows {
+		c, ok := cur[rows[i].accountID]
+		switch {
+		case !ok:
+		case c.day < day:
+			rows[i].previousBand = c.band
+		case c.day == day:
+			rows[i].previousBand = c.previousBand
+		default:
+			back = append(back, rows[i].accountID)
+		}
+	}
+	if len(back) > 0 {
+		prev, err := bandsBefore(ctx, q, back, day)
+		if err != nil {
+			return err
+		}
+		for i := range rows {
+			if b, ok := prev[rows[i].accountID]; ok {
+				rows[i].previousBand = b
+			}
+		}
+	}
+	var current, history []row
+	for i := range rows {
+		r := rows[i]
+		s := &snaps[i]
+		s.HealthScore, s.HealthBand, s.HealthBandPrevious = r.score, r.band, r.previousBand
+		c, ok := cur[r.accountID]
+		if ok && c == r {
+			continue // recomputed the same day with the same result
+		}
+		if !ok || c.day <= day {
+			current = append(current, r)
+		}
+		history = append(history, r)
+	}
+	now := store.Now()
+	if err := upsert(ctx, q, `INSERT INTO health_current (account_id, model_id, score, band, previous_band, day, computed_score, overridden, contributions, updated_at) VALUES `,
+		` ON CONFLICT (account_id) DO UPDATE SET model_id = excluded.model_id, score = excluded.score, band = excluded.band,
+		previous_band = excluded.previous_band, day = excluded.day, computed_score = excluded.computed_score,
+		overridden = excluded.overridden, contributions = excluded.contributions, updated_at = excluded.updated_at`,
+		10, current, func(r *row) []any {
+			return []any{r.accountID, r.modelID, r.score, r.band, r.previousBand, r.day, r.computed, r.overridden, r.contributions, now}
+		}); err != nil {
+		return fmt.Errorf("health stage: current scores: %w", err)
+	}
+	if err := upsert(ctx, q, `INSERT INTO health_scores (account_id, day, model_id, score, band, computed_score, overridden, contributions) VALUES `,
+		` ON CONFLICT (account_id, day) DO UPDATE SET model_id = excluded.model_id, score = excluded.score, band = excluded.band,
+		computed_score = excluded.computed_score, overridden = excluded.overridden, contributions = excluded.contributions`,
+		8, history, func(r *row) []any {
+			return []any{r.accountID, r.day, r.modelID, r.score, r.band, r.computed, r.overridden, r.contributions}
+		}); err != nil {
+		return fmt.Errorf("health stage: score history: %w", err)
+	}
+	return nil
+}
+
+// upsertRows bounds one multi-row statement. modernc.org/sqlite looks up
+// each $N parameter linearly among the statement's, so a statement's cost
+// grows with the square of its parameters: small statements are faster.
+const upsertRows = 40
+
+// readIDs bounds an IN list, for the same reason.
+const readIDs = 250
+
+// preparer is what *sql.Tx and *sql.DB offer beyond store.Querier.
+type preparer interface {
+	PrepareContext(ctx context.Context, query string) (*sql.Stmt, error)
+}
+
+func upsert(ctx context.Context, q store.Querier, head, tail string, cols int, rows []row, args func(*row) []any) error {
+	text := func(n int) string {
+		var b strings.Builder
+		b.WriteString(head)
+		for i := range n {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString("(")
+			b.WriteString(store.Placeholders(i*cols+1, cols))
+			b.WriteString(")")
+		}
+		b.WriteString(tail)
+		return b.String()
+	}
+	// Full chunks share one prepared statement: parsing is most of the cost.
+	var full *sql.Stmt
+	if p, ok := q.(preparer); ok && len(rows) >= 2*upsertRows {
+		st, err := p.PrepareContext(ctx, text(upsertRows))
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		full = st
+	}
+	vals := make([]any, 0, upsertRows*cols)
+	for first := 0; first < len(rows); first += upsertRows {
+		chunk := rows[first:min(first+upsertRows, len(rows))]
+		vals = vals[:0]
+		for i := range chunk {
+			vals = append(vals, args(&chunk[i])...)
+		}
+		var err error
+		if full != nil && len(chunk) == upsertRows {
+			_, err = full.ExecContext(ctx, vals...)
+		} else {
+			_, err = q.ExecContext(ctx, text(len(chunk)), vals...)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// currentRows reads health_current for the batch's accounts.
+func currentRows(ctx context.Context, q store.Querier, snaps []snapshot.Snapshot) (map[string]row, error) {
+	out := make(map[string]row, len(snaps))
+	for first := 0; first < len(snaps); first += readIDs {
+		chunk := snaps[first:min(first+readIDs, len(snaps))]
+		args := make([]any, len(chunk))
+		for i := range chunk {
+			args[i] = chunk[i].AccountID
+		}
+		rows, err := q.QueryContext(ctx, `SELECT account_id, model_id, score, band, previous_band, day, computed_score, overridden, contributions
+			FROM health_current WHERE account_id IN (`+store.Placeholders(1, len(args))+`)`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("health stage: read current scores: %w", err)
+		}
+		for rows.Next() {
+			var r row
+			if err := rows.Scan(&r.accountID, &r.modelID, &r.score, &r.band, &r.previousBand, &r.day, &r.computed, &r.overridden, &r.contributions); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("health stage: read current scores: %w", err)
+			}
+			out[r.accountID] = r
+		}
+		if err := rows.Close(); err != nil {
+			return nil, fmt.Errorf("health stage: read current scores: %w", err)
+		}
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("health stage: read current scores: %w", err)
+		}
+	}
+	return out, nil
+}
+
+// bandsBefore is, per account, the band of its latest score before day.
+func bandsBefore(ctx context.Context, q store.Querier, ids []string, day int64) (map[string]string, error) {
+	out := map[string]string{}
+	for first := 0; first < len(ids); first += readIDs {
+		chunk := ids[first:min(first+readIDs, len(ids))]
+		args := []any{day}
+		for _, id := range chunk {
+			args = append(args, id)
+		}
+		rows, err := q.QueryContext(ctx, `SELECT account_id, band FROM health_scores WHERE day < $1 AND account_id IN (`+
+			store.Placeholders(2, len(chunk))+`) ORDER BY account_id, day`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("health stage: earlier bands: %w", err)
+		}
+		for rows.Next() {
+			var id, band string
+			if err := rows.Scan(&id, &band); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("health stage: earlier bands: %w", err)
+			}
+			out[id] = band // day order: the latest wins
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("health stage: earlier bands: %w", err)
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,224 @@
+package recompute_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/kizuna-cs/kizuna/internal/account"
+	"github.com/kizuna-cs/kizuna/internal/recompute"
+	"github.com/kizuna-cs/kizuna/internal/snapshot"
+	"github.com/kizuna-cs/kizuna/internal/store"
+	"github.com/kizuna-cs/kizuna/internal/storetest"
+	"github.com/kizuna-cs/kizuna/internal/usage"
+)
+
+// recorder is a stage that records the batches it saw and writes one row per
+// account (its name, the previous stage's mark and its events_30d), and
+// marks each snapshot for the next stage. failOn makes it fail on the batch
+// holding that account.
+type recorder struct {
+	name    string
+	failOn  string
+	mu      sync.Mutex
+	batches [][]string
+}
+
+func (r *recorder) Name() string { return r.name }
+
+func (r *recorder) Apply(ctx context.Context, q store.Querier, at time.Time, snaps []snapshot.Snapshot) error {
+	ids := make([]string, len(snaps))
+	for i, s := range snaps {
+		ids[i] = s.AccountID
+	}
+	r.mu.Lock()
+	r.batches = append(r.batches, ids)
+	r.mu.Unlock()
+	for i := range snaps {
+		s := &snaps[i]
+		// The health engineer's stage fills HealthBand for later stages;
+		// this one reads what the stage before it left.
+		if _, err := q.ExecContext(ctx, `INSERT INTO recorded (stage, account_id, before, events, at) VALUES ($1, $2, $3, $4, $5)`,
+			r.name, s.AccountID, s.HealthBand, s.Events30d, at.Unix()); err != nil {
+			return fmt.Errorf("record %s: %w", s.AccountID, err)
+		}
+		s.HealthBand = r.name
+	}
+	if slices.Contains(ids, r.failOn) {
+		return errors.New("planted failure")
+	}
+	return nil
+}
+
+func setup(t *testing.T, db *store.DB, n int) []string {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := db.ExecContext(ctx, `CREATE TABLE recorded (stage TEXT NOT NULL, account_id TEXT NOT NULL, before TEXT NOT NULL,
+		events DOUBLE PRECISION NOT NULL, at BIGINT NOT NULL, PRIMARY KEY (stage, account_id))`); err != nil {
+		t.Fatal(err)
+	}
+	ids := make([]string, n)
+	for i := range n {
+		ids[i] = fmt.Sprintf("a%03d", i)
+		if err := account.Upsert(ctx, db, account.Account{ID: ids[i], Name: ids[i]}); err != nil {
+			t.Fatal(err)
+		}
+		if err := usage.AddRollups(ctx, db, ids[i], []usage.DailyCount{{Day: store.Day(at.Unix()) - 1, Event: "reports", Count: int64(i)}}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return ids
+}
+
+var at = time.Date(2024, 6, 30, 12, 0, 0, 0, time.UTC)
+
+type row struct {
+	Stage, Account, Before string
+	Events                 float64
+}
+
+func recorded(t *testing.T, db *store.DB) []row {
+	t.Helper()
+	rows, err := db.QueryContext(context.Background(), `SELECT stage, account_id, before, events FROM recorded ORDER BY stage, account_id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []row
+	for rows.Next() {
+		var r row
+		if err := rows.Scan(&r.Stage, &r.Account, &r.Before, &r.Events); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+func TestRun(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		ids := setup(t, db, 23)
+		for _, tc := range []struct {
+			name     string
+			accounts []string
+			size     int
+			readers  int
+			batches  [][]string // what each stage sees, in order
+		}{
+			{"all in batches of 10", nil, 10, 2, [][]string{ids[0:10], ids[10:20], ids[20:23]}},
+			{"all, one reader, exact batches", nil, 23, 1, [][]string{ids}},
+			{"all in batches of 1", nil, 1, 3, func() (b [][]string) {
+				for _, id := range ids {
+					b = append(b, []string{id})
+				}
+				return
+			}()},
+			// Given accounts: sorted, de-duplicated, unknown ones dropped.
+			{"some", []string{ids[15], "zzz", ids[2], ids[15], ids[7]}, 2, 2, [][]string{{ids[2], ids[7]}, {ids[15]}}},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				if _, err := db.ExecContext(ctx, `DELETE FROM recorded`); err != nil {
+					t.Fatal(err)
+				}
+				health, segment := &recorder{name: "health"}, &recorder{name: "segment"}
+				var progress []int
+				res, err := recompute.Run(ctx, db, at, recompute.Options{Accounts: tc.accounts, Stages: []recompute.Stage{health, segment},
+					BatchSize: tc.size, Readers: tc.readers, Progress: func(n int) { progress = append(progress, n) }})
+				if err != nil {
+					t.Fatal(err)
+				}
+				// "some": its second chunk is a015 and the unknown zzz (sorted last).
+				if !reflect.DeepEqual(health.batches, tc.batches) || !reflect.DeepEqual(segment.batches, tc.batches) {
+					t.Errorf("batches: health %v, segment %v; want %v", health.batches, segment.batches, tc.batches)
+				}
+				total := 0
+				var want []row
+				for _, b := range tc.batches {
+					total += len(b)
+				}
+				for _, stage := range []string{"health", "segment"} {
+					before := map[string]string{"health": "", "segment": "health"}[stage]
+					for _, b := range tc.batches {
+						for _, id := range b {
+							var i int
+							fmt.Sscanf(id, "a%d", &i)
+							want = append(want, row{stage, id, before, float64(i)})
+						}
+					}
+				}
+				slices.SortFunc(want, func(a, b row) int { return cmpRow(a, b) })
+				if got := recorded(t, db); !reflect.DeepEqual(got, want) {
+					t.Errorf("rows\n got %v\nwant %v", got, want)
+				}
+				if res.Accounts != total || res.Batches != len(tc.batches) || len(res.PerStage) != 2 || res.Seconds <= 0 {
+					t.Errorf("result %+v, want %d accounts in %d batches", res, total, len(tc.batches))
+				}
+				if len(progress) != len(tc.batches) || progress[len(progress)-1] != total {
+					t.Errorf("progress %v", progress)
+				}
+			})
+		}
+	})
+}
+
+func cmpRow(a, b row) int {
+	if a.Stage != b.Stage {
+		return map[bool]int{true: -1, false: 1}[a.Stage < b.Stage]
+	}
+	if a.Account != b.Account {
+		return map[bool]int{true: -1, false: 1}[a.Account < b.Account]
+	}
+	return 0
+}
+
+// TestRunFailure: a stage failing on the second batch rolls that batch back
+// (both stages' rows), keeps the first, runs no later batch, and says which
+// batch and stage failed.
+func TestRunFailure(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		ids := setup(t, db, 12)
+		health, segment := &recorder{name: "health"}, &recorder{name: "segment", failOn: ids[6]}
+		res, err := recompute.Run(ctx, db, at, recompute.Options{Stages: []recompute.Stage{health, segment}, BatchSize: 4, Readers: 2})
+		var be *recompute.BatchError
+		if !errors.As(err, &be) || be.Batch != 1 || be.Stage != "segment" || be.First != ids[4] || be.Last != ids[7] {
+			t.Fatalf("error %v (%#v)", err, be)
+		}
+		want := fmt.Sprintf("recompute: batch 1 (accounts %s..%s): stage segment: planted failure", ids[4], ids[7])
+		if err.Error() != want {
+			t.Errorf("error %q, want %q", err, want)
+		}
+		if len(segment.batches) != 2 {
+			t.Errorf("segment saw %d batches, want 2 (none after the failure)", len(segment.batches))
+		}
+		var got []string
+		for _, r := range recorded(t, db) {
+			got = append(got, r.Stage+":"+r.Account)
+		}
+		wantRows := []string{"health:a000", "health:a001", "health:a002", "health:a003", "segment:a000", "segment:a001", "segment:a002", "segment:a003"}
+		if !reflect.DeepEqual(got, wantRows) {
+			t.Errorf("rows after the failure %v, want %v", got, wantRows)
+		}
+		if res.Accounts != 4 || res.Batches != 1 {
+			t.Errorf("result %+v", res)
+		}
+	})
+}
+
+// TestRunNoStages computes snapshots only (what `kizuna recompute` does
+// before the stages are wired in) and counts every account.
+func TestRunNoStages(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		setup(t, db, 7)
+		res, err := recompute.Run(context.Background(), db, at, recompute.Options{BatchSize: 3})
+		if err != nil || res.Accounts != 7 || res.Batches != 3 {
+			t.Errorf("%v, %+v", err, res)
+		}
+	})
+}
