@@ -52,6 +52,7 @@ func TestSyntheticRecovery(t *testing.T) {
 // the final fit with intervals on 1,000,000 rows × 40 features (and a
 // tenth of it for a quick look).
 // go test -run '^$' -bench 'Train/rows=1000000' -benchtime 1x ./internal/churn
+// Measured: 12.0 s, 641 MB peak RSS (with the data), 9 L-BFGS iterations.
 func BenchmarkTrain(b *testing.B) {
 	for _, n := range []int{100_000, 1_000_000} {
 		b.Run("rows="+strconv.Itoa(n), func(b *testing.B) {
