@@ -48,6 +48,7 @@ type CLI struct {
 	Health    HealthCmd    `cmd:"" help:"Health scores: recompute, models, back-test, show, override."`
 	Settings  SettingsCmd  `cmd:"" help:"Settings: reporting currency, margins, snapshot events, touch tiers, playbook fallback (list, set, unset)."`
 	Playbook  PlaybookCmd  `cmd:"" help:"Playbooks: triggers and actions run by the recompute (list, show, create, validate)."`
+	Churn     ChurnCmd     `cmd:"" help:"Churn-risk model (train) and customer survival curves."`
 	Task      TaskCmd      `cmd:"" help:"Tasks: list a CSM's queue, mark tasks done."`
 	FX        FXCmd        `cmd:"" name:"fx" help:"Exchange rates into the reporting currency."`
 	Migrate   MigrateCmd   `cmd:"" help:"Apply database migrations and print the schema version."`

@@ -124,6 +124,7 @@ func (s *Server) routes() {
 	registerAPIKeys(s, s.api)
 	registerUsers(s, s.api)
 	registerSegments(s, s.api)
+	registerChurn(s, s.api)
 	registerCoverage(s, s.api)
 	registerCLV(s, s.api)
 	s.ingest = s.registerTracking()

@@ -1,0 +1,79 @@
+package churn
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/kizuna-cs/kizuna/internal/store"
+)
+
+// scoreChunk rows per INSERT: 5 parameters each, well under PostgreSQL's
+// 65,535 and SQLite's 32,766 limits.
+const scoreChunk = 1000
+
+// StoreScores replaces the stored churn scores with risks (accounts not in
+// risks, i.e. no longer paying, lose theirs), scored at scoredAt by a model
+// as of asOf. It returns how many rows it wrote.
+func StoreScores(ctx context.Context, q store.Querier, risks []Risk, asOf, scoredAt time.Time) (int, error) {
+	if _, err := q.ExecContext(ctx, `DELETE FROM churn_scores`); err != nil {
+		return 0, fmt.Errorf("store churn scores: %w", err)
+	}
+	for start := 0; start < len(risks); start += scoreChunk {
+		chunk := risks[start:min(start+scoreChunk, len(risks))]
+		sql := "INSERT INTO churn_scores (account_id, probability, reasons, as_of, scored_at) VALUES "
+		args := make([]any, 0, 5*len(chunk))
+		for i, r := range chunk {
+			if i > 0 {
+				sql += ", "
+			}
+			sql += "(" + store.Placeholders(len(args)+1, 5) + ")"
+			reasons := r.Reasons
+			if reasons == nil {
+				reasons = []Reason{}
+			}
+			js, err := json.Marshal(reasons)
+			if err != nil {
+				return 0, fmt.Errorf("store churn scores: account %s: %w", r.AccountID, err)
+			}
+			args = append(args, r.AccountID, r.Probability, string(js), asOf.Unix(), scoredAt.Unix())
+		}
+		if _, err := q.ExecContext(ctx, sql, args...); err != nil {
+			return 0, fmt.Errorf("store churn scores: %w", err)
+		}
+	}
+	return len(risks), nil
+}
+
+// StoredScore is one account's stored churn score.
+type StoredScore struct {
+	Risk
+	AsOf     time.Time `json:"as_of"`
+	ScoredAt time.Time `json:"scored_at"`
+}
+
+// Scores reads the stored scores, riskiest first (ties by account id).
+func Scores(ctx context.Context, q store.Querier) ([]StoredScore, error) {
+	rows, err := q.QueryContext(ctx, `SELECT s.account_id, a.name, s.probability, s.reasons, s.as_of, s.scored_at
+		FROM churn_scores s JOIN accounts a ON a.account_id = s.account_id ORDER BY s.probability DESC, s.account_id`)
+	if err != nil {
+		return nil, fmt.Errorf("churn scores: %w", err)
+	}
+	defer rows.Close()
+	out := []StoredScore{}
+	for rows.Next() {
+		var s StoredScore
+		var reasons string
+		var asOf, scored int64
+		if err := rows.Scan(&s.AccountID, &s.Name, &s.Probability, &reasons, &asOf, &scored); err != nil {
+			return nil, fmt.Errorf("churn scores: %w", err)
+		}
+		if err := json.Unmarshal([]byte(reasons), &s.Reasons); err != nil {
+			return nil, fmt.Errorf("churn scores: account %s: reasons: %w", s.AccountID, err)
+		}
+		s.AsOf, s.ScoredAt = time.Unix(asOf, 0).UTC(), time.Unix(scored, 0).UTC()
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
