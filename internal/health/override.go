@@ -132,23 +132,6 @@ func ActiveOverride(ctx context.Context, q store.Querier, accountID string, at t
 	return o, true, nil
 }
 
-// activeOverrides are the overrides in force at at, by account.
-func activeOverrides(ctx context.Context, q store.Querier, at time.Time) (map[string]Override, error) {
-	rows, err := q.QueryContext(ctx, `SELECT `+overrideColumns+` FROM health_overrides WHERE `+activeWhere+` ORDER BY account_id, set_at`, at.Unix())
-	if err != nil {
-		return nil, fmt.Errorf("active health overrides: %w", err)
-	}
-	os, err := store.Collect(rows, scanOverride)
-	if err != nil {
-		return nil, fmt.Errorf("active health overrides: %w", err)
-	}
-	out := make(map[string]Override, len(os))
-	for _, o := range os {
-		out[o.AccountID] = o // set_at order: the latest wins
-	}
-	return out, nil
-}
-
 // Overrides is an account's override history, newest first.
 func Overrides(ctx context.Context, q store.Querier, accountID string) ([]Override, error) {
 	rows, err := q.QueryContext(ctx, `SELECT `+overrideColumns+` FROM health_overrides WHERE account_id = $1 ORDER BY set_at DESC`, accountID)
