@@ -74,6 +74,19 @@ func (s *Server) coverageError(ctx context.Context, err error) error {
 	return huma.Error422UnprocessableEntity(bad.Error())
 }
 
+// book loads the book of business at the instant of the at parameter.
+func (s *Server) book(ctx context.Context, atParam string) (*coverage.Book, error) {
+	at, err := instantParam("at", atParam)
+	if err != nil {
+		return nil, err
+	}
+	b, err := coverage.LoadBook(ctx, s.db, at)
+	if err != nil {
+		return nil, s.coverageError(ctx, err)
+	}
+	return b, nil
+}
+
 func registerCoverage(s *Server, api huma.API) {
 	register(api, needRead, huma.Operation{
 		OperationID: "get-coverage-tiers", Method: http.MethodGet, Path: "/coverage/tiers", Tags: []string{"Coverage"},
@@ -81,13 +94,9 @@ func registerCoverage(s *Server, api huma.API) {
 		Description: "Customers (ARR > 0) and their ARR per touch tier (high, low, tech), with the thresholds in effect " +
 			"(settings touch_tier.basis, touch_tier.high, touch_tier.low) and, with basis ltv, the churn rate and margin LTV uses.",
 	}, func(ctx context.Context, in *coverageAtInput) (*tiersOutput, error) {
-		at, err := instantParam("at", in.At)
+		b, err := s.book(ctx, in.At)
 		if err != nil {
 			return nil, err
-		}
-		b, err := coverage.LoadBook(ctx, s.db, at)
-		if err != nil {
-			return nil, s.coverageError(ctx, err)
 		}
 		return &tiersOutput{Body: coverage.TierCounts(b)}, nil
 	})
@@ -97,13 +106,9 @@ func registerCoverage(s *Server, api huma.API) {
 		Description: "Customers by ARR descending (ties by id) with rank, share of the total ARR and cumulative share " +
 			"(Pareto) and touch tier. Ranks and shares are over every customer; owner and tier only select rows.",
 	}, func(ctx context.Context, in *rankingInput) (*rankingOutput, error) {
-		at, err := instantParam("at", in.At)
+		b, err := s.book(ctx, in.At)
 		if err != nil {
 			return nil, err
-		}
-		b, err := coverage.LoadBook(ctx, s.db, at)
-		if err != nil {
-			return nil, s.coverageError(ctx, err)
 		}
 		return &rankingOutput{Body: coverage.Rank(b, coverage.RankFilter{Owner: in.Owner, Tier: in.Tier, Offset: in.Offset, Limit: in.Limit})}, nil
 	})
