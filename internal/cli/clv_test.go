@@ -208,6 +208,18 @@ func TestClvFitCDNOW(t *testing.T) {
 	if rep.Customers != 2357 || rep.Repeaters != 946 {
 		t.Errorf("%d customers, %d repeaters; want 2357 and 946", rep.Customers, rep.Repeaters)
 	}
+	// CONTRACT.md: the parameters grouped as bgnbd and gamma_gamma.
+	var contract struct {
+		BGNBD      map[string]float64 `json:"bgnbd"`
+		GammaGamma map[string]float64 `json:"gamma_gamma"`
+	}
+	if err := json.Unmarshal([]byte(out), &contract); err != nil {
+		t.Fatal(err)
+	}
+	if math.Abs(contract.BGNBD["r"]-0.2425945) > 1e-3 || math.Abs(contract.BGNBD["log_likelihood"]+9582.429) > 0.05 ||
+		math.Abs(contract.GammaGamma["p"]-6.25) > 0.01 || contract.GammaGamma["gamma"] == 0 {
+		t.Errorf("contract groups %+v", contract)
+	}
 	// The Gamma-Gamma values are published to 2 decimals: half a unit of
 	// the last one more.
 	for _, p := range []struct {

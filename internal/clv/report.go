@@ -55,9 +55,30 @@ type Report struct {
 	SpendLogLikelihood float64 `json:"spend_log_likelihood"`
 	// TotalCLV is the sum over every customer.
 	TotalCLV float64 `json:"total_clv"`
+	// BGNBD and GammaGamma are the two models' parameters grouped as
+	// CONTRACT.md names them (the flat fields above are the same values).
+	BGNBD      BGNBDParams      `json:"bgnbd"`
+	GammaGamma GammaGammaParams `json:"gamma_gamma"`
 	// Seconds is the time of the two fits (not of reading the orders).
 	Seconds float64    `json:"seconds"`
 	Top     []TopValue `json:"top"`
+}
+
+// BGNBDParams are the fitted BG/NBD parameters and log-likelihood.
+type BGNBDParams struct {
+	R             float64 `json:"r"`
+	Alpha         float64 `json:"alpha"`
+	A             float64 `json:"a"`
+	B             float64 `json:"b"`
+	LogLikelihood float64 `json:"log_likelihood"`
+}
+
+// GammaGammaParams are the fitted Gamma-Gamma parameters and log-likelihood.
+type GammaGammaParams struct {
+	P             float64 `json:"p"`
+	Q             float64 `json:"q"`
+	Gamma         float64 `json:"gamma"`
+	LogLikelihood float64 `json:"log_likelihood"`
 }
 
 // TopValue is one customer of the report's top list.
@@ -120,7 +141,9 @@ func Fit(ctx context.Context, q store.Querier, o Options) (*Report, error) {
 		Discount: o.Discount, Margin: o.Margin, Currency: cur, Customers: len(cs), SpendCustomers: gg.Repeaters,
 		R: bg.R, Alpha: bg.Alpha, A: bg.A, B: bg.B, LogLikelihood: bg.LogLikelihood,
 		P: gg.P, Q: gg.Q, Gamma: gg.Gamma, SpendLogLikelihood: gg.LogLikelihood,
-		Seconds: time.Since(start).Seconds()}
+		BGNBD:      BGNBDParams{R: bg.R, Alpha: bg.Alpha, A: bg.A, B: bg.B, LogLikelihood: bg.LogLikelihood},
+		GammaGamma: GammaGammaParams{P: gg.P, Q: gg.Q, Gamma: gg.Gamma, LogLikelihood: gg.LogLikelihood},
+		Seconds:    time.Since(start).Seconds()}
 	for _, c := range cs {
 		if c.X > 0 {
 			rep.Repeaters++

@@ -13,6 +13,7 @@ import (
 
 	"github.com/kizuna-cs/kizuna/internal/account"
 	"github.com/kizuna-cs/kizuna/internal/billing"
+	"github.com/kizuna-cs/kizuna/internal/health"
 	"github.com/kizuna-cs/kizuna/internal/money"
 	"github.com/kizuna-cs/kizuna/internal/store"
 )
@@ -28,10 +29,12 @@ type accountJSON struct {
 	Attributes map[string]any `json:"attributes" doc:"Custom attributes, typed by their column's inferred type (number, boolean, date, text)."`
 	// MRR is the current MRR in Currency (the reporting currency), rounded to
 	// its minor unit; null when a subscription's currency has no exchange rate.
-	MRR        *float64  `json:"mrr" nullable:"true" doc:"Current MRR in the reporting currency, rounded to its minor unit; null when a subscription's currency has no exchange rate."`
-	Currency   string    `json:"currency" doc:"The reporting currency."`
-	RecordedAt time.Time `json:"recorded_at"`
-	UpdatedAt  time.Time `json:"updated_at"`
+	MRR      *float64 `json:"mrr" nullable:"true" doc:"Current MRR in the reporting currency, rounded to its minor unit; null when a subscription's currency has no exchange rate."`
+	Currency string   `json:"currency" doc:"The reporting currency."`
+	// Health is the latest stored score; null before the first recompute.
+	Health     *health.CurrentHealth `json:"health" required:"false" doc:"The current health score, band and each measure's contribution; null before the account's first recompute."`
+	RecordedAt time.Time             `json:"recorded_at"`
+	UpdatedAt  time.Time             `json:"updated_at"`
 }
 
 // accountPage is one page of GET /api/v1/accounts.
@@ -116,7 +119,15 @@ func presentAccount(ctx context.Context, q store.Querier, a account.Account) (ac
 		return accountJSON{}, err
 	}
 	v, convErr := conv.MRR(periods, time.Now())
-	return newAccountJSON(a, v, convErr, conv.Reporting)
+	out, err := newAccountJSON(a, v, convErr, conv.Reporting)
+	if err != nil {
+		return out, err
+	}
+	hs, err := health.Current(ctx, q, []string{a.ID})
+	if h, ok := hs[a.ID]; ok {
+		out.Health = &h
+	}
+	return out, err
 }
 
 // attributeFields turns stored attribute values into what a client sends:
@@ -274,12 +285,19 @@ func (s *Server) listAccounts(ctx context.Context, in *listAccountsInput) (*acco
 	if err != nil {
 		return nil, s.internal(ctx, err)
 	}
+	hs, err := health.Current(ctx, s.db, ids)
+	if err != nil {
+		return nil, s.internal(ctx, err)
+	}
 	for _, a := range list {
 		a.Attributes = attrs[a.ID]
 		v, convErr := conv.Total(mrr[a.ID], now)
 		aj, err := newAccountJSON(a, v, convErr, conv.Reporting)
 		if err != nil {
 			return nil, s.internal(ctx, fmt.Errorf("account %s: %w", a.ID, err))
+		}
+		if h, ok := hs[a.ID]; ok {
+			aj.Health = &h
 		}
 		out.Body.Accounts = append(out.Body.Accounts, aj)
 	}
