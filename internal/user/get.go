@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -24,8 +25,8 @@ func GetByEmail(ctx context.Context, q store.Querier, email string) (User, error
 func get(ctx context.Context, q store.Querier, where string, arg string) (User, error) {
 	var u User
 	var created int64
-	err := q.QueryRowContext(ctx, `SELECT user_id, email, name, role, recorded_at FROM users WHERE `+where, arg).
-		Scan(&u.ID, &u.Email, &u.Name, &u.Role, &created)
+	err := q.QueryRowContext(ctx, `SELECT user_id, email, name, role, language, recorded_at FROM users WHERE `+where, arg).
+		Scan(&u.ID, &u.Email, &u.Name, &u.Role, &u.Language, &created)
 	if errors.Is(err, sql.ErrNoRows) {
 		return User{}, fmt.Errorf("user %s: %w", arg, ErrNotFound)
 	}
@@ -49,4 +50,23 @@ func AtLeast(role, min string) bool {
 		return 0
 	}
 	return rank(role) > 0 && rank(min) > 0 && rank(role) >= rank(min)
+}
+
+// Languages are the UI languages a user may choose.
+var Languages = []string{"en", "ja"}
+
+// SetLanguage records the UI language a user chose: one of Languages, or
+// empty to follow the browser.
+func SetLanguage(ctx context.Context, q store.Querier, id, lang string) error {
+	if lang != "" && !slices.Contains(Languages, lang) {
+		return fmt.Errorf("set language of user %s: %q is not one of %v", id, lang, Languages)
+	}
+	res, err := q.ExecContext(ctx, `UPDATE users SET language = $1, updated_at = $2 WHERE user_id = $3`, lang, store.Now(), id)
+	if err != nil {
+		return fmt.Errorf("set language of user %s: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("set language of user %s: %w", id, ErrNotFound)
+	}
+	return nil
 }

@@ -41,6 +41,9 @@ type User struct {
 	Name      string    `json:"name"`
 	Role      string    `json:"role"`
 	CreatedAt time.Time `json:"created_at"`
+	// Language is the UI language the user chose ("en", "ja"), or empty to
+	// follow the browser.
+	Language string `json:"language,omitempty"`
 }
 
 // Errors callers tell apart.
@@ -136,8 +139,8 @@ func Authenticate(ctx context.Context, q store.Querier, email, password string) 
 	var u User
 	var hash string
 	var created int64
-	err := q.QueryRowContext(ctx, `SELECT user_id, email, name, role, password_hash, recorded_at FROM users WHERE email = $1`,
-		strings.ToLower(strings.TrimSpace(email))).Scan(&u.ID, &u.Email, &u.Name, &u.Role, &hash, &created)
+	err := q.QueryRowContext(ctx, `SELECT user_id, email, name, role, language, password_hash, recorded_at FROM users WHERE email = $1`,
+		strings.ToLower(strings.TrimSpace(email))).Scan(&u.ID, &u.Email, &u.Name, &u.Role, &u.Language, &hash, &created)
 	if errors.Is(err, sql.ErrNoRows) {
 		// Hash anyway so that response time does not tell which emails exist.
 		CheckPassword(dummyHash(), password)
@@ -157,7 +160,7 @@ var dummyHash = sync.OnceValue(func() string { return HashPassword("not a passwo
 
 // List returns every user, by email.
 func List(ctx context.Context, q store.Querier) ([]User, error) {
-	rows, err := q.QueryContext(ctx, `SELECT user_id, email, name, role, recorded_at FROM users ORDER BY email`)
+	rows, err := q.QueryContext(ctx, `SELECT user_id, email, name, role, language, recorded_at FROM users ORDER BY email`)
 	if err != nil {
 		return nil, fmt.Errorf("list users: %w", err)
 	}
@@ -166,7 +169,7 @@ func List(ctx context.Context, q store.Querier) ([]User, error) {
 	for rows.Next() {
 		var u User
 		var created int64
-		if err := rows.Scan(&u.ID, &u.Email, &u.Name, &u.Role, &created); err != nil {
+		if err := rows.Scan(&u.ID, &u.Email, &u.Name, &u.Role, &u.Language, &created); err != nil {
 			return nil, err
 		}
 		u.CreatedAt = time.Unix(created, 0).UTC()

@@ -7,6 +7,7 @@ import (
 
 	"github.com/kizuna-cs/kizuna/internal/session"
 	"github.com/kizuna-cs/kizuna/internal/user"
+	"github.com/kizuna-cs/kizuna/internal/web/ui"
 )
 
 // maxFormBody bounds the login form: an email and a password.
@@ -14,8 +15,8 @@ const maxFormBody = 16 << 10
 
 // login serves POST /login: a form with email and password. On success it
 // starts a session, sets its cookie and redirects (303) to next, a path on
-// this site (default /); otherwise 401. The UI's pages come later; the
-// handler is what they will post to. Cross-origin protection (around every
+// this site (default /); otherwise 401, as problem JSON for a script and
+// as the login page with the reason for a browser. Cross-origin protection (around every
 // route) keeps other sites from signing a browser in to an account of
 // theirs (login CSRF).
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
@@ -29,19 +30,27 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, http.StatusBadRequest, "unreadable form: "+err.Error())
 		return
 	}
+	fail := func(status int, detail string) {
+		if ui.WantsHTML(r) {
+			s.ui.LoginFailed(w, r, status, detail)
+			return
+		}
+		writeProblem(w, status, detail)
+	}
 	email, password := r.PostForm.Get("email"), r.PostForm.Get("password")
 	if email == "" || password == "" {
-		writeProblem(w, http.StatusBadRequest, "email and password are required")
+		fail(http.StatusBadRequest, "email and password are required")
 		return
 	}
 	u, err := s.auth.verifyNow(r.Context(), email, password)
 	if errors.Is(err, user.ErrBadCredentials) {
 		s.log.Info("login failed", "email", email)
-		writeProblem(w, http.StatusUnauthorized, "wrong email or password")
+		fail(http.StatusUnauthorized, "wrong email or password")
 		return
 	}
 	if err != nil {
-		s.serverError(w, r, err)
+		s.logError(r, err)
+		fail(http.StatusInternalServerError, internalDetail)
 		return
 	}
 	token, sess, err := session.Create(r.Context(), s.db, u.ID, session.DefaultLifetime)
@@ -56,7 +65,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 }
 
 // logout serves POST /logout: it ends the session, clears the cookie and
-// redirects (303) to /. Without a session it does the same.
+// redirects (303) to the login page. Without a session it does the same.
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 	if c, err := r.Cookie(session.CookieName); err == nil {
 		if err := session.Delete(r.Context(), s.db, c.Value); err != nil {
@@ -66,7 +75,7 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 	}
 	http.SetCookie(w, session.ClearCookie(s.secureCookie(r)))
 	w.Header().Set("Cache-Control", "no-store")
-	http.Redirect(w, r, "/", http.StatusSeeOther)
+	http.Redirect(w, r, "/login", http.StatusSeeOther)
 }
 
 // secureCookie reports whether the session cookie must be Secure: when the

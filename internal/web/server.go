@@ -15,6 +15,7 @@ import (
 	"github.com/kizuna-cs/kizuna/internal/ingest"
 	"github.com/kizuna-cs/kizuna/internal/store"
 	"github.com/kizuna-cs/kizuna/internal/telemetry"
+	"github.com/kizuna-cs/kizuna/internal/web/ui"
 )
 
 // Options configure a [Server].
@@ -68,6 +69,8 @@ type Server struct {
 	csvLimit int64
 	// ingest is the group-commit writer behind the Segment endpoints.
 	ingest *ingest.Queue
+	// ui serves the web pages.
+	ui *ui.UI
 }
 
 // New returns the handler serving db, logging requests and errors to log.
@@ -82,6 +85,12 @@ func New(db *store.DB, log *slog.Logger, opts Options) *Server {
 	s.metrics.Register(collectors.NewDBStatsCollector(db.DB, "kizuna"))
 	s.api = newAPI(s.mux)
 	s.api.UseMiddleware(s.authorize(s.api))
+	pages, err := ui.New(db, log, ui.Options{Secure: s.secureCookie, Login: s.auth.verifyNow})
+	if err != nil {
+		// The templates are embedded: a parse error is a bug the tests catch.
+		panic(err)
+	}
+	s.ui = pages
 	s.routes()
 
 	// Cross-origin protection refuses state-changing requests that a
@@ -128,6 +137,7 @@ func (s *Server) routes() {
 	registerCoverage(s, s.api)
 	registerCLV(s, s.api)
 	s.ingest = s.registerTracking()
+	s.ui.Register(s.mux)
 }
 
 // Close writes what the ingestion queue has accepted and stops its writer.
