@@ -15,20 +15,26 @@ const scoreChunk = 1000
 
 // StoreScores replaces the stored churn scores with risks (accounts not in
 // risks, i.e. no longer paying, lose theirs), scored at scoredAt by a model
-// as of asOf. It returns how many rows it wrote.
+// as of asOf, and adds them to the history as the run of scoredAt (a run
+// stored again in the same second replaces that run). It returns how many
+// rows it wrote. Snapshots read the history: an account's churn_risk at an
+// instant is its probability in the latest run at or before it.
 func StoreScores(ctx context.Context, q store.Querier, risks []Risk, asOf, scoredAt time.Time) (int, error) {
 	if _, err := q.ExecContext(ctx, `DELETE FROM churn_scores`); err != nil {
 		return 0, fmt.Errorf("store churn scores: %w", err)
 	}
+	if _, err := q.ExecContext(ctx, `DELETE FROM churn_score_history WHERE scored_at = $1`, scoredAt.Unix()); err != nil {
+		return 0, fmt.Errorf("store churn scores: history: %w", err)
+	}
 	for start := 0; start < len(risks); start += scoreChunk {
 		chunk := risks[start:min(start+scoreChunk, len(risks))]
-		sql := "INSERT INTO churn_scores (account_id, probability, reasons, as_of, scored_at) VALUES "
+		values := ""
 		args := make([]any, 0, 5*len(chunk))
 		for i, r := range chunk {
 			if i > 0 {
-				sql += ", "
+				values += ", "
 			}
-			sql += "(" + store.Placeholders(len(args)+1, 5) + ")"
+			values += "(" + store.Placeholders(len(args)+1, 5) + ")"
 			reasons := r.Reasons
 			if reasons == nil {
 				reasons = []Reason{}
@@ -39,8 +45,11 @@ func StoreScores(ctx context.Context, q store.Querier, risks []Risk, asOf, score
 			}
 			args = append(args, r.AccountID, r.Probability, string(js), asOf.Unix(), scoredAt.Unix())
 		}
-		if _, err := q.ExecContext(ctx, sql, args...); err != nil {
+		if _, err := q.ExecContext(ctx, "INSERT INTO churn_scores (account_id, probability, reasons, as_of, scored_at) VALUES "+values, args...); err != nil {
 			return 0, fmt.Errorf("store churn scores: %w", err)
+		}
+		if _, err := q.ExecContext(ctx, "INSERT INTO churn_score_history (account_id, probability, reasons, as_of, scored_at) VALUES "+values, args...); err != nil {
+			return 0, fmt.Errorf("store churn scores: history: %w", err)
 		}
 	}
 	return len(risks), nil
