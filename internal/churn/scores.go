@@ -86,3 +86,54 @@ func Scores(ctx context.Context, q store.Querier) ([]StoredScore, error) {
 	}
 	return out, rows.Err()
 }
+
+// CurrentRisk is an account's stored churn risk as the account API shows it.
+type CurrentRisk struct {
+	Probability float64   `json:"probability" doc:"Churn probability within the model's horizon, 0–1."`
+	Reasons     []Reason  `json:"reasons" doc:"The features that raise it most: each one's value and contribution to the log-odds."`
+	AsOf        time.Time `json:"as_of" doc:"The as-of date of the model that scored it (its training data end a horizon later)."`
+	ScoredAt    time.Time `json:"scored_at" doc:"When it was scored."`
+}
+
+// Current returns the latest stored churn risk of the accounts that have
+// one (paying at the latest run), by account id, in one query per
+// store.MaxInList ids.
+func Current(ctx context.Context, q store.Querier, ids []string) (map[string]CurrentRisk, error) {
+	out := make(map[string]CurrentRisk, len(ids))
+	for first := 0; first < len(ids); first += store.MaxInList {
+		chunk := ids[first:min(first+store.MaxInList, len(ids))]
+		args := make([]any, len(chunk))
+		for i, id := range chunk {
+			args[i] = id
+		}
+		rows, err := q.QueryContext(ctx, `SELECT account_id, probability, reasons, as_of, scored_at FROM churn_scores
+			WHERE account_id IN (`+store.Placeholders(1, len(chunk))+`)`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("current churn risk: %w", err)
+		}
+		for rows.Next() {
+			var id, reasons string
+			var asOf, scored int64
+			var r CurrentRisk
+			if err := rows.Scan(&id, &r.Probability, &reasons, &asOf, &scored); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("current churn risk: %w", err)
+			}
+			if err := json.Unmarshal([]byte(reasons), &r.Reasons); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("current churn risk of %s: reasons: %w", id, err)
+			}
+			if r.Reasons == nil {
+				r.Reasons = []Reason{}
+			}
+			r.AsOf, r.ScoredAt = time.Unix(asOf, 0).UTC(), time.Unix(scored, 0).UTC()
+			out[id] = r
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, fmt.Errorf("current churn risk: %w", err)
+		}
+	}
+	return out, nil
+}
