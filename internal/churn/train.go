@@ -79,7 +79,17 @@ type Report struct {
 	Encoding    Encoding  `json:"encoding"`
 	Lambda      float64   `json:"lambda"`
 	Folds       int       `json:"folds"`
-	Model       *Model    `json:"-"`
+	// Seconds are the wall-clock times of reading the rows (snapshots and
+	// outcomes from the database) and of fitting (cross-validation and the
+	// final fit with its intervals).
+	Seconds TrainSeconds `json:"seconds"`
+	Model   *Model       `json:"-"`
+}
+
+// TrainSeconds are how long the parts of a training took.
+type TrainSeconds struct {
+	Rows float64 `json:"rows"`
+	Fit  float64 `json:"fit"`
 }
 
 // Train builds the training set from account snapshots and fits the model.
@@ -98,6 +108,7 @@ func Train(ctx context.Context, q store.Querier, opt Options) (*Report, error) {
 		return nil, OptionError{fmt.Errorf("train churn model: as-of %s + %d days is after now (%s): the outcome is not known yet",
 			opt.AsOf.Format(time.DateOnly), opt.HorizonDays, opt.Now.Format(time.DateOnly))}
 	}
+	started := time.Now()
 	rep := &Report{AsOf: opt.AsOf.UTC().Format(time.DateOnly), HorizonDays: opt.HorizonDays, Lambda: opt.Lambda, Folds: opt.Folds}
 	cfg, err := loadUsageConfig(ctx, q)
 	if err != nil {
@@ -144,7 +155,10 @@ func Train(ctx context.Context, q store.Querier, opt Options) (*Report, error) {
 		return nil, OptionError{fmt.Errorf("train churn model: %d paying accounts of which %d churned within %d days: need at least %d of each class for %d folds",
 			rep.Accounts, rep.Churned, opt.HorizonDays, opt.Folds, opt.Folds)}
 	}
+	fitStart := time.Now()
+	rep.Seconds.Rows = fitStart.Sub(started).Seconds()
 	e, err := Evaluate(d, opt.Folds, opt.Lambda, opt.Seed)
+	rep.Seconds.Fit = time.Since(fitStart).Seconds()
 	if err != nil {
 		return nil, fmt.Errorf("train churn model: %w", err)
 	}
