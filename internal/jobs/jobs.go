@@ -3,7 +3,7 @@
 // sides work with *sql.Tx and a job can be inserted in the transaction of
 // the change that needs it).
 //
-// Three kinds of job:
+// Four kinds of job:
 //
 //   - recompute_all: the whole recompute pipeline (internal/recompute), once
 //     at start and then every Config.RecomputeEvery (default 1 h);
@@ -14,8 +14,7 @@
 //   - deliver: one outbound delivery (email, webhook, Slack message), by
 //     id, through Config.Deliver; a failure is retried with exponential
 //     backoff up to Config.DeliverMaxAttempts (default 8), then the job is
-//     discarded and stays visible through [List] and GET /api/v1/jobs.
-//
+//     discarded and stays visible through [List] and GET /api/v1/jobs;
 //   - churn_retrain: every Config.ChurnCheckEvery (default 1 h, and at
 //     start) it checks whether the churn.retrain_days setting (default 7)
 //     has passed since the latest stored churn scoring, and if so retrains
