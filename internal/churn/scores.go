@@ -15,20 +15,26 @@ const scoreChunk = 1000
 
 // StoreScores replaces the stored churn scores with risks (accounts not in
 // risks, i.e. no longer paying, lose theirs), scored at scoredAt by a model
-// as of asOf. It returns how many rows it wrote.
+// as of asOf, and adds them to the history as the run of scoredAt (a run
+// stored again in the same second replaces that run). It returns how many
+// rows it wrote. Snapshots read the history: an account's churn_risk at an
+// instant is its probability in the latest run at or before it.
 func StoreScores(ctx context.Context, q store.Querier, risks []Risk, asOf, scoredAt time.Time) (int, error) {
 	if _, err := q.ExecContext(ctx, `DELETE FROM churn_scores`); err != nil {
 		return 0, fmt.Errorf("store churn scores: %w", err)
 	}
+	if _, err := q.ExecContext(ctx, `DELETE FROM churn_score_history WHERE scored_at = $1`, scoredAt.Unix()); err != nil {
+		return 0, fmt.Errorf("store churn scores: history: %w", err)
+	}
 	for start := 0; start < len(risks); start += scoreChunk {
 		chunk := risks[start:min(start+scoreChunk, len(risks))]
-		sql := "INSERT INTO churn_scores (account_id, probability, reasons, as_of, scored_at) VALUES "
+		values := ""
 		args := make([]any, 0, 5*len(chunk))
 		for i, r := range chunk {
 			if i > 0 {
-				sql += ", "
+				values += ", "
 			}
-			sql += "(" + store.Placeholders(len(args)+1, 5) + ")"
+			values += "(" + store.Placeholders(len(args)+1, 5) + ")"
 			reasons := r.Reasons
 			if reasons == nil {
 				reasons = []Reason{}
@@ -39,8 +45,11 @@ func StoreScores(ctx context.Context, q store.Querier, risks []Risk, asOf, score
 			}
 			args = append(args, r.AccountID, r.Probability, string(js), asOf.Unix(), scoredAt.Unix())
 		}
-		if _, err := q.ExecContext(ctx, sql, args...); err != nil {
+		if _, err := q.ExecContext(ctx, "INSERT INTO churn_scores (account_id, probability, reasons, as_of, scored_at) VALUES "+values, args...); err != nil {
 			return 0, fmt.Errorf("store churn scores: %w", err)
+		}
+		if _, err := q.ExecContext(ctx, "INSERT INTO churn_score_history (account_id, probability, reasons, as_of, scored_at) VALUES "+values, args...); err != nil {
+			return 0, fmt.Errorf("store churn scores: history: %w", err)
 		}
 	}
 	return len(risks), nil
@@ -76,4 +85,55 @@ func Scores(ctx context.Context, q store.Querier) ([]StoredScore, error) {
 		out = append(out, s)
 	}
 	return out, rows.Err()
+}
+
+// CurrentRisk is an account's stored churn risk as the account API shows it.
+type CurrentRisk struct {
+	Probability float64   `json:"probability" doc:"Churn probability within the model's horizon, 0–1."`
+	Reasons     []Reason  `json:"reasons" doc:"The features that raise it most: each one's value and contribution to the log-odds."`
+	AsOf        time.Time `json:"as_of" doc:"The as-of date of the model that scored it (its training data end a horizon later)."`
+	ScoredAt    time.Time `json:"scored_at" doc:"When it was scored."`
+}
+
+// Current returns the latest stored churn risk of the accounts that have
+// one (paying at the latest run), by account id, in one query per
+// store.MaxInList ids.
+func Current(ctx context.Context, q store.Querier, ids []string) (map[string]CurrentRisk, error) {
+	out := make(map[string]CurrentRisk, len(ids))
+	for first := 0; first < len(ids); first += store.MaxInList {
+		chunk := ids[first:min(first+store.MaxInList, len(ids))]
+		args := make([]any, len(chunk))
+		for i, id := range chunk {
+			args[i] = id
+		}
+		rows, err := q.QueryContext(ctx, `SELECT account_id, probability, reasons, as_of, scored_at FROM churn_scores
+			WHERE account_id IN (`+store.Placeholders(1, len(chunk))+`)`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("current churn risk: %w", err)
+		}
+		for rows.Next() {
+			var id, reasons string
+			var asOf, scored int64
+			var r CurrentRisk
+			if err := rows.Scan(&id, &r.Probability, &reasons, &asOf, &scored); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("current churn risk: %w", err)
+			}
+			if err := json.Unmarshal([]byte(reasons), &r.Reasons); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("current churn risk of %s: reasons: %w", id, err)
+			}
+			if r.Reasons == nil {
+				r.Reasons = []Reason{}
+			}
+			r.AsOf, r.ScoredAt = time.Unix(asOf, 0).UTC(), time.Unix(scored, 0).UTC()
+			out[id] = r
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, fmt.Errorf("current churn risk: %w", err)
+		}
+	}
+	return out, nil
 }

@@ -79,7 +79,17 @@ type Report struct {
 	Encoding    Encoding  `json:"encoding"`
 	Lambda      float64   `json:"lambda"`
 	Folds       int       `json:"folds"`
-	Model       *Model    `json:"-"`
+	// Seconds are the wall-clock times of reading the rows (snapshots and
+	// outcomes from the database) and of fitting (cross-validation and the
+	// final fit with its intervals).
+	Seconds TrainSeconds `json:"seconds"`
+	Model   *Model       `json:"-"`
+}
+
+// TrainSeconds are how long the parts of a training took.
+type TrainSeconds struct {
+	Rows float64 `json:"rows"`
+	Fit  float64 `json:"fit"`
 }
 
 // Train builds the training set from account snapshots and fits the model.
@@ -98,14 +108,19 @@ func Train(ctx context.Context, q store.Querier, opt Options) (*Report, error) {
 		return nil, OptionError{fmt.Errorf("train churn model: as-of %s + %d days is after now (%s): the outcome is not known yet",
 			opt.AsOf.Format(time.DateOnly), opt.HorizonDays, opt.Now.Format(time.DateOnly))}
 	}
+	started := time.Now()
 	rep := &Report{AsOf: opt.AsOf.UTC().Format(time.DateOnly), HorizonDays: opt.HorizonDays, Lambda: opt.Lambda, Folds: opt.Folds}
+	cfg, err := loadUsageConfig(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("train churn model: %w", err)
+	}
 	var examples []Example
 	for w := 0; w < opt.Windows; w++ {
 		at := opt.AsOf.Add(-time.Duration(w) * horizon)
 		rep.Windows = append(rep.Windows, at.UTC().Format(time.DateOnly))
-		before, err := snapshot.All(ctx, q, at)
+		before, exs, err := rowsAt(ctx, q, cfg, at)
 		if err != nil {
-			return nil, fmt.Errorf("train churn model: snapshots at %s: %w", at.Format(time.DateOnly), err)
+			return nil, fmt.Errorf("train churn model: rows at %s: %w", at.Format(time.DateOnly), err)
 		}
 		after, err := snapshot.All(ctx, q, at.Add(horizon))
 		if err != nil {
@@ -115,14 +130,10 @@ func Train(ctx context.Context, q store.Querier, opt Options) (*Report, error) {
 		for _, s := range after {
 			mrrAfter[s.AccountID] = s.MRR
 		}
-		for _, s := range before {
-			if s.MRR <= 0 {
-				continue
-			}
-			ex := Features(s)
-			ex.Churned = mrrAfter[s.AccountID] <= 0
-			examples = append(examples, ex)
+		for i, s := range before {
+			exs[i].Churned = mrrAfter[s.AccountID] <= 0
 		}
+		examples = append(examples, exs...)
 	}
 	if !opt.KeepRenewal {
 		opt.Exclude = append(opt.Exclude, "days_to_renewal")
@@ -144,7 +155,10 @@ func Train(ctx context.Context, q store.Querier, opt Options) (*Report, error) {
 		return nil, OptionError{fmt.Errorf("train churn model: %d paying accounts of which %d churned within %d days: need at least %d of each class for %d folds",
 			rep.Accounts, rep.Churned, opt.HorizonDays, opt.Folds, opt.Folds)}
 	}
+	fitStart := time.Now()
+	rep.Seconds.Rows = fitStart.Sub(started).Seconds()
 	e, err := Evaluate(d, opt.Folds, opt.Lambda, opt.Seed)
+	rep.Seconds.Fit = time.Since(fitStart).Seconds()
 	if err != nil {
 		return nil, fmt.Errorf("train churn model: %w", err)
 	}
@@ -158,11 +172,15 @@ func Train(ctx context.Context, q store.Querier, opt Options) (*Report, error) {
 const maxLevels = 20
 
 // Features are a snapshot's model inputs: its numbers and booleans, plan
-// and onboarding status one-hot, used_30d.EVENT (0/1) for each event, and
-// custom attributes as attr.NAME (text one-hot). Left out: arr (12 × mrr),
-// customer (always true in training), csm_sentiment (the score carries it),
-// and the stored health and segments, which are the latest recompute's,
-// not the as-of date's.
+// and onboarding status one-hot, used_30d.EVENT (0/1) for each event,
+// low_seat_utilization (0/1: seats known and under 30 % of them active in
+// 30 days; risk is not linear in the share, a few idle seats are normal)
+// and custom attributes as attr.NAME (text one-hot). Left out: arr (12 ×
+// mrr), customer (always true in training), csm_sentiment (the score
+// carries it), and the stored health, segments and churn_risk: the model
+// must not feed on its own earlier scores, nor on health scores that may be
+// built from them. Train and Score add first_28d.onboarded (see
+// firstWeeks.onboarded), which the snapshot has no field for.
 func Features(s snapshot.Snapshot) Example {
 	b := func(v bool) float64 {
 		if v {
@@ -180,6 +198,7 @@ func Features(s snapshot.Snapshot) Example {
 			"days_to_setup": float64(s.DaysToSetup), "open_tickets": float64(s.OpenTickets), "tickets_90d": float64(s.Tickets90d),
 			"has_nps": b(s.HasNPS), "last_nps": float64(s.LastNPS), "has_csat": b(s.HasCSAT), "last_csat": float64(s.LastCSAT),
 			"payment_failures_90d": float64(s.PaymentFailures90d), "csm_sentiment_score": s.CSMSentimentScore,
+			"low_seat_utilization": b(s.Seats > 0 && s.SeatUtilization < lowUtilization),
 		},
 		Category: map[string]string{"plan": s.Plan, "onboarding_status": s.OnboardingStatus},
 	}
@@ -200,6 +219,9 @@ func Features(s snapshot.Snapshot) Example {
 	}
 	return ex
 }
+
+// lowUtilization is the seat share under which low_seat_utilization is 1.
+const lowUtilization = 0.3
 
 // Row is ex's feature vector for m (features m does not know are ignored,
 // unknown levels count as the baseline).
@@ -280,16 +302,17 @@ type Risk struct {
 // Score predicts every paying account's churn probability at at, riskiest
 // first.
 func Score(ctx context.Context, q store.Querier, m *Model, at time.Time, reasons int) ([]Risk, error) {
-	snaps, err := snapshot.All(ctx, q, at)
+	cfg, err := loadUsageConfig(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("score churn risk: %w", err)
+	}
+	snaps, exs, err := rowsAt(ctx, q, cfg, at)
 	if err != nil {
 		return nil, fmt.Errorf("score churn risk: %w", err)
 	}
 	risks := []Risk{}
-	for _, s := range snaps {
-		if s.MRR <= 0 {
-			continue
-		}
-		row := m.Row(Features(s))
+	for i, s := range snaps {
+		row := m.Row(exs[i])
 		risks = append(risks, Risk{AccountID: s.AccountID, Name: s.Name, Probability: m.Predict(row), Reasons: m.Reasons(row, reasons)})
 	}
 	sort.SliceStable(risks, func(a, b int) bool { return risks[a].Probability > risks[b].Probability })

@@ -156,3 +156,29 @@ func TestChurnSurvivalCommand(t *testing.T) {
 		t.Errorf("bad --by: %d %s", code, stderr)
 	}
 }
+
+// TestChurnRetrainSetting: churn.retrain_days is set through kizuna
+// settings, checked, and read back by churn.RetrainDays.
+func TestChurnRetrainSetting(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "k.db")
+	if code, _, stderr := run(t, "--db", db, "settings", "set", "churn.retrain_days", "weekly"); code == 0 || !strings.Contains(stderr, "churn.retrain_days") || !strings.Contains(stderr, "0 (off) to 3650") {
+		t.Errorf("weekly: exit %d, %s", code, stderr)
+	}
+	if code, stdout, stderr := run(t, "--db", db, "settings", "set", "churn.retrain_days", "14"); code != 0 || stdout != "churn.retrain_days = 14\n" {
+		t.Fatalf("14: exit %d, %s %s", code, stdout, stderr)
+	}
+	s, err := store.Open(context.Background(), db, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if n, err := churn.RetrainDays(context.Background(), s); err != nil || n != 14 {
+		t.Errorf("RetrainDays = %d, %v; want 14", n, err)
+	}
+	if code, _, stderr := run(t, "--db", db, "settings", "unset", "churn.retrain_days"); code != 0 {
+		t.Fatalf("unset: exit %d, %s", code, stderr)
+	}
+	if n, err := churn.RetrainDays(context.Background(), s); err != nil || n != churn.DefaultRetrainDays {
+		t.Errorf("RetrainDays after unset = %d, %v; want %d", n, err, churn.DefaultRetrainDays)
+	}
+}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/kizuna-cs/kizuna/internal/audit"
 	"github.com/kizuna-cs/kizuna/internal/billing"
+	"github.com/kizuna-cs/kizuna/internal/churn"
 	"github.com/kizuna-cs/kizuna/internal/coverage"
 	"github.com/kizuna-cs/kizuna/internal/metrics"
 	"github.com/kizuna-cs/kizuna/internal/playbook"
@@ -85,12 +86,13 @@ var settingOwners = []settingOwner{
 	{snapshot.IsSetting, snapshot.SetSetting},
 	{coverage.IsSetting, coverage.SetSetting},
 	{func(k string) bool { return k == playbook.FallbackSetting }, playbook.SetFallbackAssignee},
+	{churn.IsSetting, churn.SetSetting},
 }
 
 // settingKeys names the settings for an unknown key's message.
 const settingKeys = "reporting_currency, gross_margin, gross_margin.plan.NAME, gross_margin.product.NAME, tier_attribute, " +
-	"key_features, login_event, setup_event, onboarding_days, touch_tier.basis, touch_tier.high, touch_tier.low or " +
-	playbook.FallbackSetting
+	"key_features, login_event, setup_event, onboarding_days, touch_tier.basis, touch_tier.high, touch_tier.low, " +
+	churn.SettingRetrainDays + " or " + playbook.FallbackSetting
 
 func ownerOf(key string) (settingOwner, error) {
 	for _, o := range settingOwners {

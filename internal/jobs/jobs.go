@@ -3,7 +3,7 @@
 // sides work with *sql.Tx and a job can be inserted in the transaction of
 // the change that needs it).
 //
-// Three kinds of job:
+// Four kinds of job:
 //
 //   - recompute_all: the whole recompute pipeline (internal/recompute), once
 //     at start and then every Config.RecomputeEvery (default 1 h);
@@ -14,7 +14,12 @@
 //   - deliver: one outbound delivery (email, webhook, Slack message), by
 //     id, through Config.Deliver; a failure is retried with exponential
 //     backoff up to Config.DeliverMaxAttempts (default 8), then the job is
-//     discarded and stays visible through [List] and GET /api/v1/jobs.
+//     discarded and stays visible through [List] and GET /api/v1/jobs;
+//   - churn_retrain: every Config.ChurnCheckEvery (default 1 h, and at
+//     start) it checks whether the churn.retrain_days setting (default 7)
+//     has passed since the latest stored churn scoring, and if so retrains
+//     the churn model and stores every paying account's score; with too
+//     little history it logs why and stores nothing.
 //
 // Ids buffered by Changed live in memory until their job is inserted: a
 // crash in that half second loses them, and the next recompute_all (at
@@ -41,6 +46,7 @@ import (
 	"github.com/riverqueue/river/rivermigrate"
 	"github.com/riverqueue/river/rivertype"
 
+	"github.com/kizuna-cs/kizuna/internal/churn"
 	"github.com/kizuna-cs/kizuna/internal/recompute"
 	"github.com/kizuna-cs/kizuna/internal/store"
 )
@@ -50,6 +56,7 @@ const (
 	KindRecomputeAll      = "recompute_all"
 	KindRecomputeAccounts = "recompute_accounts"
 	KindDeliver           = "deliver"
+	KindChurnRetrain      = "churn_retrain"
 )
 
 // Queues: recomputes run one at a time (they write in batches, and SQLite
@@ -59,6 +66,7 @@ const (
 	queueRecompute = "recompute"
 	queueChanges   = "changes"
 	queueDeliver   = "deliver"
+	queueChurn     = "churn"
 )
 
 // RecomputeAllArgs are the arguments of a recompute_all job.
@@ -101,6 +109,20 @@ func (DeliverArgs) Kind() string { return KindDeliver }
 // InsertOpts puts the job in the deliver queue.
 func (DeliverArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Queue: queueDeliver} }
 
+// ChurnRetrainArgs are the arguments of a churn_retrain job.
+type ChurnRetrainArgs struct{}
+
+// Kind is the job kind.
+func (ChurnRetrainArgs) Kind() string { return KindChurnRetrain }
+
+// InsertOpts puts the job in its own queue (training takes a while and
+// should hold up neither recomputes nor deliveries), one at a time.
+func (ChurnRetrainArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: queueChurn, MaxAttempts: 3, UniqueOpts: river.UniqueOpts{ByQueue: true,
+		ByState: []rivertype.JobState{rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning,
+			rivertype.JobStateRetryable, rivertype.JobStateScheduled}}}
+}
+
 // Config configures [New].
 type Config struct {
 	// Stages builds the recompute stages for one run (their constructors
@@ -120,6 +142,11 @@ type Config struct {
 	// RecomputeEvery is the period of recompute_all (default 1 h; negative:
 	// never, not even at start).
 	RecomputeEvery time.Duration
+	// ChurnCheckEvery is how often churn_retrain looks whether the
+	// retraining is due (default 1 h; negative: never). The interval itself
+	// is the churn.retrain_days setting, read at each check, so changing it
+	// needs no restart.
+	ChurnCheckEvery time.Duration
 	// Debounce is how long Changed gathers ids before inserting one job
 	// (default 500 ms).
 	Debounce time.Duration
@@ -181,6 +208,9 @@ func New(db *store.DB, cfg Config) (*Jobs, error) {
 	if cfg.RecomputeEvery == 0 {
 		cfg.RecomputeEvery = time.Hour
 	}
+	if cfg.ChurnCheckEvery == 0 {
+		cfg.ChurnCheckEvery = time.Hour
+	}
 	if cfg.Debounce <= 0 {
 		cfg.Debounce = 500 * time.Millisecond
 	}
@@ -195,17 +225,24 @@ func New(db *store.DB, cfg Config) (*Jobs, error) {
 	river.AddWorker(workers, river.WorkFunc(j.recomputeAll))
 	river.AddWorker(workers, river.WorkFunc(j.recomputeAccounts))
 	river.AddWorker(workers, river.WorkFunc(j.deliver))
+	river.AddWorker(workers, river.WorkFunc(j.churnRetrain))
 	var periodic []*river.PeriodicJob
 	if cfg.RecomputeEvery > 0 {
 		periodic = append(periodic, river.NewPeriodicJob(river.PeriodicInterval(cfg.RecomputeEvery),
 			func() (river.JobArgs, *river.InsertOpts) { return RecomputeAllArgs{}, nil },
 			&river.PeriodicJobOpts{ID: KindRecomputeAll, RunOnStart: true}))
 	}
+	if cfg.ChurnCheckEvery > 0 {
+		periodic = append(periodic, river.NewPeriodicJob(river.PeriodicInterval(cfg.ChurnCheckEvery),
+			func() (river.JobArgs, *river.InsertOpts) { return ChurnRetrainArgs{}, nil },
+			&river.PeriodicJobOpts{ID: KindChurnRetrain, RunOnStart: true}))
+	}
 	client, err := river.NewClient(driver(db), &river.Config{
 		Queues: map[string]river.QueueConfig{
 			queueRecompute: {MaxWorkers: 1},
 			queueChanges:   {MaxWorkers: 1},
 			queueDeliver:   {MaxWorkers: 4},
+			queueChurn:     {MaxWorkers: 1},
 		},
 		Workers:           workers,
 		PeriodicJobs:      periodic,
@@ -383,6 +420,37 @@ func (j *Jobs) recomputeAccounts(ctx context.Context, job *river.Job[RecomputeAc
 	}
 	_, err = recompute.Run(ctx, j.db, time.Now(), recompute.Options{Accounts: job.Args.AccountIDs, Stages: stages})
 	return err
+}
+
+// churnRetrain retrains the churn model when churn.retrain_days have
+// passed since the latest stored scoring (or none is stored).
+func (j *Jobs) churnRetrain(ctx context.Context, job *river.Job[ChurnRetrainArgs]) error {
+	days, err := churn.RetrainDays(ctx, j.db)
+	if err != nil {
+		return err
+	}
+	if days == 0 {
+		return nil
+	}
+	now := time.Now()
+	last, err := churn.LastScored(ctx, j.db)
+	if err != nil {
+		return err
+	}
+	if !last.IsZero() && now.Sub(last) < time.Duration(days)*24*time.Hour {
+		return nil
+	}
+	res, err := churn.Retrain(ctx, j.db, now, "job:"+KindChurnRetrain)
+	if err != nil {
+		return fmt.Errorf("churn retrain: %w", err)
+	}
+	if res.Skipped != "" {
+		j.cfg.Log.Warn("jobs: churn retrain skipped: too little history; stored scores left as they were", "reason", res.Skipped)
+		return nil
+	}
+	j.cfg.Log.Info("jobs: churn model retrained", "as_of", res.AsOf, "rows", res.Rows, "churned", res.Churned,
+		"auc", res.AUC, "stored", res.Stored)
+	return nil
 }
 
 func (j *Jobs) deliver(ctx context.Context, job *river.Job[DeliverArgs]) error {

@@ -40,7 +40,7 @@ type JobError struct {
 var States = []string{"available", "cancelled", "completed", "discarded", "pending", "retryable", "running", "scheduled"}
 
 // Kinds are Kizuna's job kinds.
-var Kinds = []string{KindRecomputeAll, KindRecomputeAccounts, KindDeliver}
+var Kinds = []string{KindRecomputeAll, KindRecomputeAccounts, KindDeliver, KindChurnRetrain}
 
 // ListOptions filter [List]; empty fields do not filter.
 type ListOptions struct {

@@ -220,7 +220,7 @@ func (r *Reader) compute(ctx context.Context, q store.Querier, sel selection) ([
 		}
 		s.At = at.UTC()
 		s.DaysToRenewal, s.DaysSinceActivity, s.DaysToSetup = -1, -1, -1
-		s.CSMSentimentScore, s.HealthScore = -1, -1
+		s.CSMSentimentScore, s.HealthScore, s.ChurnRisk = -1, -1, -1
 		s.Usage30d, s.OpenTicketsBy, s.Attributes = map[string]float64{}, map[string]int{}, map[string]any{}
 		s.Products, s.FeaturesUsed30d, s.Segments = []string{}, []string{}, []string{}
 		index[s.AccountID] = len(out)
@@ -477,6 +477,11 @@ func (r *Reader) compute(ctx context.Context, q store.Querier, sel selection) ([
 			return nil, err
 		}
 	}
+	// Read even when the recompute computes health and segments anew: no
+	// stage computes churn risk, and health measures and playbooks use it.
+	if err := storedChurnRisk(each, at, get); err != nil {
+		return nil, err
+	}
 	keys := r.keys
 	for i := range out {
 		s := &out[i]
@@ -570,6 +575,27 @@ func storedResults(each eachFunc, at time.Time, get func(id string) *Snapshot) e
 		}
 		return nil
 	})
+}
+
+// storedChurnRisk fills ChurnRisk from the churn score history as of
+// instant at: the account's probability in the latest scoring run stored at
+// or before at (a run leaves out accounts not paying then, which have none).
+// A later run is never seen, so a past snapshot, and a model trained on
+// past snapshots, learns nothing from the future.
+func storedChurnRisk(each eachFunc, at time.Time, get func(id string) *Snapshot) error {
+	return each("stored churn risk", `SELECT h.account_id, h.probability FROM churn_score_history h
+		WHERE h.scored_at = (SELECT MAX(r.scored_at) FROM churn_score_history r WHERE r.scored_at <= $1) AND %[1]s`,
+		"h.account_id", []any{at.Unix()}, func(rows *sql.Rows) error {
+			var id string
+			var p float64
+			if err := rows.Scan(&id, &p); err != nil {
+				return err
+			}
+			if s := get(id); s != nil {
+				s.ChurnRisk = p
+			}
+			return nil
+		})
 }
 
 // sentimentScore maps a CSM sentiment to a number health measures can use.

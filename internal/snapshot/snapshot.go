@@ -61,6 +61,10 @@ type Snapshot struct {
 	HealthBandPrevious string   `json:"health_band_previous" expr:"health_band_previous"`
 	Segments           []string `json:"segments" expr:"segments"`
 
+	// Filled from the stored churn scores (internal/churn): the probability
+	// of the latest scoring run at or before the snapshot's instant.
+	ChurnRisk float64 `json:"churn_risk" expr:"churn_risk"`
+
 	Attributes map[string]any `json:"attributes" expr:"attr"`
 }
 
@@ -113,5 +117,6 @@ var Fields = []Field{
 	{"health_band", "string", "The latest stored health band (green, yellow or red); empty before the first recompute."},
 	{"health_band_previous", "string", "The band of the score before the latest one; empty when there is none."},
 	{"segments", "list of strings", "The segments the account was a member of at the latest recompute: \"at_risk\" in segments."},
+	{"churn_risk", "number", "The churn probability (0–1) from the latest stored churn scoring at or before the snapshot's instant (`kizuna churn train --store` or the weekly churn_retrain job); -1 when the account had none (not paying then, or no scoring yet)."},
 	{"attr", "map", "Custom attributes by name, typed (number, bool, date as time, text): attr[\"segment\"] == \"enterprise\"."},
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/kizuna-cs/kizuna/internal/account"
 	"github.com/kizuna-cs/kizuna/internal/billing"
+	"github.com/kizuna-cs/kizuna/internal/churn"
 	"github.com/kizuna-cs/kizuna/internal/health"
 	"github.com/kizuna-cs/kizuna/internal/money"
 	"github.com/kizuna-cs/kizuna/internal/store"
@@ -32,9 +33,12 @@ type accountJSON struct {
 	MRR      *float64 `json:"mrr" nullable:"true" doc:"Current MRR in the reporting currency, rounded to its minor unit; null when a subscription's currency has no exchange rate."`
 	Currency string   `json:"currency" doc:"The reporting currency."`
 	// Health is the latest stored score; null before the first recompute.
-	Health     *health.CurrentHealth `json:"health" required:"false" doc:"The current health score, band and each measure's contribution; null before the account's first recompute."`
-	RecordedAt time.Time             `json:"recorded_at"`
-	UpdatedAt  time.Time             `json:"updated_at"`
+	Health *health.CurrentHealth `json:"health" required:"false" doc:"The current health score, band and each measure's contribution; null before the account's first recompute."`
+	// ChurnRisk is the latest stored churn score; null when the latest
+	// scoring left the account out (not paying) or none ran yet.
+	ChurnRisk  *churn.CurrentRisk `json:"churn_risk" required:"false" doc:"The latest stored churn probability with its top reasons and the model's as-of date; null when the account was not scored (not paying at the latest scoring, or none yet)."`
+	RecordedAt time.Time          `json:"recorded_at"`
+	UpdatedAt  time.Time          `json:"updated_at"`
 }
 
 // accountPage is one page of GET /api/v1/accounts.
@@ -124,8 +128,15 @@ func presentAccount(ctx context.Context, q store.Querier, a account.Account) (ac
 		return out, err
 	}
 	hs, err := health.Current(ctx, q, []string{a.ID})
+	if err != nil {
+		return out, err
+	}
 	if h, ok := hs[a.ID]; ok {
 		out.Health = &h
+	}
+	rs, err := churn.Current(ctx, q, []string{a.ID})
+	if r, ok := rs[a.ID]; ok {
+		out.ChurnRisk = &r
 	}
 	return out, err
 }
@@ -289,6 +300,10 @@ func (s *Server) listAccounts(ctx context.Context, in *listAccountsInput) (*acco
 	if err != nil {
 		return nil, s.internal(ctx, err)
 	}
+	risks, err := churn.Current(ctx, s.db, ids)
+	if err != nil {
+		return nil, s.internal(ctx, err)
+	}
 	for _, a := range list {
 		a.Attributes = attrs[a.ID]
 		v, convErr := conv.Total(mrr[a.ID], now)
@@ -298,6 +313,9 @@ func (s *Server) listAccounts(ctx context.Context, in *listAccountsInput) (*acco
 		}
 		if h, ok := hs[a.ID]; ok {
 			aj.Health = &h
+		}
+		if r, ok := risks[a.ID]; ok {
+			aj.ChurnRisk = &r
 		}
 		out.Body.Accounts = append(out.Body.Accounts, aj)
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -74,6 +75,38 @@ func TestChurnAPI(t *testing.T) {
 		scores := decode[[]churn.StoredScore](t, w)
 		if w.Code != http.StatusOK || len(scores) != 2 || scores[0].AccountID != "a07" || scores[1].Probability != 0.2 || !scores[0].AsOf.Equal(stop) {
 			t.Errorf("scores: %d %s", w.Code, w.Body)
+		}
+
+		// The account API carries the stored risk: probability, reasons,
+		// as_of; null for an account the scoring left out.
+		scoredAt := stop.Add(time.Hour)
+		if _, err := churn.StoreScores(ctx, db, []churn.Risk{{AccountID: "a07", Probability: 0.6,
+			Reasons: []churn.Reason{{Feature: "plan=basic", Value: 1, Contribution: 0.4}}}}, stop, scoredAt); err != nil {
+			t.Fatal(err)
+		}
+		type risky struct {
+			ID        string             `json:"account_id"`
+			ChurnRisk *churn.CurrentRisk `json:"churn_risk"`
+		}
+		w = s.do(t, request{target: "/api/v1/accounts/a07", bearer: keys.read})
+		one := decode[risky](t, w)
+		if r := one.ChurnRisk; w.Code != http.StatusOK || r == nil || r.Probability != 0.6 || !r.AsOf.Equal(stop) || !r.ScoredAt.Equal(scoredAt) ||
+			len(r.Reasons) != 1 || r.Reasons[0].Feature != "plan=basic" || r.Reasons[0].Contribution != 0.4 {
+			t.Errorf("account a07: %d %s", w.Code, w.Body)
+		}
+		w = s.do(t, request{target: "/api/v1/accounts?limit=100", bearer: keys.read})
+		list := decode[struct {
+			Accounts []risky `json:"accounts"`
+		}](t, w)
+		got := map[string]*churn.CurrentRisk{}
+		for _, a := range list.Accounts {
+			got[a.ID] = a.ChurnRisk
+		}
+		if w.Code != http.StatusOK || len(got) != 20 || got["a07"] == nil || got["a07"].Probability != 0.6 || got["a13"] != nil {
+			t.Errorf("accounts: %d %s", w.Code, w.Body)
+		}
+		if !strings.Contains(w.Body.String(), `"churn_risk":null`) {
+			t.Errorf("accounts: an unscored account lacks \"churn_risk\": null: %s", w.Body)
 		}
 	})
 }
