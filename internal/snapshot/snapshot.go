@@ -61,6 +61,12 @@ type Snapshot struct {
 	HealthBandPrevious string   `json:"health_band_previous" expr:"health_band_previous"`
 	Segments           []string `json:"segments" expr:"segments"`
 
+	// The lifecycle stage stored as of the snapshot's instant (see
+	// internal/lifecycle); read even in a recompute, whose health stage
+	// sees the stage before the run and whose later stages the new one.
+	Stage       string `json:"stage" expr:"stage"`
+	DaysInStage int    `json:"days_in_stage" expr:"days_in_stage"`
+
 	Attributes map[string]any `json:"attributes" expr:"attr"`
 }
 
@@ -113,5 +119,7 @@ var Fields = []Field{
 	{"health_band", "string", "The latest stored health band (green, yellow or red); empty before the first recompute."},
 	{"health_band_previous", "string", "The band of the score before the latest one; empty when there is none."},
 	{"segments", "list of strings", "The segments the account was a member of at the latest recompute: \"at_risk\" in segments."},
+	{"stage", "string", "The lifecycle stage (internal/lifecycle) as stored as of the snapshot's instant: \"onboarding\", \"at_risk\"…; empty when none. In a recompute, health models see the stage before the run; segments and playbooks the one it just set."},
+	{"days_in_stage", "integer", "Whole days since the account entered stage; -1 when stage is empty."},
 	{"attr", "map", "Custom attributes by name, typed (number, bool, date as time, text): attr[\"segment\"] == \"enterprise\"."},
 }
