@@ -16,22 +16,22 @@ import (
 // Touch is the support to give in a stage by touch tier (internal/coverage:
 // high, low and tech touch).
 type Touch struct {
-	High string `json:"high" doc:"High touch: the accounts a CSM owns closely."`
-	Low  string `json:"low" doc:"Low touch: one-to-many with some personal contact."`
-	Tech string `json:"tech" doc:"Tech touch: automated, digital."`
+	High string `json:"high" required:"false" doc:"High touch: the accounts a CSM owns closely."`
+	Low  string `json:"low" required:"false" doc:"Low touch: one-to-many with some personal contact."`
+	Tech string `json:"tech" required:"false" doc:"Tech touch: automated, digital."`
 }
 
 // JourneyFields are the editable parts of one stage's journey step. Each is
 // one text, in whatever language the team writes it.
 type JourneyFields struct {
-	Position  int      `json:"position" doc:"The step's place on the map, ascending (the journey's order, not the rules' priority)."`
-	Goal      string   `json:"goal" maxLength:"4000" doc:"What the customer wants to achieve in this stage."`
-	Actions   string   `json:"actions" maxLength:"4000" doc:"What the customer does."`
-	Feelings  string   `json:"feelings" maxLength:"4000" doc:"How the customer feels (their mindset)."`
-	Questions string   `json:"questions" maxLength:"4000" doc:"What the customer asks themselves."`
-	Support   string   `json:"support" maxLength:"4000" doc:"The support and content to offer."`
-	Touch     Touch    `json:"touch" doc:"The touch by tier."`
-	Playbooks []string `json:"playbooks" doc:"The ids of the playbooks that apply in this stage."`
+	Position  int      `json:"position" required:"false" doc:"The step's place on the map, ascending (the journey's order, not the rules' priority)."`
+	Goal      string   `json:"goal" required:"false" maxLength:"4000" doc:"What the customer wants to achieve in this stage."`
+	Actions   string   `json:"actions" required:"false" maxLength:"4000" doc:"What the customer does."`
+	Feelings  string   `json:"feelings" required:"false" maxLength:"4000" doc:"How the customer feels (their mindset)."`
+	Questions string   `json:"questions" required:"false" maxLength:"4000" doc:"What the customer asks themselves."`
+	Support   string   `json:"support" required:"false" maxLength:"4000" doc:"The support and content to offer."`
+	Touch     Touch    `json:"touch" required:"false" doc:"The touch by tier."`
+	Playbooks []string `json:"playbooks" required:"false" doc:"The ids of the playbooks that apply in this stage."`
 }
 
 // JourneyStep is one stage of the journey map.
