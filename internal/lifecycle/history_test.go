@@ -285,3 +285,50 @@ func TestPipeline(t *testing.T) {
 		}
 	})
 }
+
+// seen is a pipeline stage that records the stage each snapshot holds when
+// it runs.
+type seen struct{ stages map[string]string }
+
+func (s *seen) Name() string { return "seen" }
+func (s *seen) Apply(_ context.Context, _ store.Querier, _ time.Time, snaps []snapshot.Snapshot) error {
+	for _, sn := range snaps {
+		s.stages[sn.AccountID] = sn.Stage
+	}
+	return nil
+}
+
+// TestStageBeforeTheRun: a stage that runs before the lifecycle stage (the
+// health stage, whose models' applies_to may name the stage) sees the
+// stage stored before the run, one after it the new one.
+func TestStageBeforeTheRun(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		twoStages(t, db, "x")
+		period := billing.Period{SubscriptionID: "sx", AccountID: "x", Start: day(1, 1), MRRMinor: 5000, Currency: "USD"}
+		if err := billing.UpsertPeriod(ctx, db, period); err != nil {
+			t.Fatal(err)
+		}
+		run := func(at time.Time) (before, after map[string]string) {
+			lc, err := lifecycle.NewStage(ctx, db)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, a := &seen{map[string]string{}}, &seen{map[string]string{}}
+			if _, err := recompute.Run(ctx, db, at, recompute.Options{Stages: []recompute.Stage{b, lc, a}}); err != nil {
+				t.Fatal(err)
+			}
+			return b.stages, a.stages
+		}
+		if b, a := run(day(2, 1)); b["x"] != "" || a["x"] != "small" {
+			t.Errorf("first run: before %q, after %q", b["x"], a["x"])
+		}
+		period.MRRMinor = 50000 // 500 a month: big
+		if err := billing.UpsertPeriod(ctx, db, period); err != nil {
+			t.Fatal(err)
+		}
+		if b, a := run(day(2, 2)); b["x"] != "small" || a["x"] != "big" {
+			t.Errorf("second run: before %q, after %q", b["x"], a["x"])
+		}
+	})
+}
