@@ -20,6 +20,7 @@ var AccountSorts = []string{"account_id", "name", "updated_at"}
 type Filter struct {
 	Owner  string // only accounts owned by this email
 	Parent string // only accounts whose parent is this account
+	Stage  string // only accounts whose current lifecycle stage is this (internal/lifecycle's account_stages)
 
 	Sort string // one of AccountSorts; default account_id
 	Desc bool   // descending
@@ -61,11 +62,12 @@ func Search(ctx context.Context, q store.Querier, f Filter) ([]Account, error) {
 		return nil, fmt.Errorf("search accounts: %w", err)
 	}
 	// Owner emails are stored lower-cased, as every write path folds them.
-	args := []any{strings.ToLower(strings.TrimSpace(f.Owner)), f.Parent}
+	args := []any{strings.ToLower(strings.TrimSpace(f.Owner)), f.Parent, f.Stage}
 	cond, order, args := store.Keyset(col, "account_id", f.Desc, f.AfterKey, f.AfterID, args)
 	args = append(args, store.PageLimit(f.Limit))
 	rows, err := q.QueryContext(ctx, `SELECT `+accountColumns+` FROM accounts
-		WHERE ($1 = '' OR owner_email = $1) AND ($2 = '' OR parent_account_id = $2) AND `+cond+`
+		WHERE ($1 = '' OR owner_email = $1) AND ($2 = '' OR parent_account_id = $2)
+			AND ($3 = '' OR account_id IN (SELECT s.account_id FROM account_stages s WHERE s.stage_id = $3)) AND `+cond+`
 		ORDER BY `+order+` LIMIT $`+strconv.Itoa(len(args)), args...)
 	if err != nil {
 		return nil, fmt.Errorf("search accounts: %w", err)

@@ -43,6 +43,7 @@ type CLI struct {
 	Snapshot  SnapshotCmd  `cmd:"" help:"Print an account's snapshot: the fields rules are written against."`
 	Rule      RuleCmd      `cmd:"" help:"Check rules against the account snapshot."`
 	Segment   SegmentCmd   `cmd:"" help:"Rule-defined segments: list, create, show, members, delete."`
+	Stage     StageCmd     `cmd:"" help:"Lifecycle stages: list, show, set, delete, summary, history."`
 	Coverage  CoverageCmd  `cmd:"" help:"Touch tiers, revenue ranking and workload per CSM."`
 	Assign    AssignCmd    `cmd:"" help:"Assign accounts to CSMs automatically (fewest_accounts, least_arr, round_robin)."`
 	Health    HealthCmd    `cmd:"" help:"Health scores: recompute, models, back-test, show, override."`

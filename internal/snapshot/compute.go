@@ -220,7 +220,7 @@ func (r *Reader) compute(ctx context.Context, q store.Querier, sel selection) ([
 		}
 		s.At = at.UTC()
 		s.DaysToRenewal, s.DaysSinceActivity, s.DaysToSetup = -1, -1, -1
-		s.CSMSentimentScore, s.HealthScore, s.ChurnRisk = -1, -1, -1
+		s.CSMSentimentScore, s.HealthScore, s.ChurnRisk, s.DaysInStage = -1, -1, -1, -1
 		s.Usage30d, s.OpenTicketsBy, s.Attributes = map[string]float64{}, map[string]int{}, map[string]any{}
 		s.Products, s.FeaturesUsed30d, s.Segments = []string{}, []string{}, []string{}
 		index[s.AccountID] = len(out)
@@ -480,6 +480,9 @@ func (r *Reader) compute(ctx context.Context, q store.Querier, sel selection) ([
 	// Read even when the recompute computes health and segments anew: no
 	// stage computes churn risk, and health measures and playbooks use it.
 	if err := storedChurnRisk(each, at, get); err != nil {
+		return nil, err
+	}
+	if err := storedStage(each, at, get); err != nil {
 		return nil, err
 	}
 	keys := r.keys

@@ -64,6 +64,11 @@ type Snapshot struct {
 	// Filled from the stored churn scores (internal/churn): the probability
 	// of the latest scoring run at or before the snapshot's instant.
 	ChurnRisk float64 `json:"churn_risk" expr:"churn_risk"`
+	// The lifecycle stage stored as of the snapshot's instant (see
+	// internal/lifecycle); read even in a recompute, whose health stage
+	// sees the stage before the run and whose later stages the new one.
+	Stage       string `json:"stage" expr:"stage"`
+	DaysInStage int    `json:"days_in_stage" expr:"days_in_stage"`
 
 	Attributes map[string]any `json:"attributes" expr:"attr"`
 }
@@ -118,5 +123,7 @@ var Fields = []Field{
 	{"health_band_previous", "string", "The band of the score before the latest one; empty when there is none."},
 	{"segments", "list of strings", "The segments the account was a member of at the latest recompute: \"at_risk\" in segments."},
 	{"churn_risk", "number", "The churn probability (0–1) from the latest stored churn scoring at or before the snapshot's instant (`kizuna churn train --store` or the weekly churn_retrain job); -1 when the account had none (not paying then, or no scoring yet)."},
+	{"stage", "string", "The lifecycle stage (internal/lifecycle) as stored as of the snapshot's instant: \"onboarding\", \"at_risk\"…; empty when none. In a recompute, health models see the stage before the run; segments and playbooks the one it just set."},
+	{"days_in_stage", "integer", "Whole days since the account entered stage; -1 when stage is empty."},
 	{"attr", "map", "Custom attributes by name, typed (number, bool, date as time, text): attr[\"segment\"] == \"enterprise\"."},
 }

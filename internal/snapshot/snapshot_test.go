@@ -133,7 +133,7 @@ func TestCompute(t *testing.T) {
 			DaysSinceActivity: int(today - store.Day(day(2024, 6, 27).Unix())), SetupDone: true, DaysToSetup: 14, OnboardingStatus: "done",
 			OpenTickets: 3, OpenTicketsBy: map[string]int{"urgent": 1, "normal": 1, "high": 1}, Tickets90d: 3,
 			HasNPS: true, LastNPS: 5, HasCSAT: true, LastCSAT: 4, PaymentFailures90d: 2,
-			CSMSentiment: "red", CSMSentimentScore: 0, HealthScore: -1, Segments: []string{}, ChurnRisk: -1,
+			CSMSentiment: "red", CSMSentimentScore: 0, HealthScore: -1, Segments: []string{}, ChurnRisk: -1, DaysInStage: -1,
 			Attributes: map[string]any{"segment": "enterprise", "renewal_owner": "sales"},
 		}
 		if !reflect.DeepEqual(got, want) {

@@ -15,6 +15,7 @@ import (
 	"github.com/kizuna-cs/kizuna/internal/billing"
 	"github.com/kizuna-cs/kizuna/internal/churn"
 	"github.com/kizuna-cs/kizuna/internal/health"
+	"github.com/kizuna-cs/kizuna/internal/lifecycle"
 	"github.com/kizuna-cs/kizuna/internal/money"
 	"github.com/kizuna-cs/kizuna/internal/store"
 )
@@ -39,6 +40,10 @@ type accountJSON struct {
 	ChurnRisk  *churn.CurrentRisk `json:"churn_risk" required:"false" doc:"The latest stored churn probability with its top reasons and the model's as-of date; null when the account was not scored (not paying at the latest scoring, or none yet)."`
 	RecordedAt time.Time          `json:"recorded_at"`
 	UpdatedAt  time.Time          `json:"updated_at"`
+
+	// Stage is the current lifecycle stage (internal/lifecycle).
+	Stage          *string    `json:"stage" nullable:"true" doc:"The current lifecycle stage's id; null when the account is in none (or before its first recompute)."`
+	StageEnteredAt *time.Time `json:"stage_entered_at" nullable:"true" doc:"When the account entered stage; null with it."`
 }
 
 // accountPage is one page of GET /api/v1/accounts.
@@ -135,10 +140,22 @@ func presentAccount(ctx context.Context, q store.Querier, a account.Account) (ac
 		out.Health = &h
 	}
 	rs, err := churn.Current(ctx, q, []string{a.ID})
+	if err != nil {
+		return out, err
+	}
 	if r, ok := rs[a.ID]; ok {
 		out.ChurnRisk = &r
 	}
+	stages, err := lifecycle.CurrentOf(ctx, q, []string{a.ID})
+	out.setStage(stages)
 	return out, err
+}
+
+// setStage sets the account's current lifecycle stage from stages.
+func (aj *accountJSON) setStage(stages map[string]lifecycle.Current) {
+	if c, ok := stages[aj.ID]; ok {
+		aj.Stage, aj.StageEnteredAt = &c.StageID, &c.EnteredAt
+	}
 }
 
 // attributeFields turns stored attribute values into what a client sends:
@@ -249,6 +266,7 @@ type listAccountsInput struct {
 	PageParams
 	Owner  string `query:"owner" doc:"Only accounts owned by this email."`
 	Parent string `query:"parent_account_id" doc:"Only accounts whose parent is this account."`
+	Stage  string `query:"stage" doc:"Only accounts whose current lifecycle stage is this stage id."`
 	Sort   string `query:"sort" enum:"account_id,-account_id,name,-name,updated_at,-updated_at" default:"account_id" doc:"Order: a field, descending with a leading -."`
 }
 
@@ -271,7 +289,7 @@ func (s *Server) listAccounts(ctx context.Context, in *listAccountsInput) (*acco
 	if err != nil {
 		return nil, err
 	}
-	list, err := account.Search(ctx, s.db, account.Filter{Owner: in.Owner, Parent: in.Parent,
+	list, err := account.Search(ctx, s.db, account.Filter{Owner: in.Owner, Parent: in.Parent, Stage: in.Stage,
 		Sort: l.sort, Desc: l.desc, AfterKey: l.afterKey, AfterID: l.afterID, Limit: l.fetch()})
 	if err != nil {
 		return nil, s.internal(ctx, err)
@@ -304,6 +322,10 @@ func (s *Server) listAccounts(ctx context.Context, in *listAccountsInput) (*acco
 	if err != nil {
 		return nil, s.internal(ctx, err)
 	}
+	stages, err := lifecycle.CurrentOf(ctx, s.db, ids)
+	if err != nil {
+		return nil, s.internal(ctx, err)
+	}
 	for _, a := range list {
 		a.Attributes = attrs[a.ID]
 		v, convErr := conv.Total(mrr[a.ID], now)
@@ -317,6 +339,7 @@ func (s *Server) listAccounts(ctx context.Context, in *listAccountsInput) (*acco
 		if r, ok := risks[a.ID]; ok {
 			aj.ChurnRisk = &r
 		}
+		aj.setStage(stages)
 		out.Body.Accounts = append(out.Body.Accounts, aj)
 	}
 	return out, nil

@@ -92,6 +92,12 @@ func TestOpenAPIDocument(t *testing.T) {
 		"/api/v1/playbooks/{playbook_id}/enrollments":          {"get"},
 		"/api/v1/deliveries":                                   {"get"},
 		"/api/v1/deliveries/{delivery_id}/retry":               {"post"},
+		"/api/v1/stages":                                       {"get", "post"},
+		"/api/v1/stages/summary":                               {"get"},
+		"/api/v1/stages/{stage_id}":                            {"get", "put", "delete"},
+		"/api/v1/accounts/{account_id}/stages":                 {"get"},
+		"/api/v1/journey":                                      {"get"},
+		"/api/v1/journey/{stage_id}":                           {"put"},
 	}
 	for path, methods := range want {
 		for _, m := range methods {

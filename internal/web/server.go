@@ -136,6 +136,7 @@ func (s *Server) routes() {
 	registerChurn(s, s.api)
 	registerCoverage(s, s.api)
 	registerCLV(s, s.api)
+	registerLifecycle(s, s.api)
 	s.ingest = s.registerTracking()
 	s.ui.Register(s.mux)
 }

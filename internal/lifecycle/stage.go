@@ -1,0 +1,285 @@
+package lifecycle
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/kizuna-cs/kizuna/internal/rule"
+	"github.com/kizuna-cs/kizuna/internal/snapshot"
+	"github.com/kizuna-cs/kizuna/internal/store"
+)
+
+// Classifier picks an account's stage from compiled stage rules.
+type Classifier struct {
+	stages []compiled
+	// Invalid are the stored stages whose rule no longer compiles (a
+	// snapshot field was renamed, say), by id: they are skipped rather
+	// than stopping the whole recompute.
+	Invalid map[string]error
+	// Failures counts, per stage id, the accounts on which the rule failed
+	// at run time (an attribute of an unexpected type, say); such a rule
+	// is taken as not matching.
+	Failures map[string]int
+}
+
+type compiled struct {
+	id   string
+	rule *rule.Rule
+}
+
+// NewClassifier compiles defs, which must be in evaluation order (as
+// [List] returns them).
+func NewClassifier(defs []StageDefinition) *Classifier {
+	c := &Classifier{Invalid: map[string]error{}, Failures: map[string]int{}}
+	for _, d := range defs {
+		r, err := rule.Compile(d.Rule, rule.Bool)
+		if err != nil {
+			c.Invalid[d.ID] = err
+			continue
+		}
+		c.stages = append(c.stages, compiled{d.ID, r})
+	}
+	return c
+}
+
+// Classify is the id of the first stage whose rule matches s, or "" when
+// none does.
+func (c *Classifier) Classify(s *snapshot.Snapshot) string {
+	for _, st := range c.stages {
+		ok, err := st.rule.Match(s)
+		if err != nil {
+			c.Failures[st.id]++
+			continue
+		}
+		if ok {
+			return st.id
+		}
+	}
+	return ""
+}
+
+// Stage is the recompute pipeline's lifecycle stage (see
+// internal/recompute): it classifies each snapshot of a batch, writes the
+// changes of stage to the history and the current stage, and fills the
+// snapshots' Stage and DaysInStage for the later stages (segments,
+// playbooks).
+type Stage struct {
+	*Classifier
+	// Changed counts the accounts whose stage the run changed.
+	Changed int
+}
+
+// NewStage loads and compiles the stage rules once for a recompute.
+func NewStage(ctx context.Context, q store.Querier) (*Stage, error) {
+	defs, err := List(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("lifecycle stage: %w", err)
+	}
+	return &Stage{Classifier: NewClassifier(defs)}, nil
+}
+
+// Name is the stage's name in the pipeline.
+func (st *Stage) Name() string { return "lifecycle" }
+
+// stored is what the history says of one account around an instant t.
+type stored struct {
+	before   string // the stage of the latest change before t ("" when none)
+	beforeAt int64
+	same     sql.NullString // the change at t exactly, if any
+	nextAt   sql.NullInt64  // the first change after t, if any
+	next     string
+}
+
+// Apply classifies snaps (one batch, at instant at) and records the
+// changes: a change at at when the stage differs from the one in force
+// just before at. Recomputing at a past instant (a backfill) inserts the
+// change there and keeps the later history; a later change that the new
+// one makes redundant (the same stage) is removed, so the history never
+// repeats a stage.
+func (st *Stage) Apply(ctx context.Context, q store.Querier, at time.Time, snaps []snapshot.Snapshot) error {
+	if len(snaps) == 0 {
+		return nil
+	}
+	t := at.Unix()
+	old, err := readStored(ctx, q, t, snaps)
+	if err != nil {
+		return fmt.Errorf("lifecycle stage: %w", err)
+	}
+	var w writes
+	for i := range snaps {
+		s := &snaps[i]
+		want := st.Classify(s)
+		h := old[s.AccountID]
+		entered, changed := h.beforeAt, false
+		switch {
+		case h.same.Valid && h.same.String == want:
+			entered = t
+		case h.same.Valid && want == h.before:
+			w.deletes = append(w.deletes, key{s.AccountID, t})
+			changed = true
+		case h.same.Valid:
+			w.updates = append(w.updates, row{s.AccountID, t, want})
+			entered, changed = t, true
+		case want != h.before:
+			w.inserts = append(w.inserts, row{s.AccountID, t, want})
+			entered, changed = t, true
+		}
+		if changed {
+			if h.nextAt.Valid && h.next == want {
+				w.deletes = append(w.deletes, key{s.AccountID, h.nextAt.Int64})
+			}
+			w.accounts = append(w.accounts, s.AccountID)
+		}
+		s.Stage, s.DaysInStage = want, -1
+		if want != "" {
+			s.DaysInStage = int((t - entered) / 86400)
+		}
+	}
+	if err := w.apply(ctx, q); err != nil {
+		return fmt.Errorf("lifecycle stage: %w", err)
+	}
+	st.Changed += len(w.accounts)
+	return nil
+}
+
+// readStored reads, for each account of the batch, the history around t:
+// one seek per account and question (the history is keyed by account and
+// time). A large batch (the recompute's, contiguous in account order) is
+// selected by id range, a small one by IN list.
+func readStored(ctx context.Context, q store.Querier, t int64, snaps []snapshot.Snapshot) (map[string]stored, error) {
+	var cond string
+	args := []any{t}
+	if len(snaps) > store.MaxInList {
+		lo, hi := snaps[0].AccountID, snaps[0].AccountID
+		for _, s := range snaps {
+			lo, hi = min(lo, s.AccountID), max(hi, s.AccountID)
+		}
+		cond, args = `a.account_id BETWEEN $2 AND $3`, append(args, lo, hi)
+	} else {
+		cond = `a.account_id IN (` + store.Placeholders(2, len(snaps)) + `)`
+		for _, s := range snaps {
+			args = append(args, s.AccountID)
+		}
+	}
+	// The before and next changes' stages are separate seeks: a row value
+	// from a subquery is not portable between SQLite and PostgreSQL.
+	rows, err := q.QueryContext(ctx, `SELECT a.account_id,
+			(SELECT h.at FROM stage_history h WHERE h.account_id = a.account_id AND h.at < $1 ORDER BY h.at DESC LIMIT 1),
+			COALESCE((SELECT h.stage_id FROM stage_history h WHERE h.account_id = a.account_id AND h.at < $1 ORDER BY h.at DESC LIMIT 1), ''),
+			(SELECT h.stage_id FROM stage_history h WHERE h.account_id = a.account_id AND h.at = $1),
+			(SELECT h.at FROM stage_history h WHERE h.account_id = a.account_id AND h.at > $1 ORDER BY h.at LIMIT 1),
+			COALESCE((SELECT h.stage_id FROM stage_history h WHERE h.account_id = a.account_id AND h.at > $1 ORDER BY h.at LIMIT 1), '')
+		FROM accounts a WHERE `+cond, args...)
+	if err != nil {
+		return nil, fmt.Errorf("read stage history: %w", err)
+	}
+	defer rows.Close()
+	out := make(map[string]stored, len(snaps))
+	for rows.Next() {
+		var id string
+		var before sql.NullInt64
+		var h stored
+		if err := rows.Scan(&id, &before, &h.before, &h.same, &h.nextAt, &h.next); err != nil {
+			return nil, fmt.Errorf("read stage history: %w", err)
+		}
+		h.beforeAt = before.Int64
+		out[id] = h
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read stage history: %w", err)
+	}
+	return out, nil
+}
+
+// key is one history row's key.
+type key struct {
+	account string
+	at      int64
+}
+
+// row is one history row.
+type row struct {
+	account string
+	at      int64
+	stage   string
+}
+
+// writes are a batch's changes to the history, and the accounts whose
+// current stage must be brought in line with it.
+type writes struct {
+	inserts, updates []row
+	deletes          []key
+	accounts         []string
+}
+
+// insertChunk is how many rows one multi-row INSERT carries (see the
+// segment stage's writeChunk: modernc's SQLite slows with many placeholders).
+const insertChunk = 64
+
+func (w *writes) apply(ctx context.Context, q store.Querier) error {
+	for first := 0; first < len(w.inserts); first += insertChunk {
+		chunk := w.inserts[first:min(first+insertChunk, len(w.inserts))]
+		args := make([]any, 0, 3*len(chunk))
+		var b []byte
+		for i, r := range chunk {
+			if i > 0 {
+				b = append(b, ", "...)
+			}
+			b = fmt.Appendf(b, "($%d, $%d, $%d)", 3*i+1, 3*i+2, 3*i+3)
+			args = append(args, r.account, r.at, r.stage)
+		}
+		if _, err := q.ExecContext(ctx, `INSERT INTO stage_history (account_id, at, stage_id) VALUES `+string(b), args...); err != nil {
+			return fmt.Errorf("write %d stage changes: %w", len(chunk), err)
+		}
+	}
+	for _, r := range w.updates {
+		if _, err := q.ExecContext(ctx, `UPDATE stage_history SET stage_id = $3 WHERE account_id = $1 AND at = $2`, r.account, r.at, r.stage); err != nil {
+			return fmt.Errorf("rewrite the stage of %s: %w", r.account, err)
+		}
+	}
+	for _, k := range w.deletes {
+		if _, err := q.ExecContext(ctx, `DELETE FROM stage_history WHERE account_id = $1 AND at = $2`, k.account, k.at); err != nil {
+			return fmt.Errorf("merge the stages of %s: %w", k.account, err)
+		}
+	}
+	// The current stage is the latest change of the whole history (a
+	// backfill may have written an earlier one), so it is read back.
+	for first := 0; first < len(w.accounts); first += store.MaxInList {
+		chunk := w.accounts[first:min(first+store.MaxInList, len(w.accounts))]
+		args := make([]any, len(chunk))
+		for i, a := range chunk {
+			args[i] = a
+		}
+		in := store.Placeholders(1, len(chunk))
+		if _, err := q.ExecContext(ctx, `DELETE FROM account_stages WHERE account_id IN (`+in+`)`, args...); err != nil {
+			return fmt.Errorf("write current stages: %w", err)
+		}
+		if _, err := q.ExecContext(ctx, `INSERT INTO account_stages (account_id, stage_id, entered_at)
+			SELECT h.account_id, h.stage_id, h.at FROM stage_history h
+			WHERE h.account_id IN (`+in+`) AND h.stage_id <> ''
+				AND h.at = (SELECT MAX(m.at) FROM stage_history m WHERE m.account_id = h.account_id)`, args...); err != nil {
+			return fmt.Errorf("write current stages: %w", err)
+		}
+	}
+	return nil
+}
+
+// Refresh classifies snaps (every account's snapshot, as snapshot.All
+// returns them) with the stored rules and records the changes at instant
+// at: what saving or deleting a stage does, so that the change is live at
+// once rather than at the next recompute. It returns how many accounts
+// changed stage.
+func Refresh(ctx context.Context, q store.Querier, at time.Time, snaps []snapshot.Snapshot) (int, error) {
+	st, err := NewStage(ctx, q)
+	if err != nil {
+		return 0, err
+	}
+	for first := 0; first < len(snaps); first += store.MaxInList {
+		if err := st.Apply(ctx, q, at, snaps[first:min(first+store.MaxInList, len(snaps))]); err != nil {
+			return 0, err
+		}
+	}
+	return st.Changed, nil
+}
