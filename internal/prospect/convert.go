@@ -26,14 +26,14 @@ type Conversion struct {
 	OwnerEmail     string // the CSM who takes over; empty keeps the account's owner
 }
 
-// Converted is what a conversion wrote.
-type Converted struct {
-	Prospect     Prospect                 `json:"prospect"`
-	Period       billing.Period           `json:"subscription"`
-	Handoff      account.Handoff          `json:"handoff"`
-	Goals        []successplan.Goal       `json:"goals" doc:"The draft success-plan goals made from the trial success criteria."`
-	Note         account.Note             `json:"note" doc:"The timeline entry recording the conversion and what the trial showed."`
-	Completeness successplan.Completeness `json:"handoff_completeness"`
+// ConversionResult is what a conversion wrote.
+type ConversionResult struct {
+	Prospect     Prospect                        `json:"prospect"`
+	Period       billing.Period                  `json:"subscription"`
+	Handoff      account.Handoff                 `json:"handoff"`
+	Goals        []successplan.PlanGoal          `json:"goals" doc:"The draft success-plan goals made from the trial success criteria."`
+	Note         account.Note                    `json:"note" doc:"The timeline entry recording the conversion and what the trial showed."`
+	Completeness successplan.HandoffCompleteness `json:"handoff_completeness"`
 }
 
 // Convert turns a trial prospect into a customer, in q (a transaction),
@@ -52,8 +52,8 @@ type Converted struct {
 //     a draft when there is none), rule-tracked when they had a rule;
 //   - a timeline note records the conversion with the class, the barriers,
 //     the outcome and the criteria met.
-func Convert(ctx context.Context, q store.Querier, accountID string, c Conversion, actor, by string, now time.Time) (Converted, error) {
-	var out Converted
+func Convert(ctx context.Context, q store.Querier, accountID string, c Conversion, actor, by string, now time.Time) (ConversionResult, error) {
+	var out ConversionResult
 	p, err := Get(ctx, q, accountID, now)
 	if err != nil {
 		return out, err
@@ -183,7 +183,7 @@ func Convert(ctx context.Context, q store.Querier, accountID string, c Conversio
 			return out, err
 		}
 	}
-	out.Handoff, out.Completeness = h, successplan.HandoffCompleteness(h)
+	out.Handoff, out.Completeness = h, successplan.Assess(h)
 
 	// The success plan: the trial criteria as its first goals.
 	plan, created, err := successplan.EnsurePlan(ctx, q, accountID, after.OwnerEmail, now)
@@ -203,13 +203,13 @@ func Convert(ctx context.Context, q store.Querier, accountID string, c Conversio
 	for _, g := range goals {
 		have[strings.ToLower(g.Title)] = true
 	}
-	out.Goals = []successplan.Goal{}
+	out.Goals = []successplan.PlanGoal{}
 	for _, cr := range p.Criteria {
 		if have[strings.ToLower(cr.Title)] {
 			continue
 		}
 		have[strings.ToLower(cr.Title)] = true
-		g := successplan.Goal{AccountID: accountID, Title: cr.Title, Status: successplan.GoalDraft, Source: successplan.SourceProspect,
+		g := successplan.PlanGoal{AccountID: accountID, Title: cr.Title, Status: successplan.GoalDraft, Source: successplan.SourceProspect,
 			Tracking: successplan.TrackManual, Description: "A trial success criterion."}
 		switch {
 		case cr.Rule != "":
@@ -228,7 +228,7 @@ func Convert(ctx context.Context, q store.Querier, accountID string, c Conversio
 
 	// The timeline.
 	var b strings.Builder
-	fmt.Fprintf(&b, "Converted from trial (class %s, %s).", p.Class, p.ClassFrom)
+	fmt.Fprintf(&b, "ConversionResult from trial (class %s, %s).", p.Class, p.ClassFrom)
 	if p.DesiredOutcome != "" {
 		fmt.Fprintf(&b, "\nDesired outcome: %s", p.DesiredOutcome)
 	}

@@ -98,11 +98,11 @@ func invalid(field, format string, args ...any) error {
 	return &ValidationError{Field: field, Message: fmt.Sprintf(format, args...)}
 }
 
-// Criterion is one trial success criterion: what "can use it well" means
+// TrialCriterion is one trial success criterion: what "can use it well" means
 // for this prospect, agreed before or early in the trial. With a rule (a
 // condition on the snapshot) it is tracked from data; without, Met is kept
 // by hand.
-type Criterion struct {
+type TrialCriterion struct {
 	Title string `json:"title" minLength:"1" maxLength:"500"`
 	Rule  string `json:"rule,omitempty" maxLength:"4096" doc:"A condition over the snapshot's fields, such as setup_done && active_users_7d >= 3; absent when tracked by hand."`
 	Met   bool   `json:"met,omitempty" doc:"Met, kept by hand (without a rule); with a rule, evaluated."`
@@ -110,7 +110,7 @@ type Criterion struct {
 
 // CheckCriteria validates trial success criteria; the error names the
 // criterion by index.
-func CheckCriteria(cs []Criterion) error {
+func CheckCriteria(cs []TrialCriterion) error {
 	if len(cs) > 50 {
 		return invalid("trial_criteria", "at most 50 criteria")
 	}
@@ -142,22 +142,22 @@ type RuleError struct {
 func (e *RuleError) Error() string { return e.Field + ": " + e.Err.Error() }
 func (e *RuleError) Unwrap() error { return e.Err }
 
-// Record is what is stored about a prospect beyond its attributes.
-type Record struct {
-	AccountID      string      `json:"account_id"`
-	ClassOverride  string      `json:"class_override,omitempty"`
-	OverrideBy     string      `json:"override_by,omitempty"`
-	OverrideReason string      `json:"override_reason,omitempty"`
-	OverrideAt     *time.Time  `json:"override_at,omitempty"`
-	Barriers       string      `json:"barriers"`
-	DesiredOutcome string      `json:"desired_outcome"`
-	Criteria       []Criterion `json:"trial_criteria"`
-	Status         string      `json:"status"`
-	FinalClass     string      `json:"final_class,omitempty"`
-	ClosedAt       *time.Time  `json:"closed_at,omitempty"`
-	ClosedBy       string      `json:"closed_by,omitempty"`
-	CreatedAt      time.Time   `json:"created_at"`
-	UpdatedAt      time.Time   `json:"updated_at"`
+// ProspectRecord is what is stored about a prospect beyond its attributes.
+type ProspectRecord struct {
+	AccountID      string           `json:"account_id"`
+	ClassOverride  string           `json:"class_override,omitempty"`
+	OverrideBy     string           `json:"override_by,omitempty"`
+	OverrideReason string           `json:"override_reason,omitempty"`
+	OverrideAt     *time.Time       `json:"override_at,omitempty"`
+	Barriers       string           `json:"barriers"`
+	DesiredOutcome string           `json:"desired_outcome"`
+	Criteria       []TrialCriterion `json:"trial_criteria"`
+	Status         string           `json:"status"`
+	FinalClass     string           `json:"final_class,omitempty"`
+	ClosedAt       *time.Time       `json:"closed_at,omitempty"`
+	ClosedBy       string           `json:"closed_by,omitempty"`
+	CreatedAt      time.Time        `json:"created_at"`
+	UpdatedAt      time.Time        `json:"updated_at"`
 }
 
 const recordColumns = `account_id, class_override, override_by, override_reason, override_at, barriers, desired_outcome,
@@ -178,9 +178,9 @@ func timeArg(t *time.Time) any {
 	return t.Unix()
 }
 
-func scanRecord(row interface{ Scan(...any) error }) (Record, error) {
+func scanRecord(row interface{ Scan(...any) error }) (ProspectRecord, error) {
 	var (
-		r                Record
+		r                ProspectRecord
 		override         sql.NullString
 		overrideAt, clo  sql.NullInt64
 		criteria         string
@@ -200,8 +200,8 @@ func scanRecord(row interface{ Scan(...any) error }) (Record, error) {
 }
 
 // records returns the stored records of ids (all when ids is nil).
-func records(ctx context.Context, q store.Querier, ids []string) (map[string]Record, error) {
-	out := map[string]Record{}
+func records(ctx context.Context, q store.Querier, ids []string) (map[string]ProspectRecord, error) {
+	out := map[string]ProspectRecord{}
 	collect := func(rows *sql.Rows, err error) error {
 		if err != nil {
 			return err
@@ -234,9 +234,9 @@ func records(ctx context.Context, q store.Querier, ids []string) (map[string]Rec
 }
 
 // putRecord creates or replaces a record.
-func putRecord(ctx context.Context, q store.Querier, r Record, now time.Time) error {
+func putRecord(ctx context.Context, q store.Querier, r ProspectRecord, now time.Time) error {
 	if r.Criteria == nil {
-		r.Criteria = []Criterion{}
+		r.Criteria = []TrialCriterion{}
 	}
 	criteria, err := json.Marshal(r.Criteria)
 	if err != nil {
@@ -280,8 +280,8 @@ func trialIDs(ctx context.Context, q store.Querier) ([]string, error) {
 	return ids, nil
 }
 
-// Seed is a class seeded from stated intent and usage, with why.
-type Seed struct {
+// ClassSeed is a class seeded from stated intent and usage, with why.
+type ClassSeed struct {
 	Class  string `json:"class" enum:"decided,undecided,browsing"`
 	Reason string `json:"reason"`
 }
@@ -302,40 +302,40 @@ func StatedIntent(s *snapshot.Snapshot) string {
 
 // Classify seeds a trial account's class from its snapshot by the rules in
 // the package documentation.
-func Classify(s *snapshot.Snapshot) Seed {
+func Classify(s *snapshot.Snapshot) ClassSeed {
 	engaged := s.SetupDone && s.ActiveUsers7d >= 2
 	idle := s.DaysSinceActivity < 0 || s.DaysSinceActivity > 7
 	usage := fmt.Sprintf("setup %s, %d users active in 7 days", map[bool]string{true: "done", false: "not done"}[s.SetupDone], s.ActiveUsers7d)
 	switch StatedIntent(s) {
 	case Decided:
-		return Seed{Decided, "stated intent decided"}
+		return ClassSeed{Decided, "stated intent decided"}
 	case Undecided:
-		return Seed{Undecided, "stated intent undecided"}
+		return ClassSeed{Undecided, "stated intent undecided"}
 	case Browsing:
 		if engaged {
-			return Seed{Undecided, "stated intent browsing, but engaged (" + usage + "): evaluating"}
+			return ClassSeed{Undecided, "stated intent browsing, but engaged (" + usage + "): evaluating"}
 		}
-		return Seed{Browsing, "stated intent browsing"}
+		return ClassSeed{Browsing, "stated intent browsing"}
 	}
 	if idle {
 		if s.DaysSinceActivity < 0 {
-			return Seed{Browsing, "no stated intent and never active"}
+			return ClassSeed{Browsing, "no stated intent and never active"}
 		}
-		return Seed{Browsing, fmt.Sprintf("no stated intent and idle for %d days", s.DaysSinceActivity)}
+		return ClassSeed{Browsing, fmt.Sprintf("no stated intent and idle for %d days", s.DaysSinceActivity)}
 	}
-	return Seed{Undecided, "no stated intent, active (" + usage + ")"}
+	return ClassSeed{Undecided, "no stated intent, active (" + usage + ")"}
 }
 
-// Override is a class set by hand.
-type Override struct {
+// ClassOverride is a class set by hand.
+type ClassOverride struct {
 	Class  string    `json:"class" enum:"decided,undecided,browsing"`
 	By     string    `json:"by"`
 	Reason string    `json:"reason"`
 	At     time.Time `json:"at"`
 }
 
-// Usage is what of the snapshot the triage shows.
-type Usage struct {
+// TrialUsage is what of the snapshot the triage shows.
+type TrialUsage struct {
 	SetupDone         bool    `json:"setup_done"`
 	ActiveUsers7d     int     `json:"active_users_7d"`
 	ActiveUsers30d    int     `json:"active_users_30d"`
@@ -344,34 +344,34 @@ type Usage struct {
 	Events30d         float64 `json:"events_30d"`
 }
 
-// CriterionView is a trial criterion with whether it is met now.
-type CriterionView struct {
-	Criterion
+// TrialCriterionView is a trial criterion with whether it is met now.
+type TrialCriterionView struct {
+	TrialCriterion
 	From  string `json:"from" enum:"data,manual"`
 	Error string `json:"error,omitempty"`
 }
 
 // Prospect is a trial account as the triage shows it.
 type Prospect struct {
-	AccountID      string          `json:"account_id"`
-	Name           string          `json:"name"`
-	OwnerEmail     string          `json:"owner_email,omitempty"`
-	Class          string          `json:"class" enum:"decided,undecided,browsing" doc:"The override when set, else the seed; for a closed prospect, its class when it closed."`
-	ClassFrom      string          `json:"class_from" enum:"seed,override,final" doc:"Where class comes from."`
-	Seed           Seed            `json:"seed"`
-	Override       *Override       `json:"override,omitempty"`
-	StatedIntent   string          `json:"stated_intent,omitempty" doc:"The trial_intent attribute as a class; absent when not stated."`
-	TrialStartedAt *time.Time      `json:"trial_started_at,omitempty"`
-	TrialEndsAt    *time.Time      `json:"trial_ends_at,omitempty"`
-	TrialDaysLeft  *int            `json:"trial_days_left,omitempty" doc:"Days until the trial ends (negative once over)."`
-	Usage          Usage           `json:"usage"`
-	Barriers       string          `json:"barriers" doc:"What must be resolved for them to adopt; the trial_barrier attribute until recorded here."`
-	DesiredOutcome string          `json:"desired_outcome" doc:"What they want to achieve; the desired_outcome attribute until recorded here."`
-	Criteria       []CriterionView `json:"trial_criteria"`
-	CriteriaMet    int             `json:"trial_criteria_met"`
-	Status         string          `json:"status" enum:"trial,converted,lost"`
-	ClosedAt       *time.Time      `json:"closed_at,omitempty"`
-	ClosedBy       string          `json:"closed_by,omitempty"`
+	AccountID      string               `json:"account_id"`
+	Name           string               `json:"name"`
+	OwnerEmail     string               `json:"owner_email,omitempty"`
+	Class          string               `json:"class" enum:"decided,undecided,browsing" doc:"The override when set, else the seed; for a closed prospect, its class when it closed."`
+	ClassFrom      string               `json:"class_from" enum:"seed,override,final" doc:"Where class comes from."`
+	Seed           ClassSeed            `json:"seed"`
+	Override       *ClassOverride       `json:"override,omitempty"`
+	StatedIntent   string               `json:"stated_intent,omitempty" doc:"The trial_intent attribute as a class; absent when not stated."`
+	TrialStartedAt *time.Time           `json:"trial_started_at,omitempty"`
+	TrialEndsAt    *time.Time           `json:"trial_ends_at,omitempty"`
+	TrialDaysLeft  *int                 `json:"trial_days_left,omitempty" doc:"Days until the trial ends (negative once over)."`
+	Usage          TrialUsage           `json:"usage"`
+	Barriers       string               `json:"barriers" doc:"What must be resolved for them to adopt; the trial_barrier attribute until recorded here."`
+	DesiredOutcome string               `json:"desired_outcome" doc:"What they want to achieve; the desired_outcome attribute until recorded here."`
+	Criteria       []TrialCriterionView `json:"trial_criteria"`
+	CriteriaMet    int                  `json:"trial_criteria_met"`
+	Status         string               `json:"status" enum:"trial,converted,lost"`
+	ClosedAt       *time.Time           `json:"closed_at,omitempty"`
+	ClosedBy       string               `json:"closed_by,omitempty"`
 }
 
 const day = 24 * time.Hour
@@ -386,16 +386,16 @@ func text(v any) string {
 
 // view builds a prospect from its snapshot and record (ok says whether
 // there is a record).
-func view(s *snapshot.Snapshot, r Record, ok bool, now time.Time) Prospect {
+func view(s *snapshot.Snapshot, r ProspectRecord, ok bool, now time.Time) Prospect {
 	p := Prospect{AccountID: s.AccountID, Name: s.Name, OwnerEmail: s.Owner, Seed: Classify(s), StatedIntent: StatedIntent(s),
-		Status: StatusTrial, Criteria: []CriterionView{},
-		Usage: Usage{SetupDone: s.SetupDone, ActiveUsers7d: s.ActiveUsers7d, ActiveUsers30d: s.ActiveUsers30d,
+		Status: StatusTrial, Criteria: []TrialCriterionView{},
+		Usage: TrialUsage{SetupDone: s.SetupDone, ActiveUsers7d: s.ActiveUsers7d, ActiveUsers30d: s.ActiveUsers30d,
 			DaysSinceActivity: s.DaysSinceActivity, AdoptionBreadth: s.AdoptionBreadth, Events30d: s.Events30d}}
 	p.Class, p.ClassFrom = p.Seed.Class, "seed"
 	p.Barriers, p.DesiredOutcome = text(s.Attributes[AttrBarrier]), text(s.Attributes[AttrOutcome])
 	if ok {
 		if r.ClassOverride != "" {
-			p.Override = &Override{Class: r.ClassOverride, By: r.OverrideBy, Reason: r.OverrideReason}
+			p.Override = &ClassOverride{Class: r.ClassOverride, By: r.OverrideBy, Reason: r.OverrideReason}
 			if r.OverrideAt != nil {
 				p.Override.At = *r.OverrideAt
 			}
@@ -412,7 +412,7 @@ func view(s *snapshot.Snapshot, r Record, ok bool, now time.Time) Prospect {
 			p.Class, p.ClassFrom = r.FinalClass, "final"
 		}
 		for _, c := range r.Criteria {
-			cv := CriterionView{Criterion: c, From: "manual"}
+			cv := TrialCriterionView{TrialCriterion: c, From: "manual"}
 			if c.Rule != "" {
 				cv.From = "data"
 				rl, err := rule.Compile(c.Rule, rule.Bool)
@@ -542,7 +542,7 @@ func Queue(ctx context.Context, q store.Querier, now time.Time, class string) ([
 type Change struct {
 	Barriers       *string
 	DesiredOutcome *string
-	Criteria       *[]Criterion
+	Criteria       *[]TrialCriterion
 	// Class sets the class by hand (with Reason, required); "" clears the
 	// override, so the seed applies again.
 	Class  *string
@@ -552,21 +552,21 @@ type Change struct {
 }
 
 // getRecord returns the stored record, or a new one for a trial account.
-func getRecord(ctx context.Context, q store.Querier, accountID string, now time.Time) (Record, bool, error) {
+func getRecord(ctx context.Context, q store.Querier, accountID string, now time.Time) (ProspectRecord, bool, error) {
 	recs, err := records(ctx, q, []string{accountID})
 	if err != nil {
-		return Record{}, false, err
+		return ProspectRecord{}, false, err
 	}
 	if r, ok := recs[accountID]; ok {
 		return r, true, nil
 	}
 	t := now.UTC().Truncate(time.Second)
-	return Record{AccountID: accountID, Status: StatusTrial, Criteria: []Criterion{}, CreatedAt: t, UpdatedAt: t}, false, nil
+	return ProspectRecord{AccountID: accountID, Status: StatusTrial, Criteria: []TrialCriterion{}, CreatedAt: t, UpdatedAt: t}, false, nil
 }
 
 // Update applies c to a prospect, by whom (an email or actor name), and
 // returns the stored record before (nil when there was none) and after.
-func Update(ctx context.Context, q store.Querier, accountID string, c Change, by string, now time.Time) (before *Record, after Record, _ error) {
+func Update(ctx context.Context, q store.Querier, accountID string, c Change, by string, now time.Time) (before *ProspectRecord, after ProspectRecord, _ error) {
 	p, err := Get(ctx, q, accountID, now)
 	if err != nil {
 		return nil, after, err
@@ -634,8 +634,8 @@ func Update(ctx context.Context, q store.Querier, accountID string, c Change, by
 	return before, recs[accountID], nil
 }
 
-// ClassRate is the conversion of the prospects of one class.
-type ClassRate struct {
+// ClassConversion is the conversion of the prospects of one class.
+type ClassConversion struct {
 	Class          string   `json:"class" doc:"decided, undecided, browsing, or all."`
 	Prospects      int      `json:"prospects" doc:"Open, converted and lost prospects of the class (closed ones by their class when they closed)."`
 	Open           int      `json:"open"`
@@ -654,19 +654,19 @@ func ratio(a, b int) *float64 {
 }
 
 // Rates counts conversion by class at now, with the total last.
-func Rates(ctx context.Context, q store.Querier, now time.Time) ([]ClassRate, error) {
+func Rates(ctx context.Context, q store.Querier, now time.Time) ([]ClassConversion, error) {
 	all, err := All(ctx, q, now)
 	if err != nil {
 		return nil, err
 	}
-	by := map[string]*ClassRate{}
-	out := make([]ClassRate, len(Classes)+1)
+	by := map[string]*ClassConversion{}
+	out := make([]ClassConversion, len(Classes)+1)
 	for i, c := range append(slices.Clone(Classes), "all") {
 		out[i].Class = c
 		by[c] = &out[i]
 	}
 	for _, p := range all {
-		for _, r := range []*ClassRate{by[p.Class], by["all"]} {
+		for _, r := range []*ClassConversion{by[p.Class], by["all"]} {
 			if r == nil {
 				continue
 			}

@@ -18,8 +18,8 @@ import (
 // decides. Each counts the same towards completeness.
 var HandoffParts = []string{"why_bought", "challenges", "proposed", "promised", "success_criteria", "decision_makers"}
 
-// Completeness is how much of a handoff record is filled in.
-type Completeness struct {
+// HandoffCompleteness is how much of a handoff record is filled in.
+type HandoffCompleteness struct {
 	Percent  int      `json:"percent" doc:"Filled parts / 6, in percent, rounded down."`
 	Complete bool     `json:"complete" doc:"Every part is filled in."`
 	Filled   int      `json:"filled"`
@@ -38,11 +38,11 @@ func blank(s string) bool {
 	return s == "" || placeholders[strings.TrimRight(s, ".")]
 }
 
-// HandoffCompleteness scores a handoff record; a missing record is the
+// Assess scores a handoff record; a missing record is the
 // zero Handoff (every part missing).
-func HandoffCompleteness(h account.Handoff) Completeness {
+func Assess(h account.Handoff) HandoffCompleteness {
 	vals := []string{h.WhyBought, h.Challenges, h.Proposed, h.Promised, h.SuccessCriteria, h.DecisionMakers}
-	c := Completeness{Total: len(HandoffParts), Missing: []string{}}
+	c := HandoffCompleteness{Total: len(HandoffParts), Missing: []string{}}
 	for i, v := range vals {
 		if blank(v) {
 			c.Missing = append(c.Missing, HandoffParts[i])
@@ -74,9 +74,9 @@ func SplitCriteria(text string) []string {
 	return out
 }
 
-// Suggestion is a success criterion from the handoff that the plan has no
+// GoalSuggestion is a success criterion from the handoff that the plan has no
 // goal for yet: the first goals a plan should get.
-type Suggestion struct {
+type GoalSuggestion struct {
 	Title  string `json:"title" doc:"The criterion as sales recorded it."`
 	Source string `json:"source" enum:"handoff"`
 }
@@ -84,16 +84,16 @@ type Suggestion struct {
 // Suggestions are the handoff's success criteria that no goal of the plan
 // has as its title yet (compared case-insensitively, ignoring spaces at
 // the ends).
-func Suggestions(h account.Handoff, goals []Goal) []Suggestion {
+func Suggestions(h account.Handoff, goals []PlanGoal) []GoalSuggestion {
 	have := map[string]bool{}
 	for _, g := range goals {
 		have[normTitle(g.Title)] = true
 	}
-	out := []Suggestion{}
+	out := []GoalSuggestion{}
 	for _, c := range SplitCriteria(h.SuccessCriteria) {
 		if !have[normTitle(c)] {
 			have[normTitle(c)] = true
-			out = append(out, Suggestion{Title: c, Source: SourceHandoff})
+			out = append(out, GoalSuggestion{Title: c, Source: SourceHandoff})
 		}
 	}
 	return out
@@ -110,7 +110,7 @@ const maxTitle = 500
 // plan has no goal for, creating a draft plan when there is none (owned by
 // owner). It returns the goals it added (none when every criterion is
 // already a goal), and whether it created the plan.
-func GoalsFromHandoff(ctx context.Context, q store.Querier, h account.Handoff, owner string, now time.Time) ([]Goal, bool, error) {
+func GoalsFromHandoff(ctx context.Context, q store.Querier, h account.Handoff, owner string, now time.Time) ([]PlanGoal, bool, error) {
 	_, created, err := EnsurePlan(ctx, q, h.AccountID, owner, now)
 	if err != nil {
 		return nil, false, err
@@ -119,9 +119,9 @@ func GoalsFromHandoff(ctx context.Context, q store.Querier, h account.Handoff, o
 	if err != nil {
 		return nil, created, err
 	}
-	var out []Goal
+	var out []PlanGoal
 	for _, s := range Suggestions(h, goals) {
-		g := Goal{AccountID: h.AccountID, Title: s.Title, Tracking: TrackManual, Status: GoalDraft, Source: SourceHandoff,
+		g := PlanGoal{AccountID: h.AccountID, Title: s.Title, Tracking: TrackManual, Status: GoalDraft, Source: SourceHandoff,
 			Description: "From the sales handoff's success criteria."}
 		if len(g.Title) > maxTitle {
 			g.Description = s.Title
@@ -149,12 +149,12 @@ func cut(s string, n int) string {
 // MissingHandoff is a paying account whose handoff record is absent or
 // incomplete.
 type MissingHandoff struct {
-	AccountID    string       `json:"account_id"`
-	Name         string       `json:"name"`
-	OwnerEmail   string       `json:"owner_email,omitempty"`
-	MRR          float64      `json:"mrr" doc:"Current MRR in the reporting currency."`
-	HasHandoff   bool         `json:"has_handoff"`
-	Completeness Completeness `json:"completeness"`
+	AccountID    string              `json:"account_id"`
+	Name         string              `json:"name"`
+	OwnerEmail   string              `json:"owner_email,omitempty"`
+	MRR          float64             `json:"mrr" doc:"Current MRR in the reporting currency."`
+	HasHandoff   bool                `json:"has_handoff"`
+	Completeness HandoffCompleteness `json:"completeness"`
 }
 
 // MissingHandoffs lists the accounts paying at now (MRR > 0) that have no
@@ -213,7 +213,7 @@ func MissingHandoffs(ctx context.Context, q store.Querier, now time.Time, incomp
 			continue
 		}
 		h, ok := handoffs[a.ID]
-		c := HandoffCompleteness(h)
+		c := Assess(h)
 		if ok && (c.Complete || !incomplete) {
 			continue
 		}

@@ -13,7 +13,7 @@ import (
 )
 
 // Progress is how far a goal's criterion is, on the current snapshot.
-type Progress struct {
+type GoalProgress struct {
 	Percent float64  `json:"percent" doc:"0–100: a rule is 0 or 100; a metric is (value − baseline) / (target − baseline), clamped; manual is manual_percent; an achieved goal is 100."`
 	Met     bool     `json:"met" doc:"The criterion is met (or the goal was marked achieved)."`
 	Value   *float64 `json:"value,omitempty" doc:"A metric's current value."`
@@ -25,11 +25,11 @@ type Progress struct {
 // when there is none: data-tracked criteria are then unevaluated). A goal
 // marked achieved by hand counts as met whatever the data says: the
 // customer and the CSM agreed it is.
-func Evaluate(g Goal, s *snapshot.Snapshot) Progress {
-	p := Progress{From: "data"}
+func Evaluate(g PlanGoal, s *snapshot.Snapshot) GoalProgress {
+	p := GoalProgress{From: "data"}
 	switch g.Tracking {
 	case TrackManual:
-		p = Progress{From: "manual", Percent: g.ManualPercent, Met: g.ManualPercent >= 100}
+		p = GoalProgress{From: "manual", Percent: g.ManualPercent, Met: g.ManualPercent >= 100}
 	case TrackRule, TrackMetric:
 		if s == nil {
 			p.Error = "no snapshot of the account"
@@ -83,23 +83,23 @@ func metricProgress(v, base, target float64) (float64, bool) {
 	return math.Round(f*1000) / 10, met
 }
 
-// GoalView is a goal with its progress.
-type GoalView struct {
-	Goal
-	Progress Progress `json:"progress"`
+// PlanGoalView is a goal with its progress.
+type PlanGoalView struct {
+	PlanGoal
+	Progress GoalProgress `json:"progress"`
 }
 
-// MilestoneView is a milestone with whether it is overdue.
-type MilestoneView struct {
-	Milestone
+// PlanMilestoneView is a milestone with whether it is overdue.
+type PlanMilestoneView struct {
+	PlanMilestone
 	Overdue bool `json:"overdue" doc:"Open and past its due date."`
 }
 
-// View is a plan with its goals evaluated and its milestones.
-type View struct {
-	Plan
-	Goals      []GoalView      `json:"goals"`
-	Milestones []MilestoneView `json:"milestones"`
+// PlanView is a plan with its goals evaluated and its milestones.
+type PlanView struct {
+	SuccessPlan
+	Goals      []PlanGoalView      `json:"goals"`
+	Milestones []PlanMilestoneView `json:"milestones"`
 	// Progress is the mean percent of the agreed and achieved goals: the
 	// number the customer sees.
 	Progress    *float64  `json:"progress,omitempty" doc:"Mean percent of the agreed and achieved goals; absent when there are none."`
@@ -108,25 +108,25 @@ type View struct {
 
 // Load returns an account's plan with every goal evaluated on the
 // account's snapshot at now (computed only when a goal needs data).
-func Load(ctx context.Context, q store.Querier, accountID string, now time.Time) (View, error) {
+func Load(ctx context.Context, q store.Querier, accountID string, now time.Time) (PlanView, error) {
 	p, err := GetPlan(ctx, q, accountID)
 	if err != nil {
-		return View{}, err
+		return PlanView{}, err
 	}
 	goals, err := Goals(ctx, q, accountID)
 	if err != nil {
-		return View{}, err
+		return PlanView{}, err
 	}
 	ms, err := Milestones(ctx, q, accountID)
 	if err != nil {
-		return View{}, err
+		return PlanView{}, err
 	}
 	var snap *snapshot.Snapshot
 	for _, g := range goals {
 		if g.Tracking != TrackManual {
 			s, err := snapshot.Get(ctx, q, accountID, now)
 			if err != nil && !errors.Is(err, snapshot.ErrNotFound) {
-				return View{}, fmt.Errorf("success plan of %s: %w", accountID, err)
+				return PlanView{}, fmt.Errorf("success plan of %s: %w", accountID, err)
 			}
 			if err == nil {
 				snap = &s
@@ -137,12 +137,12 @@ func Load(ctx context.Context, q store.Querier, accountID string, now time.Time)
 	return build(p, goals, ms, snap, now), nil
 }
 
-func build(p Plan, goals []Goal, ms []Milestone, snap *snapshot.Snapshot, now time.Time) View {
-	v := View{Plan: p, Goals: make([]GoalView, len(goals)), Milestones: make([]MilestoneView, len(ms)), EvaluatedAt: nowUTC(now)}
+func build(p SuccessPlan, goals []PlanGoal, ms []PlanMilestone, snap *snapshot.Snapshot, now time.Time) PlanView {
+	v := PlanView{SuccessPlan: p, Goals: make([]PlanGoalView, len(goals)), Milestones: make([]PlanMilestoneView, len(ms)), EvaluatedAt: nowUTC(now)}
 	var sum float64
 	var n int
 	for i, g := range goals {
-		v.Goals[i] = GoalView{Goal: g, Progress: Evaluate(g, snap)}
+		v.Goals[i] = PlanGoalView{PlanGoal: g, Progress: Evaluate(g, snap)}
 		if g.Shared() {
 			sum += v.Goals[i].Progress.Percent
 			n++
@@ -153,7 +153,7 @@ func build(p Plan, goals []Goal, ms []Milestone, snap *snapshot.Snapshot, now ti
 		v.Progress = &mean
 	}
 	for i, m := range ms {
-		v.Milestones[i] = MilestoneView{Milestone: m, Overdue: m.Overdue(now)}
+		v.Milestones[i] = PlanMilestoneView{PlanMilestone: m, Overdue: m.Overdue(now)}
 	}
 	return v
 }
@@ -161,8 +161,8 @@ func build(p Plan, goals []Goal, ms []Milestone, snap *snapshot.Snapshot, now ti
 // Public is what the customer's shared page shows: the agreed and achieved
 // goals with their progress, and the milestones of those goals, without
 // the criteria's expressions or anything else about the account.
-func (v View) Public() View {
-	out := View{Plan: v.Plan, Progress: v.Progress, EvaluatedAt: v.EvaluatedAt, Goals: []GoalView{}, Milestones: []MilestoneView{}}
+func (v PlanView) Public() PlanView {
+	out := PlanView{SuccessPlan: v.SuccessPlan, Progress: v.Progress, EvaluatedAt: v.EvaluatedAt, Goals: []PlanGoalView{}, Milestones: []PlanMilestoneView{}}
 	shown := map[string]bool{}
 	for _, g := range v.Goals {
 		if !g.Shared() {

@@ -15,9 +15,9 @@ import (
 	"github.com/kizuna-cs/kizuna/internal/store"
 )
 
-// Share is a link that shows an account's plan to the customer, without
+// PlanShare is a link that shows an account's plan to the customer, without
 // its token (which is shown once, when the link is made).
-type Share struct {
+type PlanShare struct {
 	ID        string     `json:"share_id"`
 	AccountID string     `json:"account_id"`
 	Prefix    string     `json:"prefix" doc:"The token's first characters, to tell links apart."`
@@ -63,8 +63,8 @@ func ValidToken(s string) bool {
 
 const shareColumns = `share_id, account_id, prefix, created_by, created_at, revoked_at, revoked_by`
 
-func scanShare(row interface{ Scan(...any) error }) (Share, error) {
-	var s Share
+func scanShare(row interface{ Scan(...any) error }) (PlanShare, error) {
+	var s PlanShare
 	var created int64
 	var revoked sql.NullInt64
 	if err := row.Scan(&s.ID, &s.AccountID, &s.Prefix, &s.CreatedBy, &created, &revoked, &s.RevokedBy); err != nil {
@@ -76,12 +76,12 @@ func scanShare(row interface{ Scan(...any) error }) (Share, error) {
 
 // CreateShare makes a link to an account's plan (which must exist) and
 // returns it with its token, which is not stored and cannot be shown again.
-func CreateShare(ctx context.Context, q store.Querier, accountID, by string, now time.Time) (Share, string, error) {
+func CreateShare(ctx context.Context, q store.Querier, accountID, by string, now time.Time) (PlanShare, string, error) {
 	if _, err := GetPlan(ctx, q, accountID); err != nil {
-		return Share{}, "", err
+		return PlanShare{}, "", err
 	}
 	token := newToken()
-	s := Share{ID: store.NewID("sh_"), AccountID: accountID, Prefix: token[:len(TokenPrefix)+8], CreatedBy: by, CreatedAt: nowUTC(now)}
+	s := PlanShare{ID: store.NewID("sh_"), AccountID: accountID, Prefix: token[:len(TokenPrefix)+8], CreatedBy: by, CreatedAt: nowUTC(now)}
 	_, err := q.ExecContext(ctx, `INSERT INTO success_plan_shares (share_id, account_id, token_hash, prefix, created_by, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6)`, s.ID, s.AccountID, hashToken(token), s.Prefix, s.CreatedBy, s.CreatedAt.Unix())
 	if err != nil {
@@ -91,7 +91,7 @@ func CreateShare(ctx context.Context, q store.Querier, accountID, by string, now
 }
 
 // Shares returns the links to an account's plan, newest first.
-func Shares(ctx context.Context, q store.Querier, accountID string) ([]Share, error) {
+func Shares(ctx context.Context, q store.Querier, accountID string) ([]PlanShare, error) {
 	rows, err := q.QueryContext(ctx, `SELECT `+shareColumns+` FROM success_plan_shares WHERE account_id = $1
 		ORDER BY created_at DESC, share_id DESC`, accountID)
 	if err != nil {
@@ -105,7 +105,7 @@ func Shares(ctx context.Context, q store.Querier, accountID string) ([]Share, er
 }
 
 // GetShare returns one link of an account's plan, or ErrNotFound.
-func GetShare(ctx context.Context, q store.Querier, accountID, shareID string) (Share, error) {
+func GetShare(ctx context.Context, q store.Querier, accountID, shareID string) (PlanShare, error) {
 	s, err := scanShare(q.QueryRowContext(ctx, `SELECT `+shareColumns+` FROM success_plan_shares WHERE share_id = $1 AND account_id = $2`,
 		shareID, accountID))
 	if errors.Is(err, sql.ErrNoRows) {
@@ -119,7 +119,7 @@ func GetShare(ctx context.Context, q store.Querier, accountID, shareID string) (
 
 // RevokeShare stops a link from working; revoking a revoked link changes
 // nothing. It returns the link before and after.
-func RevokeShare(ctx context.Context, q store.Querier, accountID, shareID, by string, now time.Time) (before, after Share, _ error) {
+func RevokeShare(ctx context.Context, q store.Querier, accountID, shareID, by string, now time.Time) (before, after PlanShare, _ error) {
 	before, err := GetShare(ctx, q, accountID, shareID)
 	if err != nil || before.RevokedAt != nil {
 		return before, before, err
@@ -134,9 +134,9 @@ func RevokeShare(ctx context.Context, q store.Querier, accountID, shareID, by st
 
 // Resolve returns the link a token opens: ErrNotFound for a token that
 // never existed (or whose plan was deleted), ErrRevoked for a revoked one.
-func Resolve(ctx context.Context, q store.Querier, token string) (Share, error) {
+func Resolve(ctx context.Context, q store.Querier, token string) (PlanShare, error) {
 	if !ValidToken(token) {
-		return Share{}, ErrNotFound
+		return PlanShare{}, ErrNotFound
 	}
 	s, err := scanShare(q.QueryRowContext(ctx, `SELECT `+shareColumns+` FROM success_plan_shares WHERE token_hash = $1`, hashToken(token)))
 	if errors.Is(err, sql.ErrNoRows) {

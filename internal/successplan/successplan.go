@@ -29,10 +29,10 @@ import (
 // Languages a plan's shared page can be shown in.
 var Languages = []string{"en", "ja"}
 
-// Plan states.
+// PlanStatuses lists the states of a plan.
 var PlanStatuses = []string{"draft", "active", "completed", "archived"}
 
-// Goal states: draft (prepared, not yet agreed with the customer), agreed,
+// PlanGoal states: draft (prepared, not yet agreed with the customer), agreed,
 // achieved (confirmed by hand) and dropped.
 var GoalStatuses = []string{GoalDraft, GoalAgreed, GoalAchieved, GoalDropped}
 
@@ -64,7 +64,7 @@ const (
 // Sources lists where goals come from.
 var Sources = []string{SourceManual, SourceHandoff, SourceProspect}
 
-// Milestone states.
+// PlanMilestone states.
 var MilestoneStatuses = []string{MilestoneOpen, MilestoneDone, MilestoneSkipped}
 
 // The milestone states.
@@ -90,8 +90,8 @@ func invalid(field, format string, args ...any) error {
 	return &ValidationError{Field: field, Message: fmt.Sprintf(format, args...)}
 }
 
-// Plan is an account's success plan.
-type Plan struct {
+// SuccessPlan is an account's success plan.
+type SuccessPlan struct {
 	AccountID  string    `json:"account_id"`
 	Title      string    `json:"title"`
 	Language   string    `json:"language" enum:"en,ja" doc:"The customer's language: the shared page is shown in it."`
@@ -101,8 +101,8 @@ type Plan struct {
 	UpdatedAt  time.Time `json:"updated_at"`
 }
 
-// Goal is one of the customer's goals with its success criterion.
-type Goal struct {
+// PlanGoal is one of the customer's goals with its success criterion.
+type PlanGoal struct {
 	ID          string `json:"goal_id"`
 	AccountID   string `json:"account_id"`
 	Position    int    `json:"position" doc:"Goals are listed by position (1 first)."`
@@ -124,10 +124,10 @@ type Goal struct {
 }
 
 // Shared reports whether the customer sees the goal.
-func (g Goal) Shared() bool { return g.Status == GoalAgreed || g.Status == GoalAchieved }
+func (g PlanGoal) Shared() bool { return g.Status == GoalAgreed || g.Status == GoalAchieved }
 
-// Milestone is a step towards the plan's goals.
-type Milestone struct {
+// PlanMilestone is a step towards the plan's goals.
+type PlanMilestone struct {
 	ID          string     `json:"milestone_id"`
 	AccountID   string     `json:"account_id"`
 	GoalID      string     `json:"goal_id,omitempty" doc:"The goal it leads to; absent for a step of the whole plan."`
@@ -142,7 +142,7 @@ type Milestone struct {
 }
 
 // Overdue reports whether m is still open past its due date at now.
-func (m Milestone) Overdue(now time.Time) bool {
+func (m PlanMilestone) Overdue(now time.Time) bool {
 	return m.Status == MilestoneOpen && m.DueAt != nil && m.DueAt.Before(now)
 }
 
@@ -178,7 +178,7 @@ func floatArg(v *float64) any {
 func nowUTC(now time.Time) time.Time { return now.UTC().Truncate(time.Second) }
 
 // CheckPlan validates a plan's fields.
-func CheckPlan(p Plan) error {
+func CheckPlan(p SuccessPlan) error {
 	switch {
 	case strings.TrimSpace(p.AccountID) == "":
 		return invalid("account_id", "required")
@@ -194,8 +194,8 @@ func CheckPlan(p Plan) error {
 
 const planColumns = `account_id, title, language, status, owner_email, created_at, updated_at`
 
-func scanPlan(row interface{ Scan(...any) error }) (Plan, error) {
-	var p Plan
+func scanPlan(row interface{ Scan(...any) error }) (SuccessPlan, error) {
+	var p SuccessPlan
 	var created, updated int64
 	if err := row.Scan(&p.AccountID, &p.Title, &p.Language, &p.Status, &p.OwnerEmail, &created, &updated); err != nil {
 		return p, err
@@ -205,7 +205,7 @@ func scanPlan(row interface{ Scan(...any) error }) (Plan, error) {
 }
 
 // GetPlan returns an account's plan, or ErrNotFound.
-func GetPlan(ctx context.Context, q store.Querier, accountID string) (Plan, error) {
+func GetPlan(ctx context.Context, q store.Querier, accountID string) (SuccessPlan, error) {
 	p, err := scanPlan(q.QueryRowContext(ctx, `SELECT `+planColumns+` FROM success_plans WHERE account_id = $1`, accountID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return p, fmt.Errorf("success plan of %s: %w", accountID, ErrNotFound)
@@ -219,7 +219,7 @@ func GetPlan(ctx context.Context, q store.Querier, accountID string) (Plan, erro
 // PutPlan creates or replaces an account's plan (its own fields; goals,
 // milestones and links stay) and returns it as stored. Empty language and
 // status default to en and draft.
-func PutPlan(ctx context.Context, q store.Querier, p Plan, now time.Time) (Plan, error) {
+func PutPlan(ctx context.Context, q store.Querier, p SuccessPlan, now time.Time) (SuccessPlan, error) {
 	if p.Language == "" {
 		p.Language = "en"
 	}
@@ -243,12 +243,12 @@ func PutPlan(ctx context.Context, q store.Querier, p Plan, now time.Time) (Plan,
 
 // EnsurePlan returns an account's plan, creating a draft one (in English,
 // owned by owner) when there is none; created says which.
-func EnsurePlan(ctx context.Context, q store.Querier, accountID, owner string, now time.Time) (p Plan, created bool, _ error) {
+func EnsurePlan(ctx context.Context, q store.Querier, accountID, owner string, now time.Time) (p SuccessPlan, created bool, _ error) {
 	p, err := GetPlan(ctx, q, accountID)
 	if err == nil || !errors.Is(err, ErrNotFound) {
 		return p, false, err
 	}
-	p, err = PutPlan(ctx, q, Plan{AccountID: accountID, OwnerEmail: owner}, now)
+	p, err = PutPlan(ctx, q, SuccessPlan{AccountID: accountID, OwnerEmail: owner}, now)
 	return p, err == nil, err
 }
 
@@ -265,7 +265,7 @@ func DeletePlan(ctx context.Context, q store.Querier, accountID string) error {
 }
 
 // ListPlans returns the plans, by account, optionally only those in status.
-func ListPlans(ctx context.Context, q store.Querier, status string, afterID string, limit int) ([]Plan, error) {
+func ListPlans(ctx context.Context, q store.Querier, status string, afterID string, limit int) ([]SuccessPlan, error) {
 	rows, err := q.QueryContext(ctx, `SELECT `+planColumns+` FROM success_plans
 		WHERE ($1 = '' OR status = $1) AND account_id > $2 ORDER BY account_id LIMIT $3`, status, afterID, store.PageLimit(limit))
 	if err != nil {
@@ -281,7 +281,7 @@ func ListPlans(ctx context.Context, q store.Querier, status string, afterID stri
 // CheckGoal validates a goal: its texts, states, and that its criterion
 // compiles against the snapshot (a *rule.Error, wrapped with the field,
 // says where a rule or metric is wrong).
-func CheckGoal(g Goal) error {
+func CheckGoal(g PlanGoal) error {
 	switch {
 	case strings.TrimSpace(g.Title) == "":
 		return invalid("title", "required")
@@ -334,7 +334,7 @@ type RuleError struct {
 func (e *RuleError) Error() string { return e.Field + ": " + e.Err.Error() }
 func (e *RuleError) Unwrap() error { return e.Err }
 
-func baseline(g Goal) float64 {
+func baseline(g PlanGoal) float64 {
 	if g.Baseline == nil {
 		return 0
 	}
@@ -344,11 +344,11 @@ func baseline(g Goal) float64 {
 const goalColumns = `goal_id, account_id, position, title, description, tracking, rule, metric, baseline, target,
 	manual_percent, status, source, due_at, created_at, updated_at`
 
-func scanGoal(row interface{ Scan(...any) error }) (Goal, error) {
+func scanGoal(row interface{ Scan(...any) error }) (PlanGoal, error) {
 	var (
 		g                propsNull
 		created, updated int64
-		out              Goal
+		out              PlanGoal
 	)
 	err := row.Scan(&out.ID, &out.AccountID, &out.Position, &out.Title, &out.Description, &out.Tracking, &out.Rule, &out.Metric,
 		&g.baseline, &g.target, &out.ManualPercent, &out.Status, &out.Source, &g.due, &created, &updated)
@@ -366,7 +366,7 @@ type propsNull struct {
 }
 
 // GetGoal returns one goal of an account's plan, or ErrNotFound.
-func GetGoal(ctx context.Context, q store.Querier, accountID, goalID string) (Goal, error) {
+func GetGoal(ctx context.Context, q store.Querier, accountID, goalID string) (PlanGoal, error) {
 	g, err := scanGoal(q.QueryRowContext(ctx, `SELECT `+goalColumns+` FROM success_goals WHERE goal_id = $1 AND account_id = $2`,
 		goalID, accountID))
 	if errors.Is(err, sql.ErrNoRows) {
@@ -379,7 +379,7 @@ func GetGoal(ctx context.Context, q store.Querier, accountID, goalID string) (Go
 }
 
 // Goals returns the goals of an account's plan by position.
-func Goals(ctx context.Context, q store.Querier, accountID string) ([]Goal, error) {
+func Goals(ctx context.Context, q store.Querier, accountID string) ([]PlanGoal, error) {
 	rows, err := q.QueryContext(ctx, `SELECT `+goalColumns+` FROM success_goals WHERE account_id = $1 ORDER BY position, goal_id`, accountID)
 	if err != nil {
 		return nil, fmt.Errorf("goals of %s: %w", accountID, err)
@@ -401,7 +401,7 @@ func nextPosition(ctx context.Context, q store.Querier, table, accountID string)
 	return n, nil
 }
 
-func fillGoal(g *Goal) {
+func fillGoal(g *PlanGoal) {
 	g.Title = strings.TrimSpace(g.Title)
 	if g.Status == "" {
 		g.Status = GoalDraft
@@ -416,7 +416,7 @@ func fillGoal(g *Goal) {
 
 // AddGoal stores a new goal at the end of the account's plan (which must
 // exist) and returns it as stored.
-func AddGoal(ctx context.Context, q store.Querier, g Goal, now time.Time) (Goal, error) {
+func AddGoal(ctx context.Context, q store.Querier, g PlanGoal, now time.Time) (PlanGoal, error) {
 	fillGoal(&g)
 	if err := CheckGoal(g); err != nil {
 		return g, err
@@ -445,7 +445,7 @@ func AddGoal(ctx context.Context, q store.Querier, g Goal, now time.Time) (Goal,
 
 // UpdateGoal replaces a goal's fields (all but its id, account and
 // creation time) and returns it before and after.
-func UpdateGoal(ctx context.Context, q store.Querier, g Goal, now time.Time) (before, after Goal, _ error) {
+func UpdateGoal(ctx context.Context, q store.Querier, g PlanGoal, now time.Time) (before, after PlanGoal, _ error) {
 	before, err := GetGoal(ctx, q, g.AccountID, g.ID)
 	if err != nil {
 		return before, before, err
@@ -482,7 +482,7 @@ func DeleteGoal(ctx context.Context, q store.Querier, accountID, goalID string) 
 }
 
 // CheckMilestone validates a milestone's fields.
-func CheckMilestone(m Milestone) error {
+func CheckMilestone(m PlanMilestone) error {
 	switch {
 	case strings.TrimSpace(m.Title) == "":
 		return invalid("title", "required")
@@ -497,9 +497,9 @@ func CheckMilestone(m Milestone) error {
 const milestoneColumns = `milestone_id, account_id, goal_id, position, title, owner_email, due_at, status, completed_at,
 	created_at, updated_at`
 
-func scanMilestone(row interface{ Scan(...any) error }) (Milestone, error) {
+func scanMilestone(row interface{ Scan(...any) error }) (PlanMilestone, error) {
 	var (
-		m                Milestone
+		m                PlanMilestone
 		goal             sql.NullString
 		due, completed   sql.NullInt64
 		created, updated int64
@@ -514,7 +514,7 @@ func scanMilestone(row interface{ Scan(...any) error }) (Milestone, error) {
 }
 
 // GetMilestone returns one milestone of an account's plan, or ErrNotFound.
-func GetMilestone(ctx context.Context, q store.Querier, accountID, id string) (Milestone, error) {
+func GetMilestone(ctx context.Context, q store.Querier, accountID, id string) (PlanMilestone, error) {
 	m, err := scanMilestone(q.QueryRowContext(ctx, `SELECT `+milestoneColumns+` FROM success_milestones
 		WHERE milestone_id = $1 AND account_id = $2`, id, accountID))
 	if errors.Is(err, sql.ErrNoRows) {
@@ -527,7 +527,7 @@ func GetMilestone(ctx context.Context, q store.Querier, accountID, id string) (M
 }
 
 // Milestones returns the milestones of an account's plan by position.
-func Milestones(ctx context.Context, q store.Querier, accountID string) ([]Milestone, error) {
+func Milestones(ctx context.Context, q store.Querier, accountID string) ([]PlanMilestone, error) {
 	rows, err := q.QueryContext(ctx, `SELECT `+milestoneColumns+` FROM success_milestones WHERE account_id = $1
 		ORDER BY position, milestone_id`, accountID)
 	if err != nil {
@@ -562,7 +562,7 @@ func checkGoalRef(ctx context.Context, q store.Querier, accountID, goalID string
 
 // AddMilestone stores a new milestone at the end of the account's plan
 // (which must exist) and returns it as stored.
-func AddMilestone(ctx context.Context, q store.Querier, m Milestone, now time.Time) (Milestone, error) {
+func AddMilestone(ctx context.Context, q store.Querier, m PlanMilestone, now time.Time) (PlanMilestone, error) {
 	m.Title = strings.TrimSpace(m.Title)
 	if m.Status == "" {
 		m.Status = MilestoneOpen
@@ -599,7 +599,7 @@ func AddMilestone(ctx context.Context, q store.Querier, m Milestone, now time.Ti
 
 // UpdateMilestone replaces a milestone's fields and returns it before and
 // after. Leaving open (done or skipped) records when; reopening clears it.
-func UpdateMilestone(ctx context.Context, q store.Querier, m Milestone, now time.Time) (before, after Milestone, _ error) {
+func UpdateMilestone(ctx context.Context, q store.Querier, m PlanMilestone, now time.Time) (before, after PlanMilestone, _ error) {
 	before, err := GetMilestone(ctx, q, m.AccountID, m.ID)
 	if err != nil {
 		return before, before, err

@@ -127,6 +127,8 @@ func (s *Server) routes() {
 	registerChurn(s, s.api)
 	registerCoverage(s, s.api)
 	registerCLV(s, s.api)
+	registerSuccessPlans(s, s.api) // with the customer's shared page, GET /share/{token}
+	registerProspects(s, s.api)
 	s.ingest = s.registerTracking()
 }
 
