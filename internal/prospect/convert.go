@@ -228,7 +228,7 @@ func Convert(ctx context.Context, q store.Querier, accountID string, c Conversio
 
 	// The timeline.
 	var b strings.Builder
-	fmt.Fprintf(&b, "ConversionResult from trial (class %s, %s).", p.Class, p.ClassFrom)
+	fmt.Fprintf(&b, "Converted from trial (class %s, %s).", p.Class, p.ClassFrom)
 	if p.DesiredOutcome != "" {
 		fmt.Fprintf(&b, "\nDesired outcome: %s", p.DesiredOutcome)
 	}

@@ -32,7 +32,7 @@ var Languages = []string{"en", "ja"}
 // PlanStatuses lists the states of a plan.
 var PlanStatuses = []string{"draft", "active", "completed", "archived"}
 
-// PlanGoal states: draft (prepared, not yet agreed with the customer), agreed,
+// GoalStatuses are the states of a goal: draft (prepared, not yet agreed with the customer), agreed,
 // achieved (confirmed by hand) and dropped.
 var GoalStatuses = []string{GoalDraft, GoalAgreed, GoalAchieved, GoalDropped}
 
@@ -64,7 +64,7 @@ const (
 // Sources lists where goals come from.
 var Sources = []string{SourceManual, SourceHandoff, SourceProspect}
 
-// PlanMilestone states.
+// MilestoneStatuses are the states of a milestone.
 var MilestoneStatuses = []string{MilestoneOpen, MilestoneDone, MilestoneSkipped}
 
 // The milestone states.
