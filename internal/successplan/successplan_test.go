@@ -68,7 +68,12 @@ func TestCheckGoal(t *testing.T) {
 		{"rule typo", with(func(g *PlanGoal) { g.Tracking = TrackRule; g.Rule = "setup_dne" }), "rule"},
 		{"rule not a condition", with(func(g *PlanGoal) { g.Tracking = TrackRule; g.Rule = "mrr" }), "rule"},
 		{"metric without target", with(func(g *PlanGoal) { g.Tracking = TrackMetric; g.Metric = "mrr" }), "target"},
-		{"target equals baseline", with(func(g *PlanGoal) { g.Tracking = TrackMetric; g.Metric = "mrr"; g.Target = ptr(5.0); g.Baseline = ptr(5.0) }), "target"},
+		{"target equals baseline", with(func(g *PlanGoal) {
+			g.Tracking = TrackMetric
+			g.Metric = "mrr"
+			g.Target = ptr(5.0)
+			g.Baseline = ptr(5.0)
+		}), "target"},
 		{"manual with rule", with(func(g *PlanGoal) { g.Tracking = TrackManual; g.Rule = "setup_done" }), "tracking"},
 		{"percent over 100", with(func(g *PlanGoal) { g.Tracking = TrackManual; g.ManualPercent = 101 }), "manual_percent"},
 		{"bad status", with(func(g *PlanGoal) { g.Tracking = TrackManual; g.Status = "done" }), "status"},
