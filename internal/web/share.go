@@ -217,3 +217,13 @@ func (s *Server) renderShare(w http.ResponseWriter, r *http.Request, status int,
 		w.Write(buf.Bytes())
 	}
 }
+
+// loggedPath is the request's path as logs may keep it: a share link's
+// token is a credential (anyone holding it reads the plan), so it never
+// reaches the log.
+func loggedPath(r *http.Request) string {
+	if strings.HasPrefix(r.URL.Path, "/share/") {
+		return "/share/{token}"
+	}
+	return r.URL.Path
+}

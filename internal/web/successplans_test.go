@@ -253,6 +253,10 @@ func TestSharedPlanPage(t *testing.T) {
 		if w := s.do(t, request{target: "/share/" + tokenB}); w.Code != http.StatusOK {
 			t.Errorf("b's link after a's was revoked: %d", w.Code)
 		}
+		// The token is a credential: the request log has the route, not the link.
+		if logs := s.log.String(); strings.Contains(logs, tokenA[3:]) || strings.Contains(logs, tokenB[3:]) || !strings.Contains(logs, "path=/share/{token}") {
+			t.Errorf("the log holds a share token or lacks the share requests:\n%s", logs)
+		}
 		entries, err := audit.List(ctx, db, audit.Filter{ObjectType: "success_plan_share", Limit: 10})
 		if err != nil || len(entries) != 3 || entries[0].Action != audit.ActionRevoke {
 			t.Errorf("audit of links: %+v %v", entries, err)
