@@ -253,12 +253,26 @@ func TestSharedPlanPage(t *testing.T) {
 		if w := s.do(t, request{target: "/share/" + tokenB}); w.Code != http.StatusOK {
 			t.Errorf("b's link after a's was revoked: %d", w.Code)
 		}
+		// A revoked link of a Japanese plan says so in Japanese; an unknown one follows the browser.
+		listB := decode[struct {
+			Shares []struct {
+				ShareID string `json:"share_id"`
+			} `json:"shares"`
+		}](t, s.do(t, request{target: "/api/v1/accounts/b/success-plan/shares", bearer: keys.read}))
+		s.do(t, request{method: "DELETE", target: "/api/v1/accounts/b/success-plan/shares/" + listB.Shares[0].ShareID, bearer: keys.csm})
+		if w := s.do(t, request{target: "/share/" + tokenB}); w.Code != http.StatusGone || !strings.Contains(w.Body.String(), "取り消されました") {
+			t.Errorf("revoked ja link: %d %s", w.Code, w.Body)
+		}
+		if w := s.do(t, request{target: "/share/" + unknown, header: http.Header{"Accept-Language": {"ja-JP,ja;q=0.9"}}}); w.Code != http.StatusNotFound ||
+			!strings.Contains(w.Body.String(), "ページが見つかりません") {
+			t.Errorf("unknown link in ja: %d %s", w.Code, w.Body)
+		}
 		// The token is a credential: the request log has the route, not the link.
 		if logs := s.log.String(); strings.Contains(logs, tokenA[3:]) || strings.Contains(logs, tokenB[3:]) || !strings.Contains(logs, "path=/share/{token}") {
 			t.Errorf("the log holds a share token or lacks the share requests:\n%s", logs)
 		}
 		entries, err := audit.List(ctx, db, audit.Filter{ObjectType: "success_plan_share", Limit: 10})
-		if err != nil || len(entries) != 3 || entries[0].Action != audit.ActionRevoke {
+		if err != nil || len(entries) != 4 || entries[0].Action != audit.ActionRevoke {
 			t.Errorf("audit of links: %+v %v", entries, err)
 		}
 	})
