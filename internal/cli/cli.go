@@ -51,6 +51,8 @@ type CLI struct {
 	Playbook  PlaybookCmd  `cmd:"" help:"Playbooks: triggers and actions run by the recompute (list, show, create, validate)."`
 	Churn     ChurnCmd     `cmd:"" help:"Churn-risk model (train) and customer survival curves."`
 	Task      TaskCmd      `cmd:"" help:"Tasks: list a CSM's queue, mark tasks done."`
+	Prospect  ProspectCmd  `cmd:"" help:"Trial prospects: the triage queue (decided / undecided / browsing) and conversion by class."`
+	Handoff   HandoffCmd   `cmd:"" help:"Sales→CS handoffs: paying accounts missing one."`
 	FX        FXCmd        `cmd:"" name:"fx" help:"Exchange rates into the reporting currency."`
 	Migrate   MigrateCmd   `cmd:"" help:"Apply database migrations and print the schema version."`
 	User      UserCmd      `cmd:"" help:"Manage users."`

@@ -3,11 +3,13 @@ package web
 import (
 	"context"
 	"net/http"
+	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/kizuna-cs/kizuna/internal/account"
 	"github.com/kizuna-cs/kizuna/internal/store"
+	"github.com/kizuna-cs/kizuna/internal/successplan"
 )
 
 // HandoffFields are the writable fields of a sales→CS handoff record: the body of PUT.
@@ -27,7 +29,17 @@ type HandoffRecord struct {
 	HandoffFields
 }
 
-var handoffs = &resource[account.Handoff, HandoffFields, account.Handoff, HandoffRecord]{
+// HandoffOut is a handoff record as the API shows it: with how complete it is.
+type HandoffOut struct {
+	account.Handoff
+	Completeness successplan.HandoffCompleteness `json:"completeness" doc:"Which of the six parts (why they bought, challenges, proposed, promised, success criteria, decision makers) are filled in; blank, -, n/a, tbd and the like count as missing."`
+}
+
+func handoffOut(h account.Handoff) HandoffOut {
+	return HandoffOut{Handoff: h, Completeness: successplan.Assess(h)}
+}
+
+var handoffs = &resource[account.Handoff, HandoffFields, HandoffOut, HandoffRecord]{
 	plural: "handoffs", object: "handoff", tag: "Handoffs", write: needActivity,
 	keys: []string{"account_id"}, keyDocs: []string{"The account the handoff is about (one record per account), which must exist."},
 	load: func(ctx context.Context, q store.Querier, key []string) (account.Handoff, error) {
@@ -52,7 +64,9 @@ var handoffs = &resource[account.Handoff, HandoffFields, account.Handoff, Handof
 	remove: func(ctx context.Context, q store.Querier, key []string) error {
 		return account.DeleteHandoff(ctx, q, key[0])
 	},
-	present: func(ctx context.Context, q store.Querier, h account.Handoff) (account.Handoff, error) { return h, nil },
+	present: func(ctx context.Context, q store.Querier, h account.Handoff) (HandoffOut, error) {
+		return handoffOut(h), nil
+	},
 	split: func(r HandoffRecord) ([]string, HandoffFields) {
 		return []string{r.AccountID}, r.HandoffFields
 	},
@@ -65,8 +79,20 @@ type listHandoffsInput struct {
 }
 
 type handoffPage struct {
-	Handoffs   []account.Handoff `json:"handoffs"`
-	NextCursor string            `json:"next_cursor,omitempty" doc:"Pass as after to get the next page; absent on the last page."`
+	Handoffs   []HandoffOut `json:"handoffs"`
+	NextCursor string       `json:"next_cursor,omitempty" doc:"Pass as after to get the next page; absent on the last page."`
+}
+
+type missingHandoffsInput struct {
+	Incomplete bool `query:"incomplete" doc:"Also list accounts whose handoff record is incomplete."`
+}
+
+type missingHandoffsOutput struct {
+	Body struct {
+		Accounts []successplan.MissingHandoff `json:"accounts" doc:"Largest MRR first."`
+		Missing  int                          `json:"missing" doc:"Accounts with no handoff record."`
+		Partial  int                          `json:"incomplete" doc:"Accounts with an incomplete one (counted with incomplete=true)."`
+	}
 }
 
 type handoffPageOutput struct{ Body handoffPage }
@@ -86,7 +112,32 @@ func registerHandoffs(s *Server, api huma.API) {
 			return nil, s.internal(ctx, err)
 		}
 		list, next := page(l, list, "account_id", func(h account.Handoff) (any, string) { return h.SortKey(l.sort), h.AccountID })
-		return &handoffPageOutput{Body: handoffPage{Handoffs: orEmpty(list), NextCursor: next}}, nil
+		out := make([]HandoffOut, len(list))
+		for i, h := range list {
+			out[i] = handoffOut(h)
+		}
+		return &handoffPageOutput{Body: handoffPage{Handoffs: out, NextCursor: next}}, nil
+	})
+	register(api, needRead, huma.Operation{
+		OperationID: "list-missing-handoffs", Method: http.MethodGet, Path: "/handoffs/missing", Tags: []string{"Handoffs"},
+		Summary: "Paying accounts missing a handoff",
+		Description: "The accounts with MRR > 0 now that have no sales→CS handoff record (and, with incomplete=true, those " +
+			"whose record is incomplete), largest MRR first: a promise nobody handed over is a churn risk.",
+	}, func(ctx context.Context, in *missingHandoffsInput) (*missingHandoffsOutput, error) {
+		list, err := successplan.MissingHandoffs(ctx, s.db, time.Now(), in.Incomplete)
+		if err != nil {
+			return nil, s.internal(ctx, err)
+		}
+		out := &missingHandoffsOutput{}
+		out.Body.Accounts = list
+		for _, m := range list {
+			if m.HasHandoff {
+				out.Body.Partial++
+			} else {
+				out.Body.Missing++
+			}
+		}
+		return out, nil
 	})
 	handoffs.registerRecord(s, api)
 }

@@ -42,7 +42,7 @@ func (s *Server) observe(next http.Handler) http.Handler {
 			}
 			s.log.LogAttrs(r.Context(), level, "request",
 				slog.String("method", r.Method),
-				slog.String("path", r.URL.Path),
+				slog.String("path", loggedPath(r)),
 				slog.Int("status", rec.statusCode()),
 				slog.Duration("duration", d),
 				slog.Int64("bytes", rec.bytes))
@@ -67,7 +67,7 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 			if v == http.ErrAbortHandler {
 				panic(v) // a deliberate abort; net/http handles it quietly
 			}
-			s.log.Error("panic serving request", "method", r.Method, "path", r.URL.Path,
+			s.log.Error("panic serving request", "method", r.Method, "path", loggedPath(r),
 				"panic", v, "stack", string(debug.Stack()))
 			if rec.wroteHeader() {
 				// Too late for a 500: abort the connection, so the client sees a

@@ -98,6 +98,21 @@ func TestOpenAPIDocument(t *testing.T) {
 		"/api/v1/accounts/{account_id}/stages":                 {"get"},
 		"/api/v1/journey":                                      {"get"},
 		"/api/v1/journey/{stage_id}":                           {"put"},
+		// Success plans, handoff completeness and prospects (issue 8).
+		"/api/v1/success-plans":                                                {"get"},
+		"/api/v1/accounts/{account_id}/success-plan":                           {"get", "put", "delete"},
+		"/api/v1/accounts/{account_id}/success-plan/goals":                     {"post"},
+		"/api/v1/accounts/{account_id}/success-plan/goals/{goal_id}":           {"get", "put", "delete"},
+		"/api/v1/accounts/{account_id}/success-plan/goals/from-handoff":        {"post"},
+		"/api/v1/accounts/{account_id}/success-plan/milestones":                {"post"},
+		"/api/v1/accounts/{account_id}/success-plan/milestones/{milestone_id}": {"put", "delete"},
+		"/api/v1/accounts/{account_id}/success-plan/shares":                    {"get", "post"},
+		"/api/v1/accounts/{account_id}/success-plan/shares/{share_id}":         {"delete"},
+		"/api/v1/handoffs/missing":                                             {"get"},
+		"/api/v1/prospects":                                                    {"get"},
+		"/api/v1/prospects/conversion":                                         {"get"},
+		"/api/v1/prospects/{account_id}":                                       {"get", "patch"},
+		"/api/v1/prospects/{account_id}/convert":                               {"post"},
 	}
 	for path, methods := range want {
 		for _, m := range methods {

@@ -137,6 +137,8 @@ func (s *Server) routes() {
 	registerCoverage(s, s.api)
 	registerCLV(s, s.api)
 	registerLifecycle(s, s.api)
+	registerSuccessPlans(s, s.api) // with the customer's shared page, GET /share/{token}
+	registerProspects(s, s.api)
 	s.ingest = s.registerTracking()
 	s.ui.Register(s.mux)
 }
@@ -181,7 +183,7 @@ func (s *Server) internal(ctx context.Context, err error) error {
 
 // logError logs a server error met while handling r.
 func (s *Server) logError(r *http.Request, err error) {
-	s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	s.log.Error("request failed", "method", r.Method, "path", loggedPath(r), "err", err)
 }
 
 // problemWriter replaces the mux's plain-text 404 and 405 bodies with
