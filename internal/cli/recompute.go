@@ -11,6 +11,7 @@ import (
 
 	"github.com/kizuna-cs/kizuna/internal/health"
 	"github.com/kizuna-cs/kizuna/internal/jobs"
+	"github.com/kizuna-cs/kizuna/internal/onboarding"
 	"github.com/kizuna-cs/kizuna/internal/playbook"
 	"github.com/kizuna-cs/kizuna/internal/recompute"
 	"github.com/kizuna-cs/kizuna/internal/segment"
@@ -27,11 +28,15 @@ type RecomputeCmd struct {
 }
 
 // pipeline returns the builder of the recompute stages, in order: health,
-// segments, playbooks. enqueue hands the deliveries a batch wrote to the job
+// onboarding, segments, playbooks. enqueue hands the deliveries a batch wrote to the job
 // queue, in the batch's transaction.
 func pipeline(enqueue func(ctx context.Context, q store.Querier, ids []string) error) func(context.Context, store.Querier, bool) ([]recompute.Stage, error) {
 	return func(ctx context.Context, q store.Querier, partial bool) ([]recompute.Stage, error) {
 		h, err := health.NewStage(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		ob, err := onboarding.NewStage(ctx, q)
 		if err != nil {
 			return nil, err
 		}
@@ -43,7 +48,7 @@ func pipeline(enqueue func(ctx context.Context, q store.Querier, ids []string) e
 		if err != nil {
 			return nil, err
 		}
-		return []recompute.Stage{h, seg, pb}, nil
+		return []recompute.Stage{h, ob, seg, pb}, nil
 	}
 }
 

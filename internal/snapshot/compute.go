@@ -222,7 +222,7 @@ func (r *Reader) compute(ctx context.Context, q store.Querier, sel selection) ([
 		s.DaysToRenewal, s.DaysSinceActivity, s.DaysToSetup = -1, -1, -1
 		s.CSMSentimentScore, s.HealthScore = -1, -1
 		s.Usage30d, s.OpenTicketsBy, s.Attributes = map[string]float64{}, map[string]int{}, map[string]any{}
-		s.Products, s.FeaturesUsed30d, s.Segments = []string{}, []string{}, []string{}
+		s.Products, s.FeaturesUsed30d, s.Segments, s.OnboardingMilestones = []string{}, []string{}, []string{}, []string{}
 		index[s.AccountID] = len(out)
 		out = append(out, s)
 		return nil
@@ -504,20 +504,15 @@ func (r *Reader) compute(ctx context.Context, q store.Querier, sel selection) ([
 			}
 			s.AdoptionBreadth = float64(used) / float64(len(keys))
 		}
-		switch {
-		case s.SetupDone:
-			s.OnboardingStatus = "done"
-		case s.SignupDays > cfg.onboardingDays:
-			s.OnboardingStatus = "overdue"
-		default:
-			s.OnboardingStatus = "in_progress"
-		}
 		switch before := prior[s.AccountID]; {
 		case before > 0:
 			s.UsageTrend = s.Events30d/before - 1
 		case s.Events30d > 0:
 			s.UsageTrend = 1
 		}
+	}
+	if err := onboardingFields(each, cfg, at, signup, out, get); err != nil {
+		return nil, err
 	}
 	return out, nil
 }
@@ -580,6 +575,10 @@ type config struct {
 	keyFeatures    []string
 	login, setup   string
 	onboardingDays int
+	// onboardingVersion is the version of the onboarding definition in
+	// force (0: none saved, the default one); its window overrides
+	// onboardingDays.
+	onboardingVersion int64
 }
 
 func loadConfig(ctx context.Context, q store.Querier) (config, error) {
@@ -610,7 +609,10 @@ func loadConfig(ctx context.Context, q store.Querier) (config, error) {
 			c.onboardingDays = n
 		}
 	}
-	return c, rows.Err()
+	if err := rows.Err(); err != nil {
+		return c, fmt.Errorf("snapshot: settings: %w", err)
+	}
+	return c, loadOnboardingDefinition(ctx, q, &c)
 }
 
 // splitList splits a comma-separated setting, dropping empty items.
