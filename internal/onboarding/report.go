@@ -107,11 +107,13 @@ func CompletionByMonth(ctx context.Context, q store.Querier, at time.Time) (map[
 			by[m] = t
 		}
 		t.n++
-		switch {
-		case o.completedDay >= 0:
-			t.done++
-		case !o.closed(d.WindowDays, today) || !o.evaluated:
+		// The contract's rate waits for every window, even of those who
+		// completed early: a month's rate does not move once shown.
+		if !o.closed(d.WindowDays, today) || !o.evaluated && o.completedDay < 0 {
 			t.open = true
+		}
+		if o.completedDay >= 0 {
+			t.done++
 		}
 	}
 	out := make(map[string]*float64, len(by))

@@ -23,9 +23,10 @@ type Status struct {
 	DaysElapsed    int     `json:"days_elapsed"`
 	CompletedDate  *string `json:"completed_date,omitempty" doc:"The first day at whose end the definition held."`
 	DaysToComplete *int    `json:"days_to_complete,omitempty" doc:"Time to value: days from signup to completion."`
-	// Stored: the status comes from the recompute's stored result; false
-	// when it was evaluated now because none is stored yet.
-	Stored    bool   `json:"stored"`
+	// Final: the recompute stored a result that can no longer change
+	// (completed, or the window closed); otherwise the status was
+	// evaluated now.
+	Final     bool   `json:"final"`
 	Checklist []Item `json:"checklist"`
 }
 
@@ -71,8 +72,8 @@ func AccountStatus(ctx context.Context, q store.Querier, accountID string, at ti
 		return st, err
 	}
 	res := stored[accountID]
-	st.Stored = res.final(c, sd)
-	if !st.Stored {
+	st.Final = res.final(c, sd)
+	if !st.Final {
 		e := &evaluator{def: c, reader: r}
 		got, err := e.evaluate(ctx, q, today, signups, stored, map[string]*snapshot.Snapshot{accountID: &cur[0]})
 		if err != nil {
