@@ -53,8 +53,8 @@ var ErrInvalid = errors.New("invalid")
 // ErrNotFound is returned for an unknown milestone or account.
 var ErrNotFound = errors.New("not found")
 
-// Definition is the onboarding definition.
-type Definition struct {
+// OnboardingDefinition is the onboarding definition.
+type OnboardingDefinition struct {
 	Version    int64      `json:"version" doc:"Increases with every save; 0 is the default definition (none saved)."`
 	Rule       string     `json:"rule" doc:"A condition over the snapshot (GET /api/v1/snapshot/fields) that must hold by the end of the window."`
 	Applies    string     `json:"applies,omitempty" doc:"An optional condition choosing the accounts the definition applies to (read with the rule); others are not_applicable."`
@@ -82,13 +82,13 @@ func (e *FieldError) Unwrap() error { return ErrInvalid }
 
 // compiled is a definition ready to evaluate.
 type compiled struct {
-	Definition
+	OnboardingDefinition
 	rule    *rule.Rule
 	applies *rule.Rule // nil: every account
 }
 
 // Compile validates d and compiles its rules.
-func compile(d Definition) (*compiled, error) {
+func compile(d OnboardingDefinition) (*compiled, error) {
 	if d.WindowDays < 1 || d.WindowDays > MaxWindowDays {
 		return nil, &FieldError{Field: "window_days", Reason: fmt.Sprintf("%d: want 1 to %d days", d.WindowDays, MaxWindowDays)}
 	}
@@ -100,7 +100,7 @@ func compile(d Definition) (*compiled, error) {
 		}
 		return nil, err
 	}
-	c := &compiled{Definition: d, rule: r}
+	c := &compiled{OnboardingDefinition: d, rule: r}
 	if strings.TrimSpace(d.Applies) != "" {
 		a, err := rule.Compile(d.Applies, rule.Bool)
 		if err != nil {
@@ -117,14 +117,14 @@ func compile(d Definition) (*compiled, error) {
 
 // Validate reports whether d can be saved: the window's bounds and rules
 // that compile, with the position of the first error.
-func Validate(d Definition) error {
+func Validate(d OnboardingDefinition) error {
 	_, err := compile(d)
 	return err
 }
 
 // Get returns the definition in force: the last saved, or the default one.
-func Get(ctx context.Context, q store.Querier) (Definition, error) {
-	var d Definition
+func Get(ctx context.Context, q store.Querier) (OnboardingDefinition, error) {
+	var d OnboardingDefinition
 	var at int64
 	err := q.QueryRowContext(ctx, `SELECT version, rule, applies, window_days, saved_at, saved_by FROM onboarding_definitions
 		ORDER BY version DESC LIMIT 1`).Scan(&d.Version, &d.Rule, &d.Applies, &d.WindowDays, &at, &d.SavedBy)
@@ -149,30 +149,30 @@ func Get(ctx context.Context, q store.Querier) (Definition, error) {
 	case !errors.Is(err, sql.ErrNoRows):
 		return d, fmt.Errorf("onboarding definition: %w", err)
 	}
-	return Definition{Rule: DefaultRule, WindowDays: days}, nil
+	return OnboardingDefinition{Rule: DefaultRule, WindowDays: days}, nil
 }
 
 // Save validates d and stores it as the definition in force (a new
 // version), returning it as saved. Every account's result is evaluated anew
 // by the next recompute: results of older versions are stale.
-func Save(ctx context.Context, q store.Querier, d Definition, by string, at time.Time) (Definition, error) {
+func Save(ctx context.Context, q store.Querier, d OnboardingDefinition, by string, at time.Time) (OnboardingDefinition, error) {
 	d.Rule, d.Applies = strings.TrimSpace(d.Rule), strings.TrimSpace(d.Applies)
 	if err := Validate(d); err != nil {
-		return Definition{}, err
+		return OnboardingDefinition{}, err
 	}
 	var last int64
 	if err := q.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM onboarding_definitions`).Scan(&last); err != nil {
-		return Definition{}, fmt.Errorf("save onboarding definition: %w", err)
+		return OnboardingDefinition{}, fmt.Errorf("save onboarding definition: %w", err)
 	}
 	d.Version, d.SavedBy = last+1, by
 	t := at.UTC().Truncate(time.Second)
 	d.SavedAt = &t
 	if _, err := q.ExecContext(ctx, `INSERT INTO onboarding_definitions (version, rule, applies, window_days, saved_at, saved_by)
 		VALUES ($1, $2, $3, $4, $5, $6)`, d.Version, d.Rule, d.Applies, d.WindowDays, t.Unix(), by); err != nil {
-		return Definition{}, fmt.Errorf("save onboarding definition: %w", err)
+		return OnboardingDefinition{}, fmt.Errorf("save onboarding definition: %w", err)
 	}
 	if _, err := q.ExecContext(ctx, `DELETE FROM onboarding_results WHERE version <> $1`, d.Version); err != nil {
-		return Definition{}, fmt.Errorf("save onboarding definition: clear stale results: %w", err)
+		return OnboardingDefinition{}, fmt.Errorf("save onboarding definition: clear stale results: %w", err)
 	}
 	return d, nil
 }

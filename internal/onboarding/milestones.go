@@ -12,8 +12,8 @@ import (
 	"github.com/kizuna-cs/kizuna/internal/store"
 )
 
-// Milestone is one item of the onboarding checklist.
-type Milestone struct {
+// ChecklistMilestone is one item of the onboarding checklist.
+type ChecklistMilestone struct {
 	ID       string `json:"milestone_id" doc:"A slug: lower-case letters, digits and _, starting with a letter."`
 	Name     string `json:"name"`
 	Event    string `json:"event,omitempty" doc:"The usage event that completes it when first seen for the account (setup_completed, reports); empty: by hand only."`
@@ -23,7 +23,7 @@ type Milestone struct {
 var slug = regexp.MustCompile(`^[a-z][a-z0-9_]{0,62}$`)
 
 // ValidateMilestone checks a milestone's fields.
-func ValidateMilestone(m Milestone) error {
+func ValidateMilestone(m ChecklistMilestone) error {
 	switch {
 	case !slug.MatchString(m.ID):
 		return &FieldError{Field: "milestone_id", Reason: fmt.Sprintf("%q: want lower-case letters, digits and _, starting with a letter (at most 63)", m.ID)}
@@ -38,15 +38,15 @@ func ValidateMilestone(m Milestone) error {
 }
 
 // Milestones lists the checklist in order.
-func Milestones(ctx context.Context, q store.Querier) ([]Milestone, error) {
+func Milestones(ctx context.Context, q store.Querier) ([]ChecklistMilestone, error) {
 	rows, err := q.QueryContext(ctx, `SELECT milestone_id, name, event, position FROM onboarding_milestones ORDER BY position, milestone_id`)
 	if err != nil {
 		return nil, fmt.Errorf("onboarding milestones: %w", err)
 	}
 	defer rows.Close()
-	var out []Milestone
+	var out []ChecklistMilestone
 	for rows.Next() {
-		var m Milestone
+		var m ChecklistMilestone
 		if err := rows.Scan(&m.ID, &m.Name, &m.Event, &m.Position); err != nil {
 			return nil, fmt.Errorf("onboarding milestones: %w", err)
 		}
@@ -56,8 +56,8 @@ func Milestones(ctx context.Context, q store.Querier) ([]Milestone, error) {
 }
 
 // GetMilestone returns one milestone.
-func GetMilestone(ctx context.Context, q store.Querier, id string) (Milestone, error) {
-	m := Milestone{ID: id}
+func GetMilestone(ctx context.Context, q store.Querier, id string) (ChecklistMilestone, error) {
+	m := ChecklistMilestone{ID: id}
 	err := q.QueryRowContext(ctx, `SELECT name, event, position FROM onboarding_milestones WHERE milestone_id = $1`, id).
 		Scan(&m.Name, &m.Event, &m.Position)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -71,7 +71,7 @@ func GetMilestone(ctx context.Context, q store.Querier, id string) (Milestone, e
 
 // PutMilestone creates or replaces a milestone and reports whether it was
 // created. Completions recorded for it stay.
-func PutMilestone(ctx context.Context, q store.Querier, m Milestone, at time.Time) (bool, error) {
+func PutMilestone(ctx context.Context, q store.Querier, m ChecklistMilestone, at time.Time) (bool, error) {
 	if err := ValidateMilestone(m); err != nil {
 		return false, err
 	}
@@ -105,9 +105,9 @@ func DeleteMilestone(ctx context.Context, q store.Querier, id string) error {
 	return nil
 }
 
-// Item is a milestone of one account's checklist.
-type Item struct {
-	Milestone
+// ChecklistItem is a milestone of one account's checklist.
+type ChecklistItem struct {
+	ChecklistMilestone
 	Done bool       `json:"done"`
 	At   *time.Time `json:"at,omitempty" doc:"When it was completed (the day of the first event, or the time given by hand), or uncompleted by hand."`
 	// Source is event (completed from usage) or manual; empty when nothing
@@ -117,7 +117,7 @@ type Item struct {
 }
 
 // Checklist is the checklist of one account, in order.
-func Checklist(ctx context.Context, q store.Querier, accountID string) ([]Item, error) {
+func Checklist(ctx context.Context, q store.Querier, accountID string) ([]ChecklistItem, error) {
 	ms, err := Milestones(ctx, q)
 	if err != nil {
 		return nil, err
@@ -127,10 +127,10 @@ func Checklist(ctx context.Context, q store.Querier, accountID string) ([]Item, 
 		return nil, fmt.Errorf("checklist of %s: %w", accountID, err)
 	}
 	defer rows.Close()
-	got := map[string]Item{}
+	got := map[string]ChecklistItem{}
 	for rows.Next() {
 		var id string
-		var it Item
+		var it ChecklistItem
 		var done int
 		var at int64
 		if err := rows.Scan(&id, &done, &at, &it.Source, &it.By); err != nil {
@@ -143,10 +143,10 @@ func Checklist(ctx context.Context, q store.Querier, accountID string) ([]Item, 
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("checklist of %s: %w", accountID, err)
 	}
-	out := make([]Item, 0, len(ms))
+	out := make([]ChecklistItem, 0, len(ms))
 	for _, m := range ms {
 		it := got[m.ID]
-		it.Milestone = m
+		it.ChecklistMilestone = m
 		out = append(out, it)
 	}
 	return out, nil
@@ -155,7 +155,7 @@ func Checklist(ctx context.Context, q store.Querier, accountID string) ([]Item, 
 // SetDone completes (done) or uncompletes a milestone of an account by hand,
 // at instant at, by actor, and returns the item before and after. An item
 // uncompleted by hand is not completed again from events.
-func SetDone(ctx context.Context, q store.Querier, accountID, milestoneID string, done bool, at time.Time, actor string) (before, after Item, err error) {
+func SetDone(ctx context.Context, q store.Querier, accountID, milestoneID string, done bool, at time.Time, actor string) (before, after ChecklistItem, err error) {
 	var n int
 	if err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM accounts WHERE account_id = $1`, accountID).Scan(&n); err != nil {
 		return before, after, fmt.Errorf("milestone %s of %s: %w", milestoneID, accountID, err)
@@ -193,6 +193,6 @@ func SetDone(ctx context.Context, q store.Querier, accountID, milestoneID string
 	if _, err := q.ExecContext(ctx, `DELETE FROM onboarding_results WHERE account_id = $1`, accountID); err != nil {
 		return before, after, fmt.Errorf("milestone %s of %s: %w", m.ID, accountID, err)
 	}
-	after = Item{Milestone: m, Done: done, At: &t, Source: "manual", By: actor}
+	after = ChecklistItem{ChecklistMilestone: m, Done: done, At: &t, Source: "manual", By: actor}
 	return before, after, nil
 }

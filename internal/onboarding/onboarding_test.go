@@ -51,7 +51,7 @@ func addAccount(t *testing.T, db *store.DB, id string, signupAt time.Time, event
 
 func save(t *testing.T, db *store.DB, rule, applies string, window int) {
 	t.Helper()
-	if _, err := onboarding.Save(context.Background(), db, onboarding.Definition{Rule: rule, Applies: applies, WindowDays: window}, "test", signup); err != nil {
+	if _, err := onboarding.Save(context.Background(), db, onboarding.OnboardingDefinition{Rule: rule, Applies: applies, WindowDays: window}, "test", signup); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -71,7 +71,7 @@ func run(t *testing.T, db *store.DB, at time.Time, accounts []string, extra ...r
 	return st
 }
 
-func status(t *testing.T, db *store.DB, id string, at time.Time) onboarding.Status {
+func status(t *testing.T, db *store.DB, id string, at time.Time) onboarding.AccountOnboarding {
 	t.Helper()
 	s, err := onboarding.AccountStatus(context.Background(), db, id, at)
 	if err != nil {
@@ -139,8 +139,8 @@ func TestDemoRule(t *testing.T) {
 			logins []int
 			done   int // -1: missed
 		}{
-			{"weeks013", []int{2}, []int{1, 8, 27}, 27},    // third week's login on day 27
-			{"weeks01_28", []int{2}, []int{1, 8, 28}, -1},  // day 28 is outside the four weeks
+			{"weeks013", []int{2}, []int{1, 8, 27}, 27},   // third week's login on day 27
+			{"weeks01_28", []int{2}, []int{1, 8, 28}, -1}, // day 28 is outside the four weeks
 			{"weeks012_setup29", []int{29}, []int{0, 7, 14}, 29},
 			{"all_weeks_setup30", []int{30}, []int{0, 7, 14, 21}, -1},
 			{"two_logins_same_week", []int{0}, []int{0, 6, 7}, -1},
@@ -189,14 +189,14 @@ func TestDefinitionValidation(t *testing.T) {
 			t.Fatalf("default definition %+v, %v", d, err)
 		}
 		for _, c := range []struct {
-			def          onboarding.Definition
+			def          onboarding.OnboardingDefinition
 			field, error string
 		}{
-			{onboarding.Definition{Rule: "setup_done && login_week_rat >= 0.6", WindowDays: 30}, "rule", "line 1, column 15: unknown name login_week_rat (did you mean login_week_rate?)"},
-			{onboarding.Definition{Rule: "setup_done", Applies: "mrr +", WindowDays: 30}, "applies", "line 1"},
-			{onboarding.Definition{Rule: "mrr", WindowDays: 30}, "rule", "expected bool"},
-			{onboarding.Definition{Rule: "setup_done", WindowDays: 0}, "window_days", "0: want 1 to 365 days"},
-			{onboarding.Definition{Rule: "setup_done", WindowDays: 366}, "window_days", "366: want 1 to 365 days"},
+			{onboarding.OnboardingDefinition{Rule: "setup_done && login_week_rat >= 0.6", WindowDays: 30}, "rule", "line 1, column 15: unknown name login_week_rat (did you mean login_week_rate?)"},
+			{onboarding.OnboardingDefinition{Rule: "setup_done", Applies: "mrr +", WindowDays: 30}, "applies", "line 1"},
+			{onboarding.OnboardingDefinition{Rule: "mrr", WindowDays: 30}, "rule", "expected bool"},
+			{onboarding.OnboardingDefinition{Rule: "setup_done", WindowDays: 0}, "window_days", "0: want 1 to 365 days"},
+			{onboarding.OnboardingDefinition{Rule: "setup_done", WindowDays: 366}, "window_days", "366: want 1 to 365 days"},
 		} {
 			_, err := onboarding.Save(ctx, db, c.def, "test", signup)
 			var fe *onboarding.FieldError
@@ -208,7 +208,7 @@ func TestDefinitionValidation(t *testing.T) {
 				t.Errorf("%+v: no rule position", c.def)
 			}
 		}
-		saved, err := onboarding.Save(ctx, db, onboarding.Definition{Rule: " setup_done ", WindowDays: 14}, "cli:ann", signup)
+		saved, err := onboarding.Save(ctx, db, onboarding.OnboardingDefinition{Rule: " setup_done ", WindowDays: 14}, "cli:ann", signup)
 		if err != nil || saved.Version != 1 || saved.Rule != "setup_done" {
 			t.Fatalf("Save = %+v, %v", saved, err)
 		}
@@ -233,7 +233,7 @@ func contains(s, sub string) bool {
 func TestMilestonesFromEvents(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		for i, m := range []onboarding.Milestone{
+		for i, m := range []onboarding.ChecklistMilestone{
 			{ID: "setup", Name: "Initial setup", Event: "setup_completed"},
 			{ID: "reports", Name: "First report", Event: "reports"},
 			{ID: "kickoff", Name: "Kickoff call"},
@@ -244,7 +244,7 @@ func TestMilestonesFromEvents(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		if _, err := onboarding.PutMilestone(ctx, db, onboarding.Milestone{ID: "Bad id", Name: "x"}, signup); !errors.Is(err, onboarding.ErrInvalid) {
+		if _, err := onboarding.PutMilestone(ctx, db, onboarding.ChecklistMilestone{ID: "Bad id", Name: "x"}, signup); !errors.Is(err, onboarding.ErrInvalid) {
 			t.Errorf("bad milestone id: %v", err)
 		}
 		addAccount(t, db, "a", signup, map[string][]int{"setup_completed": {3}, "reports": {10, 12}})

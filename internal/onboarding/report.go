@@ -29,12 +29,12 @@ func (o outcome) closed(window int, today int64) bool { return today >= o.signup
 
 // outcomes reads every account with a signup on or before at, with its
 // stored result, in account order.
-func outcomes(ctx context.Context, q store.Querier, at time.Time) (Definition, []outcome, error) {
+func outcomes(ctx context.Context, q store.Querier, at time.Time) (OnboardingDefinition, []outcome, error) {
 	d, err := Get(ctx, q)
 	if err != nil {
 		return d, nil, err
 	}
-	c := &compiled{Definition: d}
+	c := &compiled{OnboardingDefinition: d}
 	t := at.Unix()
 	today := store.Day(t)
 	rows, err := q.QueryContext(ctx, `SELECT a.account_id, COALESCE(a.signup_at, (SELECT MIN(p.start_at) FROM subscription_periods p
@@ -128,8 +128,8 @@ func CompletionByMonth(ctx context.Context, q store.Querier, at time.Time) (map[
 	return out, nil
 }
 
-// Group is the onboarding of one signup cohort or tier.
-type Group struct {
+// CompletionGroup is the onboarding of one signup cohort or tier.
+type CompletionGroup struct {
 	Group string `json:"group" doc:"The signup month (YYYY-MM) or the tier; (none) for accounts without a tier."`
 	// Accounts the definition applies to, by status.
 	Accounts   int `json:"accounts"`
@@ -145,36 +145,36 @@ type Group struct {
 	MedianDaysToValue *float64 `json:"median_days_to_value"`
 }
 
-// ChurnGroup is the churn of completers or of those who missed onboarding.
-type ChurnGroup struct {
+// CompletionChurn is the churn of completers or of those who missed onboarding.
+type CompletionChurn struct {
 	Accounts         int      `json:"accounts"`
 	Churned          int      `json:"churned"`
 	ExposureMonths   float64  `json:"exposure_months"`
 	MonthlyChurnRate *float64 `json:"monthly_churn_rate" doc:"churned / exposure_months."`
 }
 
-// ChurnComparison compares the churn of customers who completed onboarding
+// CompletionChurnComparison compares the churn of customers who completed onboarding
 // with those who missed it (closed windows only). An account churns when the
 // first run of back-to-back subscription periods from its first one ends;
 // exposure runs from signup to that churn or to the report's instant.
-type ChurnComparison struct {
-	Completed ChurnGroup `json:"completed"`
-	Missed    ChurnGroup `json:"missed"`
+type CompletionChurnComparison struct {
+	Completed CompletionChurn `json:"completed"`
+	Missed    CompletionChurn `json:"missed"`
 	// RateRatio is completed's monthly churn rate over missed's: below 1,
 	// completers churn less.
 	RateRatio *float64 `json:"rate_ratio"`
 }
 
-// Report is onboarding completion and time to value by signup cohort and by
+// CompletionReport is onboarding completion and time to value by signup cohort and by
 // tier, with the churn of completers against the others.
-type Report struct {
-	AsOf       time.Time       `json:"as_of"`
-	Definition Definition      `json:"definition"`
-	Tier       string          `json:"tier_attribute" doc:"The account attribute tiers are read from (the tier_attribute setting)."`
-	Overall    Group           `json:"overall"`
-	Cohorts    []Group         `json:"cohorts" doc:"By signup month, oldest first."`
-	Tiers      []Group         `json:"tiers" doc:"By tier, in name order."`
-	Churn      ChurnComparison `json:"churn"`
+type CompletionReport struct {
+	AsOf       time.Time                 `json:"as_of"`
+	Definition OnboardingDefinition      `json:"definition"`
+	Tier       string                    `json:"tier_attribute" doc:"The account attribute tiers are read from (the tier_attribute setting)."`
+	Overall    CompletionGroup           `json:"overall"`
+	Cohorts    []CompletionGroup         `json:"cohorts" doc:"By signup month, oldest first."`
+	Tiers      []CompletionGroup         `json:"tiers" doc:"By tier, in name order."`
+	Churn      CompletionChurnComparison `json:"churn"`
 	// NotEvaluated counts accounts whose result the recompute has not
 	// written yet (counted as in progress above).
 	NotEvaluated int `json:"not_evaluated"`
@@ -184,7 +184,7 @@ type Report struct {
 const daysPerMonth = 30.4375
 
 // BuildReport computes the report as of instant at.
-func BuildReport(ctx context.Context, q store.Querier, at time.Time) (*Report, error) {
+func BuildReport(ctx context.Context, q store.Querier, at time.Time) (*CompletionReport, error) {
 	d, os, err := outcomes(ctx, q, at)
 	if err != nil {
 		return nil, err
@@ -220,14 +220,14 @@ func BuildReport(ctx context.Context, q store.Querier, at time.Time) (*Report, e
 	}
 
 	today := store.Day(at.Unix())
-	rep := &Report{AsOf: at.UTC(), Definition: d, Tier: tierAttr, Cohorts: []Group{}, Tiers: []Group{}}
+	rep := &CompletionReport{AsOf: at.UTC(), Definition: d, Tier: tierAttr, Cohorts: []CompletionGroup{}, Tiers: []CompletionGroup{}}
 	type acc struct {
-		g    Group
+		g    CompletionGroup
 		days []float64
 	}
 	cohorts, byTier := map[string]*acc{}, map[string]*acc{}
 	var all acc
-	var churn [2]ChurnGroup // missed, completed
+	var churn [2]CompletionChurn // missed, completed
 	add := func(a *acc, o outcome) {
 		a.g.Accounts++
 		closed := o.closed(d.WindowDays, today) && o.evaluated
@@ -254,14 +254,14 @@ func BuildReport(ctx context.Context, q store.Querier, at time.Time) (*Report, e
 		}
 		m := store.DayString(o.signupDay)[:7]
 		if cohorts[m] == nil {
-			cohorts[m] = &acc{g: Group{Group: m}}
+			cohorts[m] = &acc{g: CompletionGroup{Group: m}}
 		}
 		tier := tiers[o.id]
 		if tier == "" {
 			tier = "(none)"
 		}
 		if byTier[tier] == nil {
-			byTier[tier] = &acc{g: Group{Group: tier}}
+			byTier[tier] = &acc{g: CompletionGroup{Group: tier}}
 		}
 		closed := o.closed(d.WindowDays, today) && o.evaluated
 		for _, a := range []*acc{&all, cohorts[m], byTier[tier]} {
@@ -284,7 +284,7 @@ func BuildReport(ctx context.Context, q store.Querier, at time.Time) (*Report, e
 			churn[i].ExposureMonths += float64(max(0, end-o.signupDay)) / daysPerMonth
 		}
 	}
-	finish := func(a *acc) Group {
+	finish := func(a *acc) CompletionGroup {
 		g := a.g
 		if g.Closed > 0 {
 			r := float64(completedInClosed[a]) / float64(g.Closed)
@@ -308,7 +308,7 @@ func BuildReport(ctx context.Context, q store.Querier, at time.Time) (*Report, e
 			churn[i].MonthlyChurnRate = &r
 		}
 	}
-	rep.Churn = ChurnComparison{Missed: churn[0], Completed: churn[1]}
+	rep.Churn = CompletionChurnComparison{Missed: churn[0], Completed: churn[1]}
 	if a, b := churn[1].MonthlyChurnRate, churn[0].MonthlyChurnRate; a != nil && b != nil && *b > 0 {
 		r := *a / *b
 		rep.Churn.RateRatio = &r

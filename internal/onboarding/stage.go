@@ -19,7 +19,7 @@ import (
 // stages (segments, playbooks: the "onboarding overdue" trigger).
 type Stage struct {
 	def        *compiled
-	milestones []Milestone
+	milestones []ChecklistMilestone
 	reader     *snapshot.Reader
 	// Failures counts accounts on which the rule failed at run time (taken
 	// as not holding); Evaluated counts results written; Completions counts

@@ -9,8 +9,8 @@ import (
 	"github.com/kizuna-cs/kizuna/internal/store"
 )
 
-// Status is one account's onboarding.
-type Status struct {
+// AccountOnboarding is one account's onboarding.
+type AccountOnboarding struct {
 	AccountID string `json:"account_id"`
 	Status    string `json:"status" enum:"completed,in_progress,overdue,not_applicable"`
 	// Overdue: the window closed without the definition holding.
@@ -26,14 +26,14 @@ type Status struct {
 	// Final: the recompute stored a result that can no longer change
 	// (completed, or the window closed); otherwise the status was
 	// evaluated now.
-	Final     bool   `json:"final"`
-	Checklist []Item `json:"checklist"`
+	Final     bool            `json:"final"`
+	Checklist []ChecklistItem `json:"checklist"`
 }
 
 // AccountStatus is the onboarding of one account at instant at. Without a
 // final stored result the definition is evaluated now (nothing is written).
-func AccountStatus(ctx context.Context, q store.Querier, accountID string, at time.Time) (Status, error) {
-	st := Status{AccountID: accountID}
+func AccountStatus(ctx context.Context, q store.Querier, accountID string, at time.Time) (AccountOnboarding, error) {
+	st := AccountOnboarding{AccountID: accountID}
 	d, err := Get(ctx, q)
 	if err != nil {
 		return st, err

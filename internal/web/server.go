@@ -127,6 +127,7 @@ func (s *Server) routes() {
 	registerChurn(s, s.api)
 	registerCoverage(s, s.api)
 	registerCLV(s, s.api)
+	registerOnboarding(s, s.api)
 	s.ingest = s.registerTracking()
 }
 
