@@ -21,8 +21,9 @@ const (
 	SettingKeyFeatures = "key_features" // comma-separated event names
 	SettingLoginEvent  = "login_event"
 	SettingSetupEvent  = "setup_event"
-	// SettingOnboardingDays is how many days after signup onboarding is
-	// overdue when the setup event has not been seen (default 30).
+	// SettingOnboardingDays is the window of the default onboarding
+	// definition (setup_done within this many days of signup; default 30),
+	// in force until a definition is saved (internal/onboarding).
 	SettingOnboardingDays = "onboarding_days"
 )
 
