@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"math"
 	"slices"
 	"time"
 
@@ -59,7 +60,7 @@ type pending struct {
 	id        string
 	signupDay int64
 	prev      *result
-	lo, hi    int64 // bisection: the rule is false before lo and true at the end of hi
+	lo, hi    int64 // the days still to read
 }
 
 // match evaluates r on s, counting failures as false.
@@ -116,12 +117,17 @@ func (e *evaluator) snapshotsAt(ctx context.Context, q store.Querier, d, today i
 // given their stored results (nil: none) and the snapshots at the
 // evaluator's instant that the caller has (current, may be nil). Accounts
 // whose result is final are left out of the answer.
+//
+// Each account's days not yet checked are read in order until the rule
+// holds: one snapshot read per day for all the accounts whose window has
+// that day, so a batch costs about as many reads as the days its windows
+// span, and a later recompute only reads the days since the last one.
 func (e *evaluator) evaluate(ctx context.Context, q store.Querier, today int64, signups map[string]int64,
 	stored map[string]*result, current map[string]*snapshot.Snapshot) ([]result, error) {
 	c := e.def
 	window := int64(c.WindowDays)
-	// First read: each account's latest day to look at.
-	byDay := map[int64][]*pending{}
+	starts := map[int64][]*pending{}
+	first, last := int64(math.MaxInt64), int64(math.MinInt64)
 	for id, sd := range signups {
 		prev := stored[id]
 		if sd > today || prev.final(c, sd) {
@@ -132,73 +138,51 @@ func (e *evaluator) evaluate(ctx context.Context, q store.Querier, today int64, 
 			p.prev, p.lo = prev, prev.checkedDay+1
 		}
 		p.hi = min(today, sd+window-1)
-		byDay[p.hi] = append(byDay[p.hi], p)
+		if p.lo > p.hi {
+			continue // nothing new to read
+		}
+		starts[p.lo] = append(starts[p.lo], p)
+		first, last = min(first, p.lo), max(last, p.hi)
 	}
 	var out []result
-	var bisect []*pending
-	for _, d := range sortedDays(byDay) {
-		ps := byDay[d]
-		snaps, err := e.snapshotsAt(ctx, q, d, today, idsOf(ps), current)
+	var active []*pending
+	for d := first; d <= last; d++ {
+		active = append(active, starts[d]...)
+		if len(active) == 0 {
+			continue
+		}
+		snaps, err := e.snapshotsAt(ctx, q, d, today, idsOf(active), current)
 		if err != nil {
 			return nil, err
 		}
-		for _, p := range ps {
+		keep := active[:0]
+		for _, p := range active {
 			s := snaps[p.id]
 			if s == nil {
 				continue // deleted meanwhile
 			}
-			last := p.signupDay + window - 1
-			dayOver := d < today
-			checked := d
-			if !dayOver {
-				checked = d - 1
-			}
-			r := result{accountID: p.id, version: c.Version, signupDay: p.signupDay, windowDays: c.WindowDays, completedDay: -1, checkedDay: checked}
+			r := result{accountID: p.id, version: c.Version, signupDay: p.signupDay, windowDays: c.WindowDays, completedDay: -1, checkedDay: d}
+			applies := e.match(true, s)
 			switch {
-			case !e.match(true, s):
+			case applies && e.match(false, s):
+				r.status, r.completedDay, r.checkedDay = resultCompleted, d, d-1
+			case d < p.hi:
+				keep = append(keep, p)
+				continue
+			case !applies:
 				r.status = resultNotApplicable
-			case !e.match(false, s):
+			default:
 				r.status = resultOpen
-				if dayOver && d == last {
+				if d == p.signupDay+window-1 && d < today {
 					r.status = resultMissed
 				}
-			default:
-				bisect = append(bisect, p)
-				continue
+			}
+			if d == today {
+				r.checkedDay = d - 1 // the day is not over
 			}
 			out = append(out, r)
 		}
-	}
-	// The rule holds at the end of hi: bisect [lo, hi] for the first such
-	// day, one snapshot read per day of each round for every account.
-	for len(bisect) > 0 {
-		round := map[int64][]*pending{}
-		var next []*pending
-		for _, p := range bisect {
-			if p.lo >= p.hi {
-				out = append(out, result{accountID: p.id, version: c.Version, signupDay: p.signupDay, windowDays: c.WindowDays,
-					status: resultCompleted, completedDay: p.hi, checkedDay: p.hi - 1})
-				continue
-			}
-			mid := p.lo + (p.hi-p.lo)/2
-			round[mid] = append(round[mid], p)
-			next = append(next, p)
-		}
-		for _, d := range sortedDays(round) {
-			ps := round[d]
-			snaps, err := e.snapshotsAt(ctx, q, d, today, idsOf(ps), current)
-			if err != nil {
-				return nil, err
-			}
-			for _, p := range ps {
-				if s := snaps[p.id]; s != nil && e.match(false, s) {
-					p.hi = d
-				} else {
-					p.lo = d + 1
-				}
-			}
-		}
-		bisect = next
+		active = keep
 	}
 	slices.SortFunc(out, func(a, b result) int {
 		switch {
@@ -210,15 +194,6 @@ func (e *evaluator) evaluate(ctx context.Context, q store.Querier, today int64, 
 		return 0
 	})
 	return out, nil
-}
-
-func sortedDays(m map[int64][]*pending) []int64 {
-	days := make([]int64, 0, len(m))
-	for d := range m {
-		days = append(days, d)
-	}
-	slices.Sort(days)
-	return days
 }
 
 func idsOf(ps []*pending) []string {
