@@ -25,8 +25,6 @@ var signup = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 // dayAt is noon of day S+n.
 func dayAt(n int) time.Time { return signup.AddDate(0, 0, n).Add(12 * time.Hour) }
 
-func sDay(n int) int64 { return store.Day(signup.Unix()) + int64(n) }
-
 // addAccount creates an account signed up on signupAt with rollups of
 // events on days S+n (offsets from signup).
 func addAccount(t *testing.T, db *store.DB, id string, signupAt time.Time, events map[string][]int) {
