@@ -8,8 +8,10 @@
 // the rule holds on its snapshot; it has missed it when the rule has not held
 // by the end of the window's last day. Rules are meant to say what must have
 // happened by then (setup done, logins in enough weeks, milestones done),
-// which once true stays true: a result is found by reading the window's last
-// day and, when the rule holds there, by bisecting for the first day.
+// which once true stays true. A window still running is read day by day as
+// the recompute passes; a window that closed before it was evaluated (the
+// first run, or after a new definition) is read at its last day and, when the
+// rule holds there, from signup on until the first day it holds.
 //
 // The demo's definition, "setup_completed on a day in [signup, signup + 30)
 // and a login in at least 60% of the first four weeks", is

@@ -25,6 +25,9 @@ type Stage struct {
 	// as not holding); Evaluated counts results written; Completions counts
 	// milestones completed from events.
 	Failures, Evaluated, Completions int
+	// Backfilled counts the closed windows evaluated at the start of the
+	// run (see backfill).
+	Backfilled int
 }
 
 // NewStage loads the definition and the checklist once for a recompute.
@@ -58,6 +61,9 @@ func (st *Stage) Apply(ctx context.Context, q store.Querier, at time.Time, snaps
 			return fmt.Errorf("onboarding stage: %w", err)
 		}
 		st.reader = r
+		if err := st.backfill(ctx, q, at); err != nil {
+			return err
+		}
 	}
 	ids := make([]string, len(snaps))
 	current := make(map[string]*snapshot.Snapshot, len(snaps))
