@@ -130,4 +130,3 @@ func sortedDays(m map[int64][]*pending) []int64 {
 	slices.Sort(days)
 	return days
 }
-
