@@ -40,6 +40,7 @@ func pipeline(enqueue func(ctx context.Context, q store.Querier, ids []string) e
 		if err != nil {
 			return nil, err
 		}
+		ob.Partial = partial
 		seg, err := segment.NewStage(ctx, q)
 		if err != nil {
 			return nil, err

@@ -25,6 +25,11 @@ type Stage struct {
 	// as not holding); Evaluated counts results written; Completions counts
 	// milestones completed from events.
 	Failures, Evaluated, Completions int
+	// Partial is set for a recompute of only some accounts (after their
+	// data changed): the closed windows of the others wait for the next
+	// full run instead of a pass over every account; each batch still
+	// evaluates its own accounts.
+	Partial bool
 	// Backfilled counts the closed windows evaluated at the start of the
 	// run (see backfill).
 	Backfilled int
@@ -61,8 +66,10 @@ func (st *Stage) Apply(ctx context.Context, q store.Querier, at time.Time, snaps
 			return fmt.Errorf("onboarding stage: %w", err)
 		}
 		st.reader = r
-		if err := st.backfill(ctx, q, at); err != nil {
-			return err
+		if !st.Partial {
+			if err := st.backfill(ctx, q, at); err != nil {
+				return err
+			}
 		}
 	}
 	ids := make([]string, len(snaps))
