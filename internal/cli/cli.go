@@ -36,30 +36,31 @@ func (g *Globals) open(ctx context.Context) (*store.DB, error) {
 type CLI struct {
 	Globals
 
-	Demo      DemoCmd      `cmd:"" help:"Create (or reopen) a demo database with realistic data and serve it."`
-	Serve     ServeCmd     `cmd:"" help:"Run the server."`
-	Import    ImportCmd    `cmd:"" help:"Import a CSV file (accounts, contacts, subscriptions, events, tickets, responses, orders, costs, feedback)."`
-	Metrics   MetricsCmd   `cmd:"" help:"SaaS metrics: the monthly table and cohort retention."`
-	Snapshot  SnapshotCmd  `cmd:"" help:"Print an account's snapshot: the fields rules are written against."`
-	Rule      RuleCmd      `cmd:"" help:"Check rules against the account snapshot."`
-	Segment   SegmentCmd   `cmd:"" help:"Rule-defined segments: list, create, show, members, delete."`
-	Stage     StageCmd     `cmd:"" help:"Lifecycle stages: list, show, set, delete, summary, history."`
-	Coverage  CoverageCmd  `cmd:"" help:"Touch tiers, revenue ranking and workload per CSM."`
-	Assign    AssignCmd    `cmd:"" help:"Assign accounts to CSMs automatically (fewest_accounts, least_arr, round_robin)."`
-	Health    HealthCmd    `cmd:"" help:"Health scores: recompute, models, back-test, show, override."`
-	Settings  SettingsCmd  `cmd:"" help:"Settings: reporting currency, margins, snapshot events, touch tiers, playbook fallback (list, set, unset)."`
-	Playbook  PlaybookCmd  `cmd:"" help:"Playbooks: triggers and actions run by the recompute (list, show, create, validate)."`
-	Churn     ChurnCmd     `cmd:"" help:"Churn-risk model (train) and customer survival curves."`
-	Task      TaskCmd      `cmd:"" help:"Tasks: list a CSM's queue, mark tasks done."`
-	Prospect  ProspectCmd  `cmd:"" help:"Trial prospects: the triage queue (decided / undecided / browsing) and conversion by class."`
-	Handoff   HandoffCmd   `cmd:"" help:"Sales→CS handoffs: paying accounts missing one."`
-	FX        FXCmd        `cmd:"" name:"fx" help:"Exchange rates into the reporting currency."`
-	Migrate   MigrateCmd   `cmd:"" help:"Apply database migrations and print the schema version."`
-	User      UserCmd      `cmd:"" help:"Manage users."`
-	APIKey    APIKeyCmd    `cmd:"" name:"apikey" help:"Manage API keys (create, list, revoke)."`
-	Clv       ClvCmd       `cmd:"" name:"clv" help:"Customer lifetime value for purchase businesses: BG/NBD and Gamma-Gamma on the orders."`
-	Version   VersionCmd   `cmd:"" help:"Print the version."`
-	Recompute RecomputeCmd `cmd:"" hidden:"" help:"Run the recompute pipeline now (what the recompute_all job does); for benchmarks and operators."`
+	Demo       DemoCmd       `cmd:"" help:"Create (or reopen) a demo database with realistic data and serve it."`
+	Serve      ServeCmd      `cmd:"" help:"Run the server."`
+	Import     ImportCmd     `cmd:"" help:"Import a CSV file (accounts, contacts, subscriptions, events, tickets, responses, orders, costs, feedback)."`
+	Metrics    MetricsCmd    `cmd:"" help:"SaaS metrics: the monthly table and cohort retention."`
+	Snapshot   SnapshotCmd   `cmd:"" help:"Print an account's snapshot: the fields rules are written against."`
+	Rule       RuleCmd       `cmd:"" help:"Check rules against the account snapshot."`
+	Segment    SegmentCmd    `cmd:"" help:"Rule-defined segments: list, create, show, members, delete."`
+	Stage      StageCmd      `cmd:"" help:"Lifecycle stages: list, show, set, delete, summary, history."`
+	Coverage   CoverageCmd   `cmd:"" help:"Touch tiers, revenue ranking and workload per CSM."`
+	Assign     AssignCmd     `cmd:"" help:"Assign accounts to CSMs automatically (fewest_accounts, least_arr, round_robin)."`
+	Health     HealthCmd     `cmd:"" help:"Health scores: recompute, models, back-test, show, override."`
+	Settings   SettingsCmd   `cmd:"" help:"Settings: reporting currency, margins, snapshot events, touch tiers, playbook fallback (list, set, unset)."`
+	Playbook   PlaybookCmd   `cmd:"" help:"Playbooks: triggers and actions run by the recompute (list, show, create, validate)."`
+	Churn      ChurnCmd      `cmd:"" help:"Churn-risk model (train) and customer survival curves."`
+	Onboarding OnboardingCmd `cmd:"" help:"Onboarding: the definition, the milestone checklist, account status, completion report."`
+	Task       TaskCmd       `cmd:"" help:"Tasks: list a CSM's queue, mark tasks done."`
+	Prospect   ProspectCmd   `cmd:"" help:"Trial prospects: the triage queue (decided / undecided / browsing) and conversion by class."`
+	Handoff    HandoffCmd    `cmd:"" help:"Sales→CS handoffs: paying accounts missing one."`
+	FX         FXCmd         `cmd:"" name:"fx" help:"Exchange rates into the reporting currency."`
+	Migrate    MigrateCmd    `cmd:"" help:"Apply database migrations and print the schema version."`
+	User       UserCmd       `cmd:"" help:"Manage users."`
+	APIKey     APIKeyCmd     `cmd:"" name:"apikey" help:"Manage API keys (create, list, revoke)."`
+	Clv        ClvCmd        `cmd:"" name:"clv" help:"Customer lifetime value for purchase businesses: BG/NBD and Gamma-Gamma on the orders."`
+	Version    VersionCmd    `cmd:"" help:"Print the version."`
+	Recompute  RecomputeCmd  `cmd:"" hidden:"" help:"Run the recompute pipeline now (what the recompute_all job does); for benchmarks and operators."`
 }
 
 // UserError marks an error caused by what the user asked for (exit status 1,

@@ -12,6 +12,7 @@ import (
 	"github.com/kizuna-cs/kizuna/internal/health"
 	"github.com/kizuna-cs/kizuna/internal/jobs"
 	"github.com/kizuna-cs/kizuna/internal/lifecycle"
+	"github.com/kizuna-cs/kizuna/internal/onboarding"
 	"github.com/kizuna-cs/kizuna/internal/playbook"
 	"github.com/kizuna-cs/kizuna/internal/recompute"
 	"github.com/kizuna-cs/kizuna/internal/segment"
@@ -28,7 +29,7 @@ type RecomputeCmd struct {
 }
 
 // pipeline returns the builder of the recompute stages, in order: health,
-// lifecycle stages, segments, playbooks. enqueue hands the deliveries a batch wrote to the job
+// onboarding, lifecycle stages, segments, playbooks. enqueue hands the deliveries a batch wrote to the job
 // queue, in the batch's transaction.
 func pipeline(enqueue func(ctx context.Context, q store.Querier, ids []string) error) func(context.Context, store.Querier, bool) ([]recompute.Stage, error) {
 	return func(ctx context.Context, q store.Querier, partial bool) ([]recompute.Stage, error) {
@@ -36,6 +37,11 @@ func pipeline(enqueue func(ctx context.Context, q store.Querier, ids []string) e
 		if err != nil {
 			return nil, err
 		}
+		ob, err := onboarding.NewStage(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		ob.Partial = partial
 		lc, err := lifecycle.NewStage(ctx, q)
 		if err != nil {
 			return nil, err
@@ -48,7 +54,7 @@ func pipeline(enqueue func(ctx context.Context, q store.Querier, ids []string) e
 		if err != nil {
 			return nil, err
 		}
-		return []recompute.Stage{h, lc, seg, pb}, nil
+		return []recompute.Stage{h, ob, lc, seg, pb}, nil
 	}
 }
 

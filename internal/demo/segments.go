@@ -20,7 +20,7 @@ var demoSegments = []segmentpkg.Segment{
 	{ID: "enterprise", Name: "Enterprise", Description: "Enterprise customers: high touch.",
 		Rule: `customer && attr["segment"] == "enterprise"`},
 	{ID: "onboarding", Name: "Onboarding", Description: "Customers who have not completed setup yet.",
-		Rule: `customer && onboarding_status != "done"`},
+		Rule: `customer && !setup_done`},
 	{ID: "champions", Name: "Champions", Description: "Promoters (last NPS 9 or 10) whose usage is steady or growing: references and case studies.",
 		Rule: `customer && has_nps && last_nps >= 9 && usage_trend >= 0`},
 }

@@ -81,7 +81,9 @@ type Row struct {
 	CrossSellRate     *float64 `json:"cross_sell_rate"`
 	CAC               *float64 `json:"cac"`
 	LTVToCAC          *float64 `json:"ltv_to_cac"`
-	// OnboardingCompletionRate stays null until onboarding definitions exist.
+	// OnboardingCompletionRate is the share of accounts signed up in the
+	// month that completed onboarding within its window (monthly tables
+	// without breakdown; see internal/onboarding).
 	OnboardingCompletionRate *float64 `json:"onboarding_completion_rate"`
 
 	// Extended is nil (and absent from JSON) unless Options.Extended.
@@ -200,6 +202,9 @@ func Compute(ctx context.Context, q store.Querier, opts Options) (*Table, error)
 			}
 		}
 		t.Rows = append(t.Rows, rows...)
+	}
+	if err := fillOnboarding(ctx, q, t, asOf); err != nil {
+		return nil, err
 	}
 	return t, nil
 }

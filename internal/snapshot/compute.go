@@ -21,8 +21,9 @@ const (
 	SettingKeyFeatures = "key_features" // comma-separated event names
 	SettingLoginEvent  = "login_event"
 	SettingSetupEvent  = "setup_event"
-	// SettingOnboardingDays is how many days after signup onboarding is
-	// overdue when the setup event has not been seen (default 30).
+	// SettingOnboardingDays is the window of the default onboarding
+	// definition (setup_done within this many days of signup; default 30),
+	// in force until a definition is saved (internal/onboarding).
 	SettingOnboardingDays = "onboarding_days"
 )
 
@@ -222,7 +223,7 @@ func (r *Reader) compute(ctx context.Context, q store.Querier, sel selection) ([
 		s.DaysToRenewal, s.DaysSinceActivity, s.DaysToSetup = -1, -1, -1
 		s.CSMSentimentScore, s.HealthScore, s.ChurnRisk, s.DaysInStage = -1, -1, -1, -1
 		s.Usage30d, s.OpenTicketsBy, s.Attributes = map[string]float64{}, map[string]int{}, map[string]any{}
-		s.Products, s.FeaturesUsed30d, s.Segments = []string{}, []string{}, []string{}
+		s.Products, s.FeaturesUsed30d, s.Segments, s.OnboardingMilestones = []string{}, []string{}, []string{}, []string{}
 		index[s.AccountID] = len(out)
 		out = append(out, s)
 		return nil
@@ -512,20 +513,15 @@ func (r *Reader) compute(ctx context.Context, q store.Querier, sel selection) ([
 			}
 			s.AdoptionBreadth = float64(used) / float64(len(keys))
 		}
-		switch {
-		case s.SetupDone:
-			s.OnboardingStatus = "done"
-		case s.SignupDays > cfg.onboardingDays:
-			s.OnboardingStatus = "overdue"
-		default:
-			s.OnboardingStatus = "in_progress"
-		}
 		switch before := prior[s.AccountID]; {
 		case before > 0:
 			s.UsageTrend = s.Events30d/before - 1
 		case s.Events30d > 0:
 			s.UsageTrend = 1
 		}
+	}
+	if err := onboardingFields(each, cfg, at, signup, out, get); err != nil {
+		return nil, err
 	}
 	return out, nil
 }
@@ -609,6 +605,10 @@ type config struct {
 	keyFeatures    []string
 	login, setup   string
 	onboardingDays int
+	// onboardingVersion is the version of the onboarding definition in
+	// force (0: none saved, the default one); its window overrides
+	// onboardingDays.
+	onboardingVersion int64
 }
 
 func loadConfig(ctx context.Context, q store.Querier) (config, error) {
@@ -639,7 +639,10 @@ func loadConfig(ctx context.Context, q store.Querier) (config, error) {
 			c.onboardingDays = n
 		}
 	}
-	return c, rows.Err()
+	if err := rows.Err(); err != nil {
+		return c, fmt.Errorf("snapshot: settings: %w", err)
+	}
+	return c, loadOnboardingDefinition(ctx, q, &c)
 }
 
 // splitList splits a comma-separated setting, dropping empty items.

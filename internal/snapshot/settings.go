@@ -37,8 +37,9 @@ func SetSetting(ctx context.Context, q store.Querier, key, value string) (string
 			return "", fmt.Errorf("%w: %s = %q: want one event name", ErrBadSetting, key, value)
 		}
 	case SettingOnboardingDays:
-		if n, err := strconv.Atoi(v); err != nil || n < 0 || n > 3650 {
-			return "", fmt.Errorf("%w: %s = %q: want a whole number of days from 0 to 3650", ErrBadSetting, key, value)
+		// The default onboarding definition's window (internal/onboarding).
+		if n, err := strconv.Atoi(v); err != nil || n < 1 || n > 365 {
+			return "", fmt.Errorf("%w: %s = %q: want a whole number of days from 1 to 365", ErrBadSetting, key, value)
 		}
 	default:
 		return "", fmt.Errorf("%w: unknown key %q", ErrBadSetting, key)

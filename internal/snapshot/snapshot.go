@@ -40,7 +40,12 @@ type Snapshot struct {
 	DaysSinceActivity int                `json:"days_since_activity" expr:"days_since_activity"`
 	SetupDone         bool               `json:"setup_done" expr:"setup_done"`
 	DaysToSetup       int                `json:"days_to_setup" expr:"days_to_setup"`
+	LoginWeeks        int                `json:"login_weeks" expr:"login_weeks"`
+	LoginWeekRate     float64            `json:"login_week_rate" expr:"login_week_rate"`
 	OnboardingStatus  string             `json:"onboarding_status" expr:"onboarding_status"`
+	// Milestones of the onboarding checklist done by the snapshot's instant
+	// (internal/onboarding), in checklist order.
+	OnboardingMilestones []string `json:"onboarding_milestones" expr:"onboarding_milestones"`
 
 	OpenTickets        int            `json:"open_tickets" expr:"open_tickets"`
 	OpenTicketsBy      map[string]int `json:"open_tickets_by_priority" expr:"open_tickets_by_priority"`
@@ -107,7 +112,10 @@ var Fields = []Field{
 	{"days_since_activity", "integer", "Days since the last day with any event; -1 when never active."},
 	{"setup_done", "bool", "The setup event (setup_event setting, default setup_completed) has been seen."},
 	{"days_to_setup", "integer", "Days from signup to the first setup event; -1 when not done."},
-	{"onboarding_status", "string", "done (the setup event was seen), overdue (not done onboarding_days after signup; setting, default 30) or in_progress."},
+	{"login_weeks", "integer", "Weeks of the onboarding window (week w: days [signup + 7w, signup + 7w + 7), whole weeks of the window only) with a login event so far."},
+	{"login_week_rate", "number", "login_weeks / the whole weeks of the onboarding window (0 when it is shorter than a week): 0.75 is a login in 3 of 4 weeks."},
+	{"onboarding_status", "string", "completed, in_progress, overdue (the window closed without the onboarding definition holding) or not_applicable (no signup yet, or the definition's applies rule is false), from the stored onboarding results."},
+	{"onboarding_milestones", "list of strings", "The onboarding checklist's milestones done: \"setup\" in onboarding_milestones."},
 	{"open_tickets", "integer", "Inquiries open now."},
 	{"open_tickets_by_priority", "map of integers", "Open inquiries by priority: open_tickets_by_priority[\"urgent\"]."},
 	{"tickets_90d", "integer", "Inquiries opened in the last 90 days."},

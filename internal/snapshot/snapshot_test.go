@@ -130,10 +130,10 @@ func TestCompute(t *testing.T) {
 			ActiveUsers7d: 2, ActiveUsers30d: 4, Seats: 15, SeatUtilization: 4.0 / 15, LoginsPerUserWeek: 32.0 / 4 / 4,
 			AdoptionBreadth: 0.5, FeaturesUsed30d: []string{"dashboards", "login", "reports"},
 			Usage30d: map[string]float64{"dashboards": 4, "login": 40, "reports": 10}, Events30d: 54, UsageTrend: 54.0/30 - 1,
-			DaysSinceActivity: int(today - store.Day(day(2024, 6, 27).Unix())), SetupDone: true, DaysToSetup: 14, OnboardingStatus: "done",
+			DaysSinceActivity: int(today - store.Day(day(2024, 6, 27).Unix())), SetupDone: true, DaysToSetup: 14, OnboardingStatus: "completed",
 			OpenTickets: 3, OpenTicketsBy: map[string]int{"urgent": 1, "normal": 1, "high": 1}, Tickets90d: 3,
 			HasNPS: true, LastNPS: 5, HasCSAT: true, LastCSAT: 4, PaymentFailures90d: 2,
-			CSMSentiment: "red", CSMSentimentScore: 0, HealthScore: -1, Segments: []string{}, ChurnRisk: -1, DaysInStage: -1,
+			CSMSentiment: "red", CSMSentimentScore: 0, HealthScore: -1, Segments: []string{}, ChurnRisk: -1, DaysInStage: -1, OnboardingMilestones: []string{},
 			Attributes: map[string]any{"segment": "enterprise", "renewal_owner": "sales"},
 		}
 		if !reflect.DeepEqual(got, want) {
@@ -146,7 +146,7 @@ func TestCompute(t *testing.T) {
 			t.Fatal(err)
 		}
 		if quiet.Customer || quiet.DaysSinceActivity != -1 || quiet.DaysToRenewal != -1 || quiet.DaysToSetup != -1 || quiet.HasNPS || len(quiet.Usage30d) != 0 ||
-			quiet.OnboardingStatus != "in_progress" || quiet.CSMSentiment != "" || quiet.CSMSentimentScore != -1 {
+			quiet.OnboardingStatus != "not_applicable" || quiet.CSMSentiment != "" || quiet.CSMSentimentScore != -1 {
 			t.Errorf("quiet account %+v", quiet)
 		}
 		all, err := snapshot.All(ctx, db, at)
