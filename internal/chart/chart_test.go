@@ -1,0 +1,90 @@
+package chart
+
+import (
+	"encoding/xml"
+	"fmt"
+	"math"
+	"strings"
+	"testing"
+)
+
+// wellFormed fails unless s parses as XML (an SVG the browser can draw).
+func wellFormed(t *testing.T, s string) {
+	t.Helper()
+	d := xml.NewDecoder(strings.NewReader(s))
+	for {
+		_, err := d.Token()
+		if err != nil {
+			if err.Error() == "EOF" {
+				return
+			}
+			t.Fatalf("not well-formed: %v\n%s", err, s)
+		}
+	}
+}
+
+func TestBarsStackNegativesBelowTheAxis(t *testing.T) {
+	c := Bars("MRR movements", []string{"Jan", "Feb"}, []Series{
+		{Name: "New", Values: []float64{100, 50}},
+		{Name: "Churn", Values: []float64{-40, -80}},
+	}, func(x float64) string { return fmt.Sprintf("$%.0f", x) })
+	svg := string(c.SVG)
+	wellFormed(t, svg[:strings.Index(svg, "</svg>")+6])
+	for _, want := range []string{"<title>Jan · New: $100</title>", "<title>Feb · Churn: $-80</title>", `aria-label="MRR movements"`} {
+		if !strings.Contains(svg, want) {
+			t.Errorf("SVG lacks %q", want)
+		}
+	}
+	// The scale runs from -100 to 100 in steps of 50: the zero line is in the middle.
+	sc := newScale(-80, 100)
+	if sc.lo != -100 || sc.hi != 100 || sc.step != 50 {
+		t.Errorf("scale = %+v, want -100..100 by 50", sc)
+	}
+	if y := sc.y(0); math.Abs(y-(padT+plotH/2)) > 1e-9 {
+		t.Errorf("zero at y=%.2f, want the middle %.2f", y, padT+plotH/2)
+	}
+	table := string(c.Table)
+	for _, want := range []string{`<th class="num">New</th>`, `<th scope="row">Feb</th><td class="num">$50</td><td class="num">$-80</td>`} {
+		if !strings.Contains(table, want) {
+			t.Errorf("table lacks %q: %s", want, table)
+		}
+	}
+	if !strings.Contains(svg, `class="legend"`) {
+		t.Errorf("two series and no legend")
+	}
+}
+
+func TestEscaping(t *testing.T) {
+	c := HBars(`<b>&"`, []Bar{{Label: `<script>x</script>`, Value: 3, Class: "band-red"}}, nil)
+	if strings.Contains(string(c.SVG), "<script>") || strings.Contains(string(c.Table), "<script>") {
+		t.Fatalf("a label is not escaped: %s", c.SVG)
+	}
+	wellFormed(t, string(c.SVG))
+	if !strings.Contains(string(c.SVG), `class="band-red"`) {
+		t.Errorf("the bar's class is lost")
+	}
+}
+
+func TestLinesAndHeatmapSkipMissingValues(t *testing.T) {
+	l := Lines("NRR", []string{"a", "b", "c"}, []Series{{Name: "NRR", Values: []float64{1, math.NaN(), 1.2}}}, nil)
+	wellFormed(t, string(l.SVG))
+	if n := strings.Count(string(l.SVG), "<circle"); n != 2 {
+		t.Errorf("%d points, want 2 (the NaN is left out)", n)
+	}
+	h := Heatmap("Cohorts", []string{"2026-01", "2026-02"}, []string{"0", "1"}, [][]float64{{1, 0.5}, {1, math.NaN()}}, nil)
+	wellFormed(t, string(h.SVG))
+	if n := strings.Count(string(h.SVG), "<rect"); n != 3 {
+		t.Errorf("%d cells, want 3", n)
+	}
+	if !strings.Contains(string(h.SVG), "<title>2026-01 · 1: 0.5</title>") {
+		t.Errorf("no tooltip for a cell: %s", h.SVG)
+	}
+}
+
+func TestNiceStep(t *testing.T) {
+	for _, tt := range []struct{ span, want float64 }{{100, 20}, {7, 2}, {1000, 200}, {0.3, 0.1}, {0, 1}} {
+		if got := niceStep(tt.span); math.Abs(got-tt.want) > 1e-12 {
+			t.Errorf("niceStep(%g) = %g, want %g", tt.span, got, tt.want)
+		}
+	}
+}
