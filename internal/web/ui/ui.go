@@ -56,17 +56,6 @@ type UI struct {
 	// staticHash versions the static files' URLs, so they can be cached
 	// for a year and still change with a new release.
 	staticHash string
-	// accountSections are parts of the account page that other areas add
-	// (onboarding, success plan, ...), in order.
-	accountSections []AccountSection
-}
-
-// AccountSection is a part of the account page contributed by an area of
-// the product: Template is a template defined in templates/partials, and
-// Load returns its data for one account (nil data hides the section).
-type AccountSection struct {
-	Template string
-	Load     func(ctx context.Context, rq *Request, accountID string) (any, error)
 }
 
 // New parses every template in both languages; an error here is a bug in
