@@ -85,7 +85,7 @@ func New(db *store.DB, log *slog.Logger, opts Options) *Server {
 	s.metrics.Register(collectors.NewDBStatsCollector(db.DB, "kizuna"))
 	s.api = newAPI(s.mux)
 	s.api.UseMiddleware(s.authorize(s.api))
-	pages, err := ui.New(db, log, ui.Options{Secure: s.secureCookie, Login: s.auth.verifyNow})
+	pages, err := ui.New(db, log)
 	if err != nil {
 		// The templates are embedded: a parse error is a bug the tests catch.
 		panic(err)

@@ -10,7 +10,6 @@ package ui
 
 import (
 	"bytes"
-	"context"
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
@@ -35,21 +34,11 @@ import (
 //go:embed templates static locales
 var files embed.FS
 
-// Options configure the UI.
-type Options struct {
-	// Secure reports whether the session cookie must be Secure for r.
-	Secure func(r *http.Request) bool
-	// Login checks a password (the server's, which bounds how many
-	// argon2id checks run at once).
-	Login func(ctx context.Context, email, password string) (user.User, error)
-}
-
 // UI serves the pages.
 type UI struct {
-	db   *store.DB
-	log  *slog.Logger
-	opts Options
-	mux  *http.ServeMux
+	db  *store.DB
+	log *slog.Logger
+	mux *http.ServeMux
 
 	locales map[string]*Locale // by Lang()
 	pages   map[string]map[string]*template.Template
@@ -60,8 +49,8 @@ type UI struct {
 
 // New parses every template in both languages; an error here is a bug in
 // the templates, which a test catches.
-func New(db *store.DB, log *slog.Logger, opts Options) (*UI, error) {
-	u := &UI{db: db, log: log, opts: opts, locales: map[string]*Locale{}, pages: map[string]map[string]*template.Template{}}
+func New(db *store.DB, log *slog.Logger) (*UI, error) {
+	u := &UI{db: db, log: log, locales: map[string]*Locale{}, pages: map[string]map[string]*template.Template{}}
 	b, _, err := loadCatalog(files)
 	if err != nil {
 		return nil, err
