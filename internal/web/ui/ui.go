@@ -169,6 +169,7 @@ func (u *UI) wrap(min string, csrf bool, h handlerFunc) http.Handler {
 			return
 		}
 		if csrf {
+			r.Body = http.MaxBytesReader(w, r.Body, maxForm)
 			if err := r.ParseMultipartForm(maxForm); err != nil && !errors.Is(err, http.ErrNotMultipart) {
 				u.renderError(w, rq, Errorf(http.StatusBadRequest, rq.Loc.T("The form could not be read: %s", err.Error())))
 				return
@@ -184,8 +185,8 @@ func (u *UI) wrap(min string, csrf bool, h handlerFunc) http.Handler {
 	})
 }
 
-// maxForm bounds a form body other than an upload (the import page sets
-// its own limit).
+// maxForm bounds the body of a form (1 MiB); a larger one is refused with
+// 400. An upload page will need its own limit.
 const maxForm = 1 << 20
 
 // request resolves the session cookie of r.
