@@ -15,7 +15,7 @@ import (
 // installs: the planted churn drivers must make it rank churn with AUC ≥ 0.75.
 func TestDemoBacktest(t *testing.T) {
 	if testing.Short() {
-		t.Skip("builds a demo database")
+		t.Skip("-short: builds a demo database; runs without -short, as .ci/run does")
 	}
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()

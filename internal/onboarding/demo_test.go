@@ -18,7 +18,7 @@ import (
 // as planted (Effects.Onboarding).
 func TestDemo(t *testing.T) {
 	if testing.Short() {
-		t.Skip("builds a demo database")
+		t.Skip("-short: builds a demo database; runs without -short, as .ci/run does")
 	}
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()

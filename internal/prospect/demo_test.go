@@ -18,7 +18,7 @@ import (
 // well usage alone would have told the classes apart.
 func TestDemoProspects(t *testing.T) {
 	if testing.Short() {
-		t.Skip("builds a demo database")
+		t.Skip("-short: builds a demo database; runs without -short, as .ci/run does")
 	}
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()

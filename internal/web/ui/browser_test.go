@@ -42,7 +42,7 @@ type chrome struct {
 func newChrome(t *testing.T, s *site) *chrome {
 	t.Helper()
 	if os.Getenv("KIZUNA_BROWSER_TESTS") == "off" {
-		t.Skip("KIZUNA_BROWSER_TESTS=off")
+		t.Skip("KIZUNA_BROWSER_TESTS=off: the chromium tests are left out on purpose; .ci/run installs chromium and runs them")
 	}
 	bin := os.Getenv("KIZUNA_CHROMIUM")
 	if bin == "" {
