@@ -105,9 +105,15 @@ func (u *UI) Register(mux *http.ServeMux) {
 	registerPages(u)
 }
 
-// registerPages is where the pages of each area register; each area's
-// file adds its lines here.
-func registerPages(u *UI) {}
+// registerPages registers the pages of each area; each area's routes are
+// in its own file.
+func registerPages(u *UI) {
+	u.registerDashboard() // dashboard.go: /, /metrics
+	u.registerAccounts()  // accounts.go: /accounts, /accounts/{id}
+	u.registerJourney()   // journey.go: /journey, /onboarding, /prospects, /handoffs, an account's plan
+	u.registerRules()     // rules.go: /playbooks, /segments, /health
+	u.registerWork()      // work.go: /queue, /import, /settings
+}
 
 // Request is what a page handler gets: the request, the signed-in user and
 // their locale.

