@@ -113,6 +113,7 @@ func registerPages(u *UI) {
 	u.registerJourney()   // journey.go: /journey, /onboarding, /prospects, /handoffs, an account's plan
 	u.registerRules()     // rules.go: /playbooks, /segments, /health
 	u.registerWork()      // work.go: /queue, /import, /settings
+	u.registerPrograms()  // programs.go: /programs
 }
 
 // Request is what a page handler gets: the request, the signed-in user and
@@ -270,6 +271,7 @@ var nav = []struct {
 	{"/segments", "Segments", user.RoleViewer},
 	{"/health", "Health models", user.RoleViewer},
 	{"/metrics", "Metrics", user.RoleViewer},
+	{"/programs", "Programs", user.RoleViewer},
 	{"/import", "Import", user.RoleManager},
 	{"/settings", "Settings", user.RoleAdmin},
 }
@@ -283,14 +285,27 @@ func (u *UI) navFor(rq *Request) []NavItem {
 		if !user.AtLeast(rq.User.Role, n.role) {
 			continue
 		}
-		probe, _ := http.NewRequest(http.MethodGet, n.path, nil)
-		if _, pattern := u.mux.Handler(probe); pattern == "" || pattern == "GET /static/" {
+		if !u.routed(n.path) {
 			continue
 		}
 		active := rq.URL.Path == n.path || (n.path != "/" && strings.HasPrefix(rq.URL.Path, n.path+"/"))
 		out = append(out, NavItem{Path: n.path, Label: rq.Loc.T(n.label), Active: active})
 	}
 	return out
+}
+
+// routed reports whether a page answers GET path, so that links to
+// pages of other areas appear only once those pages exist.
+func (u *UI) routed(path string) bool {
+	if u.mux == nil {
+		return false
+	}
+	probe, err := http.NewRequest(http.MethodGet, path, nil)
+	if err != nil {
+		return false
+	}
+	_, pattern := u.mux.Handler(probe)
+	return pattern != "" && pattern != "GET /static/"
 }
 
 // render executes page with data into w, with status. The page is

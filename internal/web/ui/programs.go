@@ -1,0 +1,4 @@
+package ui
+
+// registerPrograms registers the programs pages.
+func (u *UI) registerPrograms() {}
