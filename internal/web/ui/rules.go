@@ -1,4 +1,109 @@
 package ui
 
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/kizuna-cs/kizuna/internal/rule"
+	"github.com/kizuna-cs/kizuna/internal/segment"
+	"github.com/kizuna-cs/kizuna/internal/user"
+)
+
 // registerRules registers playbooks, segments and health models.
-func (u *UI) registerRules() {}
+func (u *UI) registerRules() {
+	u.mux.Handle("POST /rules/validate", u.action(user.RoleManager, u.validateRule))
+	u.registerPlaybooks()
+	u.registerSegments()
+	u.registerHealth()
+}
+
+// fieldErrors are a form's messages by field name, shown beside the fields.
+type fieldErrors map[string]string
+
+// add keeps the first message of a field: the first problem is the one to
+// fix first.
+func (e fieldErrors) add(field, msg string) {
+	if _, ok := e[field]; !ok {
+		e[field] = msg
+	}
+}
+
+// ruleMessage is a rule's compile error as the user reads it: the line,
+// the column and the reason.
+func ruleMessage(l *Locale, line, col int, msg string) string {
+	return l.T("line %d, column %d: %s", line, col, msg)
+}
+
+// ruleError formats err, a *rule.Error or another error, for the user.
+func ruleError(l *Locale, err error) string {
+	var re *rule.Error
+	if errors.As(err, &re) {
+		return ruleMessage(l, re.Line, re.Column, re.Message)
+	}
+	return err.Error()
+}
+
+// validateRule answers the editors' live validation (static/app.js,
+// data-validate): {ok, error}. kind says the rule's context: bool (a
+// condition), number (a health measure) or segment (a condition that may
+// not use segments).
+func (u *UI) validateRule(w http.ResponseWriter, rq *Request) error {
+	src := rq.PostFormValue("rule")
+	var err error
+	switch kind := rq.PostFormValue("kind"); kind {
+	case "", "bool":
+		_, err = rule.Compile(src, rule.Bool)
+	case "number":
+		_, err = rule.Compile(src, rule.Number)
+	case "segment":
+		_, err = segment.Compile(src)
+	default:
+		return Errorf(http.StatusBadRequest, rq.Loc.T("Unknown rule kind %q: want bool, number or segment.", kind))
+	}
+	out := struct {
+		OK    bool   `json:"ok"`
+		Error string `json:"error,omitempty"`
+	}{OK: err == nil}
+	if err != nil {
+		out.Error = ruleError(rq.Loc, err)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	return json.NewEncoder(w).Encode(out)
+}
+
+// formInt reads an integer field ("" is 0), recording a field error when it
+// is not one.
+func formInt(rq *Request, errs fieldErrors, name, field string) int {
+	v := strings.TrimSpace(rq.PostFormValue(name))
+	if v == "" {
+		return 0
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		errs.add(field, rq.Loc.T("%q is not a whole number.", v))
+	}
+	return n
+}
+
+// formFloat reads a number field ("" is 0), recording a field error when it
+// is not one.
+func formFloat(rq *Request, errs fieldErrors, name, field string) float64 {
+	v := strings.TrimSpace(rq.PostFormValue(name))
+	if v == "" {
+		return 0
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil {
+		errs.add(field, rq.Loc.T("%q is not a number.", v))
+	}
+	return f
+}
+
+// formatNum shows a stored number in a form field without a trailing .0.
+func formatNum(f float64) string {
+	return strconv.FormatFloat(f, 'f', -1, 64)
+}
