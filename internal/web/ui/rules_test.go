@@ -253,6 +253,20 @@ func TestRulesSegments(t *testing.T) {
 		return url.Values{"segment_id": {id}, "name": {"Big " + id}, "description": {"ARR of 10k and more"}, "rule": {rule}}
 	}
 
+	t.Run("the demo's segments show their stored membership", func(t *testing.T) {
+		res := s.as(t, user.RoleViewer).get("/segments")
+		wantStatus(t, "GET /segments", res, http.StatusOK)
+		for _, id := range []string{"at_risk", "champions", "enterprise", "onboarding"} {
+			members := count(t, s, `SELECT COUNT(*) FROM segment_members WHERE segment_id = $1`, id)
+			if cells := rowCells(t, res.Body, "<code>"+id+"</code>"); cells[4] != strconv.Itoa(members) {
+				t.Errorf("segment %s: stored members %s; the database has %d", id, cells[4], members)
+			}
+		}
+		if strings.Contains(res.Body, `action="/segments/coverage/assign"`) || strings.Contains(res.Body, `href="/segments/new"`) {
+			t.Errorf("a viewer is offered to edit")
+		}
+	})
+
 	t.Run("the editor checks the rule on save", func(t *testing.T) {
 		for _, tc := range []struct {
 			form url.Values
@@ -388,7 +402,7 @@ func modelForm(m health.Model) url.Values {
 	return f
 }
 
-var tileRe = regexp.MustCompile(`(?s)<div class="label">([^<]*)</div><div class="value">([^<]*)</div>`)
+var tileRe = regexp.MustCompile(`(?s)<div class="label">(.*?)</div><div class="value">([^<]*)</div>`)
 
 // tiles returns the preview's tiles by label.
 func tiles(body string) map[string]int {
@@ -396,7 +410,7 @@ func tiles(body string) map[string]int {
 	for _, m := range tileRe.FindAllStringSubmatch(body, -1) {
 		n, err := strconv.Atoi(strings.ReplaceAll(m[2], ",", ""))
 		if err == nil {
-			out[m[1]] = n
+			out[strings.TrimSpace(tagRe.ReplaceAllString(m[1], ""))] = n
 		}
 	}
 	return out
