@@ -7,6 +7,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/kizuna-cs/kizuna/internal/demo"
 	"github.com/kizuna-cs/kizuna/internal/playbook"
 	"github.com/kizuna-cs/kizuna/internal/storetest"
 	"github.com/kizuna-cs/kizuna/internal/user"
@@ -63,7 +64,9 @@ func TestBrowserRules(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.Trigger != (playbook.Trigger{Type: "rule", Condition: "health_score < 40"}) || p.HoldoutShare != 0.1 || p.Filter != "customer" {
+	// What the editor did not change is kept, the task's fallback assignee included.
+	if p.Trigger != (playbook.Trigger{Type: "rule", Condition: "health_score < 40"}) || p.HoldoutShare != 0.1 || p.Filter != "customer" ||
+		p.CooldownDays != 30 || len(p.Actions) != 1 || p.Actions[0].FallbackAssignee != demo.LoginEmail || p.Actions[0].DueInDays != 3 {
 		t.Errorf("saved %+v", p)
 	}
 	c.shot(t, "rules-playbook-saved")

@@ -106,7 +106,7 @@ func (u *UI) healthImport(w http.ResponseWriter, rq *Request) error {
 		if err != nil {
 			return err
 		}
-		return audit.Record(rq.Context(), tx, audit.UserActor(rq.User.Email), audit.ActionImport, "health_models", "", before, after)
+		return audit.Record(rq.Context(), tx, actorOf(rq), audit.ActionImport, "health_models", "", before, after)
 	})
 	if errors.Is(err, health.ErrInvalid) {
 		return u.renderHealthList(w, rq, http.StatusUnprocessableEntity, err.Error())
@@ -185,10 +185,7 @@ func healthFormOf(m health.Model) *healthForm {
 // healthOf is the model of the request's {id}, or a 404.
 func (u *UI) healthOf(rq *Request) (health.Model, error) {
 	m, err := health.GetModel(rq.Context(), u.db, rq.PathValue("id"))
-	if errors.Is(err, health.ErrNotFound) {
-		return m, Errorf(http.StatusNotFound, rq.Loc.T("There is no health model %q.", rq.PathValue("id")))
-	}
-	return m, err
+	return lookup(m, err, health.ErrNotFound, rq.Loc.T("There is no health model %q.", rq.PathValue("id")))
 }
 
 func (u *UI) renderHealthForm(w http.ResponseWriter, rq *Request, status int, f *healthForm) error {
@@ -340,11 +337,7 @@ func (u *UI) saveHealth(w http.ResponseWriter, rq *Request, f *healthForm) error
 		if err != nil {
 			return err
 		}
-		action := audit.ActionUpdate
-		if f.New {
-			action = audit.ActionCreate
-		}
-		return audit.Record(rq.Context(), tx, audit.UserActor(rq.User.Email), action, "health_model", m.ID, before, saved)
+		return audit.Record(rq.Context(), tx, actorOf(rq), changeAction(f.New), "health_model", m.ID, before, saved)
 	})
 	if errors.Is(err, health.ErrExists) {
 		f.Errors.add("model", rq.Loc.T("A health model with this id exists; choose another id."))

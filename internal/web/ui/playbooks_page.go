@@ -89,10 +89,7 @@ func (u *UI) playbookDetail(w http.ResponseWriter, rq *Request) error {
 // playbookOf is the playbook of the request's {id}, or a 404.
 func (u *UI) playbookOf(rq *Request) (playbook.Playbook, error) {
 	p, err := playbook.Get(rq.Context(), u.db, rq.PathValue("id"))
-	if errors.Is(err, playbook.ErrNotFound) {
-		return p, Errorf(http.StatusNotFound, rq.Loc.T("There is no playbook %q.", rq.PathValue("id")))
-	}
-	return p, err
+	return lookup(p, err, playbook.ErrNotFound, rq.Loc.T("There is no playbook %q.", rq.PathValue("id")))
 }
 
 // playbookForm is the editor's data: the fields as text (so a wrong
@@ -116,8 +113,8 @@ type playbookForm struct {
 type actionForm struct {
 	Index                                         int
 	Type, Title, Description, DueInDays, Priority string
-	Assignee, To, Subject, Body, URL, Secret      string
-	Text                                          string
+	Assignee, FallbackAssignee, To, ContactRole   string
+	Subject, Body, URL, Secret, Text              string
 	Errors                                        fieldErrors
 }
 
@@ -145,7 +142,7 @@ func formOf(p playbook.Playbook) *playbookForm {
 	f.Holdout = formatNum(p.HoldoutShare * 100)
 	for i, a := range p.Actions {
 		af := actionForm{Index: i, Type: a.Type, Title: a.Title, Description: a.Description, Priority: a.Priority,
-			Assignee: a.Assignee, To: a.To, Subject: a.Subject, Body: a.Body, URL: a.URL, Secret: a.Secret, Text: a.Text,
+			Assignee: a.Assignee, FallbackAssignee: a.FallbackAssignee, To: a.To, ContactRole: a.ContactRole, Subject: a.Subject, Body: a.Body, URL: a.URL, Secret: a.Secret, Text: a.Text,
 			Errors: fieldErrors{}}
 		if a.DueInDays != 0 {
 			af.DueInDays = strconv.Itoa(a.DueInDays)
@@ -219,7 +216,8 @@ func readPlaybookForm(rq *Request, f *playbookForm) (playbook.Playbook, []int) {
 	for i := range min(max(n, 0), actionSlots) {
 		k := func(name string) string { return v(fmt.Sprintf("a%d.%s", i, name)) }
 		af := actionForm{Index: len(f.Actions), Type: k("type"), Title: k("title"), Description: k("description"),
-			DueInDays: k("due_in_days"), Priority: k("priority"), Assignee: k("assignee"), To: k("to"), Subject: k("subject"),
+			DueInDays: k("due_in_days"), Priority: k("priority"), Assignee: k("assignee"), FallbackAssignee: k("fallback_assignee"),
+			To: k("to"), ContactRole: k("contact_role"), Subject: k("subject"),
 			Body: k("body"), URL: k("url"), Secret: k("secret"), Text: k("text"), Errors: fieldErrors{}}
 		if af.Type == "" {
 			continue
@@ -227,10 +225,10 @@ func readPlaybookForm(rq *Request, f *playbookForm) (playbook.Playbook, []int) {
 		a := playbook.Action{Type: af.Type}
 		switch af.Type {
 		case playbook.ActionTask:
-			a.Title, a.Description, a.Priority, a.Assignee = af.Title, af.Description, af.Priority, af.Assignee
+			a.Title, a.Description, a.Priority, a.Assignee, a.FallbackAssignee = af.Title, af.Description, af.Priority, af.Assignee, af.FallbackAssignee
 			a.DueInDays = formInt(rq, af.Errors, fmt.Sprintf("a%d.due_in_days", i), "due_in_days")
 		case playbook.ActionEmail:
-			a.To, a.Subject, a.Body = af.To, af.Subject, af.Body
+			a.To, a.ContactRole, a.Subject, a.Body = af.To, af.ContactRole, af.Subject, af.Body
 		case playbook.ActionWebhook:
 			a.URL, a.Secret = af.URL, af.Secret
 		case playbook.ActionSlack:
@@ -330,11 +328,10 @@ func storePlaybook(rq *Request, tx *sql.Tx, p playbook.Playbook) error {
 	if err != nil {
 		return err
 	}
-	actor := audit.UserActor(rq.User.Email)
 	if before == nil {
-		return audit.Record(rq.Context(), tx, actor, audit.ActionCreate, "playbook", p.ID, nil, after.Masked())
+		return audit.Record(rq.Context(), tx, actorOf(rq), audit.ActionCreate, "playbook", p.ID, nil, after.Masked())
 	}
-	return audit.Record(rq.Context(), tx, actor, audit.ActionUpdate, "playbook", p.ID, before.Masked(), after.Masked())
+	return audit.Record(rq.Context(), tx, actorOf(rq), audit.ActionUpdate, "playbook", p.ID, before.Masked(), after.Masked())
 }
 
 func (u *UI) playbookSetEnabled(w http.ResponseWriter, rq *Request) error {
@@ -359,15 +356,5 @@ func (u *UI) playbookDelete(w http.ResponseWriter, rq *Request) error {
 	if err != nil {
 		return err
 	}
-	err = u.db.InTx(rq.Context(), func(tx *sql.Tx) error {
-		if err := playbook.Delete(rq.Context(), tx, p.ID); err != nil {
-			return err
-		}
-		return audit.Record(rq.Context(), tx, audit.UserActor(rq.User.Email), audit.ActionDelete, "playbook", p.ID, p.Masked(), nil)
-	})
-	if err != nil {
-		return err
-	}
-	redirect(w, rq.Request, "/playbooks", rq.Loc.T("Playbook %s deleted.", p.Name))
-	return nil
+	return u.deleteAndRedirect(w, rq, "playbook", p.ID, p.Masked(), playbook.Delete, "/playbooks", rq.Loc.T("Playbook %s deleted.", p.Name))
 }

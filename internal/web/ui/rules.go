@@ -1,14 +1,18 @@
 package ui
 
 import (
+	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"net/http"
 	"strconv"
 	"strings"
 
+	"github.com/kizuna-cs/kizuna/internal/audit"
 	"github.com/kizuna-cs/kizuna/internal/rule"
 	"github.com/kizuna-cs/kizuna/internal/segment"
+	"github.com/kizuna-cs/kizuna/internal/store"
 	"github.com/kizuna-cs/kizuna/internal/user"
 )
 
@@ -18,6 +22,42 @@ func (u *UI) registerRules() {
 	u.registerPlaybooks()
 	u.registerSegments()
 	u.registerHealth()
+}
+
+// lookup is v, or a 404 with msg when err is notFound.
+func lookup[T any](v T, err, notFound error, msg string) (T, error) {
+	if errors.Is(err, notFound) {
+		return v, Errorf(http.StatusNotFound, msg)
+	}
+	return v, err
+}
+
+// actorOf names the signed-in user as the audit log does.
+func actorOf(rq *Request) string { return audit.UserActor(rq.User.Email) }
+
+// changeAction is the audit action of a save.
+func changeAction(created bool) string {
+	if created {
+		return audit.ActionCreate
+	}
+	return audit.ActionUpdate
+}
+
+// deleteAndRedirect deletes objectType id with del and records it (before
+// is what the audit log keeps) in one transaction, then goes to path.
+func (u *UI) deleteAndRedirect(w http.ResponseWriter, rq *Request, objectType, id string, before any,
+	del func(context.Context, store.Querier, string) error, path, notice string) error {
+	err := u.db.InTx(rq.Context(), func(tx *sql.Tx) error {
+		if err := del(rq.Context(), tx, id); err != nil {
+			return err
+		}
+		return audit.Record(rq.Context(), tx, actorOf(rq), audit.ActionDelete, objectType, id, before, nil)
+	})
+	if err != nil {
+		return err
+	}
+	redirect(w, rq.Request, path, notice)
+	return nil
 }
 
 // fieldErrors are a form's messages by field name, shown beside the fields.

@@ -532,6 +532,15 @@ func TestRulesHealth(t *testing.T) {
 		}
 	})
 
+	t.Run("Japanese", func(t *testing.T) {
+		ja := s.as(t, user.RoleManager)
+		wantStatus(t, "choose Japanese", ja.submit("/me", "/me/language", url.Values{"language": {"ja"}, "next": {"/me"}}), http.StatusSeeOther)
+		wantStatus(t, "GET /health in Japanese", ja.get("/health"), http.StatusOK, "<h1>ヘルススコアモデル</h1>", "デフォルト: その他すべての取引先")
+		res := ja.submit("/health/default", "/health/default/preview", modelForm(saved))
+		wantStatus(t, "preview in Japanese", res, http.StatusOK, "プレビュー（未保存）", "このモデルでスコアリングされる取引先", `<span class="tag band-red">危険</span>`)
+		wantStatus(t, "GET /segments in Japanese", ja.get("/segments"), http.StatusOK, "CSM ごとの担当量", "ハイタッチ", "担当取引先の最も少ない CSM へ")
+	})
+
 	t.Run("export and import", func(t *testing.T) {
 		res := s.as(t, user.RoleViewer).get("/health/export")
 		if res.StatusCode != http.StatusOK || !strings.Contains(res.Header.Get("Content-Disposition"), "kizuna-health-models.json") {

@@ -92,10 +92,7 @@ func (u *UI) segmentNew(w http.ResponseWriter, rq *Request) error {
 // segmentOf is the segment of the request's {id}, or a 404.
 func (u *UI) segmentOf(rq *Request) (segment.Segment, error) {
 	s, err := segment.Get(rq.Context(), u.db, rq.PathValue("id"))
-	if errors.Is(err, segment.ErrNotFound) {
-		return s, Errorf(http.StatusNotFound, rq.Loc.T("There is no segment %q.", rq.PathValue("id")))
-	}
-	return s, err
+	return lookup(s, err, segment.ErrNotFound, rq.Loc.T("There is no segment %q.", rq.PathValue("id")))
 }
 
 func (u *UI) segmentEdit(w http.ResponseWriter, rq *Request) error {
@@ -155,16 +152,13 @@ func (u *UI) saveSegment(w http.ResponseWriter, rq *Request, f *segmentForm) err
 			return err
 		}
 		joined, left = j, l
-		action := audit.ActionUpdate
 		var old any
-		if before == nil {
-			action = audit.ActionCreate
-		} else {
+		if before != nil {
 			before.Members = 0 // the count is not part of the definition the audit log keeps
 			old = *before
 		}
 		after.Members = 0
-		return audit.Record(ctx, tx, audit.UserActor(rq.User.Email), action, "segment", f.ID, old, after)
+		return audit.Record(ctx, tx, actorOf(rq), changeAction(before == nil), "segment", f.ID, old, after)
 	})
 	if errors.Is(err, segment.ErrExists) {
 		f.Errors.add("segment_id", rq.Loc.T("A segment with this id exists; choose another id."))
@@ -182,25 +176,15 @@ func (u *UI) segmentDelete(w http.ResponseWriter, rq *Request) error {
 	if err != nil {
 		return err
 	}
-	err = u.db.InTx(rq.Context(), func(tx *sql.Tx) error {
-		if err := segment.Delete(rq.Context(), tx, s.ID); err != nil {
-			return err
-		}
-		s.Members = 0
-		return audit.Record(rq.Context(), tx, audit.UserActor(rq.User.Email), audit.ActionDelete, "segment", s.ID, s, nil)
-	})
-	if err != nil {
-		return err
-	}
-	redirect(w, rq.Request, "/segments", rq.Loc.T("Segment %s deleted.", s.Name))
-	return nil
+	s.Members = 0 // the count is not part of the definition the audit log keeps
+	return u.deleteAndRedirect(w, rq, "segment", s.ID, s, segment.Delete, "/segments", rq.Loc.T("Segment %s deleted.", s.Name))
 }
 
 // coverageAssign shares out the unassigned customers (or a segment's
 // members) among the CSMs; coverage.Assign records each owner change.
 func (u *UI) coverageAssign(w http.ResponseWriter, rq *Request) error {
 	o := coverage.AssignOptions{Strategy: rq.PostFormValue("strategy"), SegmentID: rq.PostFormValue("segment"),
-		At: time.Now(), Actor: audit.UserActor(rq.User.Email)}
+		At: time.Now(), Actor: actorOf(rq)}
 	var p coverage.Plan
 	err := u.db.InTx(rq.Context(), func(tx *sql.Tx) error {
 		var err error
