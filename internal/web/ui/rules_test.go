@@ -19,6 +19,7 @@ import (
 	"github.com/kizuna-cs/kizuna/internal/billing"
 	"github.com/kizuna-cs/kizuna/internal/health"
 	"github.com/kizuna-cs/kizuna/internal/playbook"
+	"github.com/kizuna-cs/kizuna/internal/segment"
 	"github.com/kizuna-cs/kizuna/internal/snapshot"
 	"github.com/kizuna-cs/kizuna/internal/storetest"
 	"github.com/kizuna-cs/kizuna/internal/user"
@@ -280,6 +281,8 @@ func TestRulesSegments(t *testing.T) {
 			wantStatus(t, "save "+tc.form.Get("rule"), res, http.StatusUnprocessableEntity, tc.want, "The segment was not saved")
 		}
 		wantStatus(t, "csm creates", s.as(t, user.RoleCSM).submit("/segments", "/segments", seg("big", "arr >= 10000")), http.StatusForbidden)
+		wantStatus(t, "csm opens the editor", s.as(t, user.RoleCSM).get("/segments/new"), http.StatusForbidden)
+		wantStatus(t, "manager without CSRF", manager.post("/segments", seg("big", "arr >= 10000")), http.StatusForbidden)
 		if n := count(t, s, `SELECT COUNT(*) FROM segments WHERE segment_id = 'big'`); n != 0 {
 			t.Fatalf("a refused segment was stored")
 		}
@@ -532,15 +535,6 @@ func TestRulesHealth(t *testing.T) {
 		}
 	})
 
-	t.Run("Japanese", func(t *testing.T) {
-		ja := s.as(t, user.RoleManager)
-		wantStatus(t, "choose Japanese", ja.submit("/me", "/me/language", url.Values{"language": {"ja"}, "next": {"/me"}}), http.StatusSeeOther)
-		wantStatus(t, "GET /health in Japanese", ja.get("/health"), http.StatusOK, "<h1>ヘルススコアモデル</h1>", "デフォルト: その他すべての取引先")
-		res := ja.submit("/health/default", "/health/default/preview", modelForm(saved))
-		wantStatus(t, "preview in Japanese", res, http.StatusOK, "プレビュー（未保存）", "このモデルでスコアリングされる取引先", `<span class="tag band-red">危険</span>`)
-		wantStatus(t, "GET /segments in Japanese", ja.get("/segments"), http.StatusOK, "CSM ごとの担当量", "ハイタッチ", "担当取引先の最も少ない CSM へ")
-	})
-
 	t.Run("export and import", func(t *testing.T) {
 		res := s.as(t, user.RoleViewer).get("/health/export")
 		if res.StatusCode != http.StatusOK || !strings.Contains(res.Header.Get("Content-Disposition"), "kizuna-health-models.json") {
@@ -573,4 +567,54 @@ func TestRulesHealth(t *testing.T) {
 			t.Errorf("after the import, version %d", m.Version)
 		}
 	})
+	t.Run("a new model for the enterprise segment", func(t *testing.T) {
+		ent, err := segment.Get(ctx, s.db, "enterprise")
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := saved
+		m.Name, m.AppliesTo, m.Priority = "Enterprise health", ent.Rule, 1
+		f := modelForm(m)
+		f.Set("id", "enterprise")
+		wantStatus(t, "without CSRF", manager.post("/health", f), http.StatusForbidden)
+		// The preview scores exactly the accounts the enterprise segment
+		// holds now, and the default model keeps the others.
+		snaps, err := snapshot.All(ctx, s.db, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		members, err := segment.Evaluate(ent, snaps)
+		if err != nil || len(members) == 0 {
+			t.Fatalf("enterprise members: %v, %v", members, err)
+		}
+		res := manager.submit("/health/new", "/health/preview", f)
+		wantStatus(t, "preview", res, http.StatusOK, "Preview (not saved)")
+		if tl := tiles(res.Body); tl["Accounts scored by this model"] != len(members) {
+			t.Errorf("the new model scores %d accounts; the segment has %d", tl["Accounts scored by this model"], len(members))
+		}
+		wantStatus(t, "save", manager.submit("/health/new", "/health", f), http.StatusSeeOther)
+		got, err := health.GetModel(ctx, s.db, "enterprise")
+		if err != nil || got.AppliesTo != ent.Rule || got.Priority != 1 || len(got.Measures) != len(saved.Measures) || got.Version != 1 {
+			t.Errorf("saved %+v, %v", got, err)
+		}
+		list := s.as(t, user.RoleViewer).get("/health")
+		if cells := rowCells(t, list.Body, "Enterprise health"); cells[1] != ent.Rule || cells[2] != "1" {
+			t.Errorf("the list shows %q", cells)
+		}
+		wantStatus(t, "create it again", manager.submit("/health/new", "/health", f), http.StatusUnprocessableEntity, "A health model with this id exists")
+		// A second default model is refused: exactly one is required.
+		f.Set("id", "second")
+		f.Set("applies_to", "")
+		wantStatus(t, "a second default", manager.submit("/health/new", "/health", f), http.StatusUnprocessableEntity, "exactly one default model")
+	})
+	// Last: choosing Japanese is the manager's setting, for every later request.
+	t.Run("Japanese", func(t *testing.T) {
+		ja := s.as(t, user.RoleManager)
+		wantStatus(t, "choose Japanese", ja.submit("/me", "/me/language", url.Values{"language": {"ja"}, "next": {"/me"}}), http.StatusSeeOther)
+		wantStatus(t, "GET /health in Japanese", ja.get("/health"), http.StatusOK, "<h1>ヘルススコアモデル</h1>", "デフォルト: その他すべての取引先")
+		res := ja.submit("/health/default", "/health/default/preview", modelForm(saved))
+		wantStatus(t, "preview in Japanese", res, http.StatusOK, "プレビュー（未保存）", "このモデルでスコアリングされる取引先", `<span class="tag band-red">危険</span>`)
+		wantStatus(t, "GET /segments in Japanese", ja.get("/segments"), http.StatusOK, "CSM ごとの担当量", "ハイタッチ", "担当取引先の最も少ない CSM へ")
+	})
+
 }
