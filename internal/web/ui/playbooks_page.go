@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kizuna-cs/kizuna/internal/account"
 	"github.com/kizuna-cs/kizuna/internal/audit"
 	"github.com/kizuna-cs/kizuna/internal/notify"
 	"github.com/kizuna-cs/kizuna/internal/playbook"
@@ -73,6 +74,17 @@ func (u *UI) playbookDetail(w http.ResponseWriter, rq *Request) error {
 	if err != nil {
 		return err
 	}
+	names := map[string]string{} // the recent firings' accounts by id (at most recentLimit reads)
+	for _, e := range runs {
+		if _, ok := names[e.AccountID]; ok {
+			continue
+		}
+		a, err := account.Get(ctx, u.db, e.AccountID)
+		if err != nil {
+			return err
+		}
+		names[e.AccountID] = a.Name
+	}
 	ds, err := notify.List(ctx, u.db, notify.Filter{PlaybookID: p.ID, Limit: recentLimit})
 	if err != nil {
 		return err
@@ -81,7 +93,7 @@ func (u *UI) playbookDetail(w http.ResponseWriter, rq *Request) error {
 		ds[i] = ds[i].Masked()
 	}
 	return u.render(w, rq, http.StatusOK, "playbook", p.Name, map[string]any{
-		"Playbook": p.Masked(), "Counts": counts[p.ID], "Runs": runs, "Deliveries": ds,
+		"Playbook": p.Masked(), "Counts": counts[p.ID], "Runs": runs, "Names": names, "Deliveries": ds,
 		"CanEdit": user.AtLeast(rq.User.Role, user.RoleManager), "AccountLinks": u.routed("/accounts/x"),
 	})
 }
