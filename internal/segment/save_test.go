@@ -3,6 +3,7 @@ package segment_test
 import (
 	"context"
 	"errors"
+	"reflect"
 	"testing"
 	"time"
 
@@ -39,6 +40,13 @@ func TestSave(t *testing.T) {
 		if err != nil || before == nil || before.Rule != "arr >= 10000" || before.Members != 2 || after.Members != 1 ||
 			after.Name != "Bigger" || joined != 0 || left != 1 {
 			t.Fatalf("replace: before %+v, after %+v, joined %d, left %d, %v", before, after, joined, left, err)
+		}
+		if _, _, _, _, err := segment.Save(ctx, db, segment.Segment{ID: "all", Name: "All", Rule: "true"}, true, at, snaps); err != nil {
+			t.Fatal(err)
+		}
+		ids, err := segment.MemberIDs(ctx, db)
+		if err != nil || !reflect.DeepEqual(ids, map[string][]string{"big": {"c"}, "all": {"a", "b", "c"}}) {
+			t.Errorf("member ids = %v, %v", ids, err)
 		}
 		if _, _, _, _, err := segment.Save(ctx, db, segment.Segment{ID: "gone", Name: "Gone", Rule: "true"}, false, at, snaps); !errors.Is(err, segment.ErrNotFound) {
 			t.Errorf("replace a missing segment: %v", err)

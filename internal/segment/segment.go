@@ -318,3 +318,25 @@ func Save(ctx context.Context, q store.Querier, s Segment, create bool, at time.
 	after, err = Get(ctx, q, s.ID)
 	return before, after, joined, left, err
 }
+
+// MemberIDs returns every segment's stored members, by segment id, in
+// account id order: one read for a page that sums over the members.
+func MemberIDs(ctx context.Context, q store.Querier) (map[string][]string, error) {
+	rows, err := q.QueryContext(ctx, `SELECT segment_id, account_id FROM segment_members ORDER BY segment_id, account_id`)
+	if err != nil {
+		return nil, fmt.Errorf("segment members: %w", err)
+	}
+	type pair struct{ segment, account string }
+	ps, err := store.Collect(rows, func(sc interface{ Scan(...any) error }) (pair, error) {
+		var p pair
+		return p, sc.Scan(&p.segment, &p.account)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("segment members: %w", err)
+	}
+	out := map[string][]string{}
+	for _, p := range ps {
+		out[p.segment] = append(out[p.segment], p.account)
+	}
+	return out, nil
+}

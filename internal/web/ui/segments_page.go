@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/kizuna-cs/kizuna/internal/audit"
-	"github.com/kizuna-cs/kizuna/internal/billing"
 	"github.com/kizuna-cs/kizuna/internal/coverage"
 	"github.com/kizuna-cs/kizuna/internal/segment"
 	"github.com/kizuna-cs/kizuna/internal/snapshot"
@@ -25,14 +24,19 @@ func (u *UI) registerSegments() {
 	u.mux.Handle("POST /segments/coverage/assign", u.action(user.RoleManager, u.coverageAssign))
 }
 
-// segmentRow is a segment with its live membership: the accounts whose
-// current snapshot matches the rule, and their ARR.
+// segmentRow is a segment with the ARR of its stored members and, when
+// asked for, its live membership: the accounts whose current snapshot
+// matches the rule now.
 type segmentRow struct {
 	segment.Segment
-	Live int
 	ARR  float64
+	Live int
 }
 
+// segmentsList shows the segments with their stored membership (as the
+// latest recompute or save left it) and the coverage. ?live=1 also
+// evaluates every rule on every account's snapshot now, which computes
+// all the snapshots and so only runs when asked.
 func (u *UI) segmentsList(w http.ResponseWriter, rq *Request) error {
 	ctx := rq.Context()
 	now := time.Now()
@@ -40,26 +44,7 @@ func (u *UI) segmentsList(w http.ResponseWriter, rq *Request) error {
 	if err != nil {
 		return err
 	}
-	snaps, err := snapshot.All(ctx, u.db, now)
-	if err != nil {
-		return err
-	}
-	arr := make(map[string]float64, len(snaps))
-	for _, s := range snaps {
-		arr[s.AccountID] = s.ARR
-	}
-	rows := make([]segmentRow, len(list))
-	for i, s := range list {
-		ids, err := segment.Evaluate(s, snaps)
-		if err != nil {
-			return err
-		}
-		rows[i] = segmentRow{Segment: s, Live: len(ids)}
-		for _, id := range ids {
-			rows[i].ARR += arr[id]
-		}
-	}
-	cur, err := billing.ReportingCurrency(ctx, u.db)
+	members, err := segment.MemberIDs(ctx, u.db)
 	if err != nil {
 		return err
 	}
@@ -67,12 +52,37 @@ func (u *UI) segmentsList(w http.ResponseWriter, rq *Request) error {
 	if err != nil {
 		return err
 	}
+	arr := make(map[string]float64, len(book.Accounts))
+	for _, a := range book.Accounts {
+		arr[a.AccountID] = a.ARR
+	}
+	rows := make([]segmentRow, len(list))
+	for i, s := range list {
+		rows[i].Segment = s
+		for _, id := range members[s.ID] {
+			rows[i].ARR += arr[id]
+		}
+	}
+	live := rq.URL.Query().Get("live") == "1"
+	if live {
+		snaps, err := snapshot.All(ctx, u.db, now)
+		if err != nil {
+			return err
+		}
+		for i := range rows {
+			ids, err := segment.Evaluate(rows[i].Segment, snaps)
+			if err != nil {
+				return err
+			}
+			rows[i].Live = len(ids)
+		}
+	}
 	loads, err := coverage.Workloads(ctx, u.db, now)
 	if err != nil {
 		return err
 	}
 	return u.render(w, rq, http.StatusOK, "segments", rq.Loc.T("Segments"), map[string]any{
-		"Segments": rows, "Currency": cur, "Tiers": coverage.TierCounts(book), "Workloads": loads,
+		"Segments": rows, "Live": live, "Currency": book.Currency, "Tiers": coverage.TierCounts(book), "Workloads": loads,
 		"Strategies": coverage.Strategies, "CanEdit": user.AtLeast(rq.User.Role, user.RoleManager),
 		"AccountLinks": u.routed("/accounts"),
 	})
