@@ -291,3 +291,25 @@ func History(ctx context.Context, q store.Querier, id string, f HistoryFilter) (
 	}
 	return out, nil
 }
+
+// Memberships returns the stored segments of every account that is in one
+// (account id → segment ids in id order), from one read of segment_members.
+func Memberships(ctx context.Context, q store.Querier) (map[string][]string, error) {
+	rows, err := q.QueryContext(ctx, `SELECT account_id, segment_id FROM segment_members ORDER BY account_id, segment_id`)
+	if err != nil {
+		return nil, fmt.Errorf("segment memberships: %w", err)
+	}
+	defer rows.Close()
+	out := map[string][]string{}
+	for rows.Next() {
+		var a, s string
+		if err := rows.Scan(&a, &s); err != nil {
+			return nil, fmt.Errorf("segment memberships: %w", err)
+		}
+		out[a] = append(out[a], s)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("segment memberships: %w", err)
+	}
+	return out, nil
+}
