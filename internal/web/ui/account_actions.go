@@ -15,6 +15,7 @@ import (
 	"github.com/kizuna-cs/kizuna/internal/coverage"
 	"github.com/kizuna-cs/kizuna/internal/health"
 	"github.com/kizuna-cs/kizuna/internal/task"
+	"github.com/kizuna-cs/kizuna/internal/user"
 )
 
 // Bounds of what the account page's forms take.
@@ -209,6 +210,10 @@ func (a *accountsArea) createTask(w http.ResponseWriter, rq *Request) error {
 	}
 	if t.Assignee == "" {
 		t.Assignee = acc.OwnerEmail
+	} else if _, err := user.GetByEmail(rq.Context(), a.u.db, t.Assignee); errors.Is(err, user.ErrNotFound) {
+		f.fail("assignee", l.T("%s is not a user of Kizuna.", t.Assignee))
+	} else if err != nil {
+		return err
 	}
 	if len(f.Errors) > 0 {
 		return a.refuse(w, rq, acc, "task", f)
