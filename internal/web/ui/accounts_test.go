@@ -365,8 +365,8 @@ func TestAccountPage(t *testing.T) {
 			fmt.Sprintf(`%.0f <span class="tag band-%s">%s</span>`, score, band, band),
 			"<dt>Plan</dt><dd>" + plan + "</dd>",
 			"<dt>Owner</dt><dd>" + owner + "</dd>",
-			"¥" + grouped(yen) + "</div>",      // the MRR in the account's currency
-			"¥" + grouped(12*yen) + "</div>",   // and the ARR
+			"¥" + grouped(yen) + "</div>",        // the MRR in the account's currency
+			"¥" + grouped(12*yen) + "</div>",     // and the ARR
 			"MRR at the end of each month (USD)", // in the reporting currency
 			"Events per week, last 13 weeks",
 			template(note), template(ticket),
