@@ -8,8 +8,6 @@ import (
 	"time"
 
 	"github.com/kizuna-cs/kizuna/internal/coverage"
-	"github.com/kizuna-cs/kizuna/internal/lifecycle"
-	"github.com/kizuna-cs/kizuna/internal/segment"
 	"github.com/kizuna-cs/kizuna/internal/user"
 )
 
@@ -125,14 +123,7 @@ func (a *accountsArea) list(w http.ResponseWriter, rq *Request) error {
 	if err != nil {
 		return err
 	}
-	stages, err := lifecycle.List(rq.Context(), a.u.db)
-	if err != nil {
-		return err
-	}
-	segs, err := segment.List(rq.Context(), a.u.db)
-	if err != nil {
-		return err
-	}
+	stages, segs := ix.stages, ix.segments
 	names := map[string]string{}
 	for _, s := range stages {
 		names[s.ID] = s.Name

@@ -61,6 +61,10 @@ type accountIndex struct {
 	// without a value come last in either direction.
 	present, missing map[string][]int32
 	plans, owners    []string
+	// The choices of the stage and segment filters, read with the rows
+	// (segment.List counts every segment's members).
+	stages   []lifecycle.StageDefinition
+	segments []segment.Segment
 }
 
 // accountsCache holds the current index and refreshes it.
@@ -151,6 +155,12 @@ func loadIndex(ctx context.Context, q store.Querier, now time.Time) (*accountInd
 		return nil, fmt.Errorf("accounts list: %w", err)
 	}
 	ix := &accountIndex{rows: make([]listRow, len(book.Accounts)), currency: book.Currency, loadedAt: now}
+	if ix.stages, err = lifecycle.List(ctx, q); err != nil {
+		return nil, fmt.Errorf("accounts list: %w", err)
+	}
+	if ix.segments, err = segment.List(ctx, q); err != nil {
+		return nil, fmt.Errorf("accounts list: %w", err)
+	}
 	plans, owners := map[string]bool{}, map[string]bool{}
 	for i, a := range book.Accounts {
 		r := listRow{ID: a.AccountID, Name: a.Name, Owner: a.Owner, MRR: a.MRR, ARR: a.ARR, Tier: a.Tier,

@@ -1,6 +1,7 @@
 package ui_test
 
 import (
+	"context"
 	"encoding/csv"
 	"fmt"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kizuna-cs/kizuna/internal/churn"
 	"github.com/kizuna-cs/kizuna/internal/storetest"
 	"github.com/kizuna-cs/kizuna/internal/user"
 )
@@ -84,6 +86,36 @@ func TestAccountsList(t *testing.T) {
 		t.Fatal(err)
 	}
 	word := strings.ToLower(strings.Fields(name)[0])
+	// The demo site trains no churn model: store three scores.
+	risky := []churn.Risk{{AccountID: nthAccount(t, s, 0), Probability: 0.9}, {AccountID: nthAccount(t, s, 1), Probability: 0.5},
+		{AccountID: nthAccount(t, s, 2), Probability: 0.125}}
+	if _, err := churn.StoreScores(context.Background(), s.db, risky, demoDay, demoDay); err != nil {
+		t.Fatal(err)
+	}
+	// The demo's current periods are all open-ended: give three accounts a
+	// renewal, 10, 20 and 30 days out, in reverse id order.
+	var renewing []string
+	rows, err := s.db.Query(`SELECT DISTINCT account_id FROM subscription_periods WHERE end_at IS NULL AND start_at < $1
+		ORDER BY account_id LIMIT 3`, time.Now().Unix())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var id string
+		rows.Scan(&id)
+		renewing = append(renewing, id)
+	}
+	rows.Close()
+	if len(renewing) != 3 {
+		t.Fatalf("open periods of %v", renewing)
+	}
+	slices.Reverse(renewing)
+	day := func(n int) time.Time { return time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, n) }
+	for i, id := range renewing {
+		if _, err := s.db.Exec(`UPDATE subscription_periods SET end_at = $1 WHERE account_id = $2 AND end_at IS NULL`, day(10*(i+1)).Unix(), id); err != nil {
+			t.Fatal(err)
+		}
+	}
 	// Low touch is an ARR of 10,000 up to 100,000 (the default thresholds).
 	lowTouch := 0
 	for _, r := range exportRows(t, b, "") {
@@ -209,6 +241,25 @@ func TestAccountsList(t *testing.T) {
 				}
 			})
 		}
+		up, down := exportRows(t, b, "sort=renewal"), exportRows(t, b, "sort=renewal&dir=desc")
+		for i, id := range renewing {
+			want := day(10 * (i + 1)).Format(time.DateOnly)
+			if up[i]["account_id"] != id || up[i]["renewal_date"] != want || down[2-i]["account_id"] != id {
+				t.Errorf("renewal %d: ascending %v, descending %v; want %s on %s", i, up[i], down[2-i], id, want)
+			}
+		}
+		if up[3]["renewal_date"] != "" || down[3]["renewal_date"] != "" {
+			t.Errorf("accounts without a renewal do not come last")
+		}
+		byRisk := exportRows(t, b, "sort=churn&dir=desc")
+		for i, r := range risky {
+			if got := byRisk[i]; got["account_id"] != r.AccountID || got["churn_risk"] != strconv.FormatFloat(r.Probability, 'f', -1, 64) {
+				t.Errorf("riskiest #%d = %v, want %s at %v", i+1, got, r.AccountID, r.Probability)
+			}
+		}
+		if byRisk[3]["churn_risk"] != "" {
+			t.Errorf("an unscored account is not last: %v", byRisk[3])
+		}
 		rows := exportRows(t, b, "sort=name")
 		for i := 1; i < len(rows); i++ {
 			if strings.ToLower(rows[i-1]["name"]) > strings.ToLower(rows[i]["name"]) {
@@ -296,6 +347,16 @@ func TestAccountsList(t *testing.T) {
 			t.Errorf("the Japanese export has no BOM: %.40q", csvRes.Body)
 		}
 	})
+}
+
+// nthAccount is the account id at position i of the id order.
+func nthAccount(t *testing.T, s *site, i int) string {
+	t.Helper()
+	var id string
+	if err := s.db.QueryRow(`SELECT account_id FROM accounts ORDER BY account_id LIMIT 1 OFFSET $1`, i).Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	return id
 }
 
 // grouped writes n with thousands separators, as both locales do.
