@@ -63,7 +63,7 @@ type accountView struct {
 	HealthChart            *chart.Chart
 	Pulling                []pull
 	Churn                  *churn.CurrentRisk
-	MRRChart               chart.Chart
+	MRRChart               *chart.Chart
 	Periods                []periodRow
 	UsageChart             *chart.Chart
 	OpenTasks, RecentTasks []task.Task
@@ -251,6 +251,9 @@ func (a *accountsArea) money(ctx context.Context, q store.Querier, l *Locale, v 
 		v.Local = &local
 	}
 	slices.Reverse(v.Periods) // newest first
+	if len(periods) == 0 {
+		return nil // a prospect: no revenue to chart
+	}
 	// MRR at the end of each of the last 24 months (the current one: now).
 	first := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC).AddDate(0, -23, 0)
 	var labels []string
@@ -267,8 +270,9 @@ func (a *accountsArea) money(ctx context.Context, q store.Querier, l *Locale, v 
 		labels, values = append(labels, l.Month(m)), append(values, x)
 	}
 	cur := conv.Reporting
-	v.MRRChart = chart.Bars(l.T("MRR at the end of each month (%s)", cur), labels,
+	c := chart.Bars(l.T("MRR at the end of each month (%s)", cur), labels,
 		[]chart.Series{{Name: l.T("MRR"), Values: values}}, func(x float64) string { return l.Money(x, cur) })
+	v.MRRChart = &c
 	return nil
 }
 

@@ -4,8 +4,12 @@ import (
 	"context"
 	"encoding/csv"
 	"fmt"
+	"io"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
+	"os"
 	"regexp"
 	"slices"
 	"strconv"
@@ -14,8 +18,16 @@ import (
 	"time"
 
 	"github.com/kizuna-cs/kizuna/internal/churn"
+	"github.com/kizuna-cs/kizuna/internal/demo"
+	"github.com/kizuna-cs/kizuna/internal/health"
+	"github.com/kizuna-cs/kizuna/internal/lifecycle"
+	"github.com/kizuna-cs/kizuna/internal/recompute"
+	"github.com/kizuna-cs/kizuna/internal/segment"
+	"github.com/kizuna-cs/kizuna/internal/session"
+	"github.com/kizuna-cs/kizuna/internal/store"
 	"github.com/kizuna-cs/kizuna/internal/storetest"
 	"github.com/kizuna-cs/kizuna/internal/user"
+	"github.com/kizuna-cs/kizuna/internal/web"
 )
 
 var matchCountRe = regexp.MustCompile(`([\d,]+) accounts match`)
@@ -599,4 +611,109 @@ func TestAccountPage(t *testing.T) {
 func template(s string) string {
 	r := strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&#34;", "'", "&#39;")
 	return r.Replace(s)
+}
+
+// benchSite is what the benchmarks request pages from: the web server's
+// handler and a viewer's session cookie. The book is the database at
+// $KIZUNA_BENCH_DB when set (for a large one: `kizuna demo --scale 19
+// --no-serve --db big.db && kizuna recompute --db big.db` is about 100,000
+// accounts), else a small demo with health, stages and segments computed.
+func benchSite(b *testing.B) (http.Handler, *http.Cookie, *store.DB) {
+	b.Helper()
+	ctx := context.Background()
+	var db *store.DB
+	if path := os.Getenv("KIZUNA_BENCH_DB"); path != "" {
+		var err error
+		if db, err = store.Open(ctx, path, store.Options{}); err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { db.Close() })
+	} else {
+		db = storetest.SQLite(b)
+		if _, err := demo.Generate(ctx, db, demo.Config{Seed: 1, Scale: 0.02, Now: demoDay}); err != nil {
+			b.Fatal(err)
+		}
+		hs, err := health.NewStage(ctx, db)
+		if err != nil {
+			b.Fatal(err)
+		}
+		ls, err := lifecycle.NewStage(ctx, db)
+		if err != nil {
+			b.Fatal(err)
+		}
+		ss, err := segment.NewStage(ctx, db)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := recompute.Run(ctx, db, demoDay, recompute.Options{Stages: []recompute.Stage{hs, ls, ss}}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	email := fmt.Sprintf("bench-%d@example.com", time.Now().UnixNano())
+	u, err := user.Create(ctx, db, email, "Benchmark", user.RoleViewer, testPassword)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { db.Exec(`DELETE FROM users WHERE user_id = $1`, u.ID) })
+	token, _, err := session.Create(ctx, db, u.ID, time.Hour)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return web.New(db, slog.New(slog.NewTextHandler(io.Discard, nil)), web.Options{}), &http.Cookie{Name: session.CookieName, Value: token}, db
+}
+
+// benchPages requests paths in turn, b.N times in all, and reports the
+// 95th percentile of the server time besides the mean. The first request
+// (the list's index load) is timed apart as first-ms.
+func benchPages(b *testing.B, h http.Handler, cookie *http.Cookie, paths []string) {
+	get := func(p string) time.Duration {
+		req := httptest.NewRequest(http.MethodGet, p, nil)
+		req.Header.Set("Accept", "text/html")
+		req.AddCookie(cookie)
+		rec := httptest.NewRecorder()
+		start := time.Now()
+		h.ServeHTTP(rec, req)
+		d := time.Since(start)
+		if rec.Code != http.StatusOK {
+			b.Fatalf("GET %s = %d: %.300s", p, rec.Code, rec.Body.String())
+		}
+		return d
+	}
+	first := get(paths[0])
+	times := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for i := range b.N {
+		times = append(times, get(paths[i%len(paths)]))
+	}
+	b.StopTimer()
+	slices.Sort(times)
+	b.ReportMetric(float64(times[len(times)*95/100].Microseconds())/1000, "p95-ms")
+	b.ReportMetric(float64(first.Microseconds())/1000, "first-ms")
+}
+
+// BenchmarkAccountsList is the list's server time over a mix of views:
+// plain, filtered, searched, sorted and a later page.
+func BenchmarkAccountsList(b *testing.B) {
+	h, cookie, _ := benchSite(b)
+	benchPages(b, h, cookie, []string{"/accounts", "/accounts?band=red&sort=arr&dir=desc", "/accounts?q=tech",
+		"/accounts?owner=none&sort=health", "/accounts?sort=renewal&page=2", "/accounts?tier=low&sort=churn&dir=desc",
+		"/accounts?stage=adoption&band=green"})
+}
+
+// BenchmarkAccountPage is the account page's server time, over the 20
+// accounts with the most subscription periods (the fullest pages).
+func BenchmarkAccountPage(b *testing.B) {
+	h, cookie, db := benchSite(b)
+	rows, err := db.Query(`SELECT account_id FROM subscription_periods GROUP BY account_id ORDER BY COUNT(*) DESC, account_id LIMIT 20`)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var paths []string
+	for rows.Next() {
+		var id string
+		rows.Scan(&id)
+		paths = append(paths, "/accounts/"+id)
+	}
+	rows.Close()
+	benchPages(b, h, cookie, paths)
 }
