@@ -60,6 +60,7 @@ type accountView struct {
 	StageDays              int
 	HasStage               bool
 	Health                 *health.AccountHealth
+	HealthDay, PreviousDay string // the days of the score and of the one before, formatted
 	HealthChart            *chart.Chart
 	Pulling                []pull
 	Churn                  *churn.CurrentRisk
@@ -107,7 +108,7 @@ type timelineEntry struct {
 
 type attribute struct{ Name, Value string }
 
-// accountID reads the {id} of the path and checks the account exists.
+// loadAccount reads the account the path's {id} names: a 404 when there is none.
 func (a *accountsArea) loadAccount(rq *Request) (account.Account, error) {
 	id := rq.PathValue("id")
 	acc, err := account.Get(rq.Context(), a.u.db, id)
@@ -297,6 +298,10 @@ func (a *accountsArea) healthView(ctx context.Context, q store.Querier, l *Local
 		return err
 	}
 	v.Health = &h
+	v.HealthDay = formatDay(l, h.Day)
+	if h.Previous != nil {
+		v.PreviousDay = formatDay(l, h.Previous.Day)
+	}
 	for _, c := range h.Contributions {
 		if lost := c.Share*100 - c.Points; c.Applied && c.Score < 50 && lost > 0 {
 			v.Pulling = append(v.Pulling, pull{Measure: c.Measure, Score: c.Score, LostPoints: lost})
@@ -311,17 +316,22 @@ func (a *accountsArea) healthView(ctx context.Context, q store.Querier, l *Local
 		labels := make([]string, len(hist))
 		values := make([]float64, len(hist))
 		for i, p := range hist {
-			labels[i] = p.Day
-			if d, err := time.Parse(time.DateOnly, p.Day); err == nil {
-				labels[i] = l.Date(d)
-			}
-			values[i] = p.Score
+			labels[i], values[i] = formatDay(l, p.Day), p.Score
 		}
 		c := chart.Lines(l.T("Health score by day"), labels, []chart.Series{{Name: l.T("Health score"), Values: values}},
 			func(x float64) string { return l.Num(x, 1) })
 		v.HealthChart = &c
 	}
 	return nil
+}
+
+// formatDay shows a YYYY-MM-DD day in the locale (as given if it is not one).
+func formatDay(l *Locale, day string) string {
+	d, err := time.Parse(time.DateOnly, day)
+	if err != nil {
+		return day
+	}
+	return l.Date(d)
 }
 
 // usageDays is how far back the usage chart looks.

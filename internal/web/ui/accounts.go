@@ -198,11 +198,10 @@ func (a *accountsArea) list(w http.ResponseWriter, rq *Request) error {
 			} else {
 				dir = "desc"
 			}
-		} else if c.key != "name" {
-			dir = "desc" // the biggest or riskiest first is what one looks for
-			if c.key == "renewal" {
-				dir = "asc"
-			}
+		} else if c.key == "arr" || c.key == "churn" {
+			// A first click shows what one looks for: the largest or
+			// riskiest first (for health and renewal that is ascending).
+			dir = "desc"
 		}
 		col.Key, col.Dir = c.key, dir
 		d.Columns = append(d.Columns, col)
