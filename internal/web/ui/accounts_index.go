@@ -24,10 +24,12 @@ import (
 // renewal date. Computing them per request would read every subscription
 // period of 100,000 accounts each time; instead the list reads each
 // domain's current state once into memory (a few bulk reads), keeps it for
-// indexTTL and answers every filter, sort and page from it in a scan. A
-// stale index is refreshed in the background while the old one still
-// answers, so only the first request waits; the UI's own changes to what
-// the list shows (an owner) mark it stale at once.
+// indexTTL (or ten times as long as it took to load, so that a large book
+// is not reloaded back to back) and answers every filter, sort and page
+// from it in a scan. A stale index is refreshed in the background, on the
+// first request after it went stale, while the old one still answers; so
+// only the first request after a start waits. The UI's own changes to
+// what the list shows (an owner) mark it stale at once.
 const indexTTL = 30 * time.Second
 
 // listRow is one account as the list shows it.
@@ -56,6 +58,7 @@ type accountIndex struct {
 	rows     []listRow
 	currency string
 	loadedAt time.Time
+	took     time.Duration // how long the load took
 	// present[key] are the rows with a value for key in ascending order
 	// (ties by name, then id); missing[key] are the others by name. Rows
 	// without a value come last in either direction.
@@ -103,7 +106,7 @@ func (c *accountsCache) get(ctx context.Context) (*accountIndex, error) {
 		c.ix, c.stale = ix, false
 		return ix, nil
 	}
-	if time.Since(c.ix.loadedAt) > indexTTL && !c.refreshing {
+	if time.Since(c.ix.loadedAt) > max(indexTTL, 10*c.ix.took) && !c.refreshing {
 		c.refreshing = true
 		go c.refresh()
 	}
@@ -126,6 +129,7 @@ func (c *accountsCache) refresh() {
 
 // loadIndex reads every account's list row as of now.
 func loadIndex(ctx context.Context, q store.Querier, now time.Time) (*accountIndex, error) {
+	start := time.Now()
 	book, err := coverage.LoadBook(ctx, q, now)
 	if err != nil {
 		return nil, fmt.Errorf("accounts list: %w", err)
@@ -187,6 +191,7 @@ func loadIndex(ctx context.Context, q store.Querier, now time.Time) (*accountInd
 	}
 	ix.plans, ix.owners = sortedKeys(plans), sortedKeys(owners)
 	ix.sortAll()
+	ix.took = time.Since(start)
 	return ix, nil
 }
 
