@@ -118,6 +118,7 @@ func (a *accountsArea) loadAccount(rq *Request) (account.Account, error) {
 	return acc, err
 }
 
+// show serves GET /accounts/{id}.
 func (a *accountsArea) show(w http.ResponseWriter, rq *Request) error {
 	acc, err := a.loadAccount(rq)
 	if err != nil {
@@ -143,6 +144,7 @@ func (a *accountsArea) renderAccount(w http.ResponseWriter, rq *Request, acc acc
 	return a.u.render(w, rq, status, "account", title, v)
 }
 
+// accountView reads everything the account page shows, as of now.
 func (a *accountsArea) accountView(rq *Request, acc account.Account, now time.Time) (*accountView, error) {
 	ctx, q, l := rq.Context(), a.u.db, rq.Loc
 	v := &accountView{Account: acc, Now: now, CanEdit: user.AtLeast(rq.User.Role, user.RoleCSM),

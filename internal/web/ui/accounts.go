@@ -116,6 +116,8 @@ type listItem struct {
 	TierLabel string
 }
 
+// list serves GET /accounts: one page of the filtered, sorted accounts
+// with the count of all matches.
 func (a *accountsArea) list(w http.ResponseWriter, rq *Request) error {
 	f, page, err := parseListFilter(rq)
 	if err != nil {
