@@ -76,7 +76,11 @@ func exportRows(t *testing.T, b *browser, query string) []map[string]string {
 var rowBandRe = regexp.MustCompile(`<td><span class="tag (band-[a-z]+)">`)
 
 func TestAccountsList(t *testing.T) {
-	s := demoSite(t, storetest.SQLite(t))
+	storetest.Each(t, testAccountsList)
+}
+
+func testAccountsList(t *testing.T, db *store.DB) {
+	s := demoSite(t, db)
 	b := s.as(t, user.RoleViewer)
 	count := func(query string, args ...any) int {
 		t.Helper()
@@ -381,7 +385,11 @@ func grouped(n int64) string {
 }
 
 func TestAccountPage(t *testing.T) {
-	s := demoSite(t, storetest.SQLite(t))
+	storetest.Each(t, testAccountPage)
+}
+
+func testAccountPage(t *testing.T, db *store.DB) {
+	s := demoSite(t, db)
 	now := time.Now().Unix()
 	// A customer billed only in yen, with a score and an owner.
 	var id, name, owner, band, plan string
