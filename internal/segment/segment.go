@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -337,6 +338,25 @@ func MemberIDs(ctx context.Context, q store.Querier) (map[string][]string, error
 	out := map[string][]string{}
 	for _, p := range ps {
 		out[p.segment] = append(out[p.segment], p.account)
+	}
+	return out, nil
+}
+
+// Memberships returns the stored segments of every account that is in one
+// (account id → segment ids in id order): MemberIDs turned around.
+func Memberships(ctx context.Context, q store.Querier) (map[string][]string, error) {
+	bySegment, err := MemberIDs(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string][]string{}
+	for s, ids := range bySegment {
+		for _, a := range ids {
+			out[a] = append(out[a], s)
+		}
+	}
+	for _, ss := range out {
+		slices.Sort(ss)
 	}
 	return out, nil
 }
