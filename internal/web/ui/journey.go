@@ -1,4 +1,76 @@
 package ui
 
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/kizuna-cs/kizuna/internal/audit"
+	"github.com/kizuna-cs/kizuna/internal/rule"
+	"github.com/kizuna-cs/kizuna/internal/user"
+)
+
 // registerJourney registers the journey map, onboarding, prospects, handoffs and success plans.
-func (u *UI) registerJourney() {}
+func (u *UI) registerJourney() {
+	u.mux.Handle("GET /journey", u.page(user.RoleViewer, u.journeyPage))
+	u.mux.Handle("POST /journey/{stage}", u.action(user.RoleManager, u.journeySave))
+	u.mux.Handle("GET /onboarding", u.page(user.RoleViewer, u.onboardingPage))
+	u.mux.Handle("POST /onboarding/definition", u.action(user.RoleManager, u.onboardingSave))
+	u.mux.Handle("GET /prospects", u.page(user.RoleViewer, u.prospectsPage))
+	u.mux.Handle("POST /prospects/{id}", u.action(user.RoleCSM, u.prospectSave))
+	// Converting records a subscription, which the API allows managers only.
+	u.mux.Handle("POST /prospects/{id}/convert", u.action(user.RoleManager, u.prospectConvert))
+	u.mux.Handle("GET /handoffs", u.page(user.RoleViewer, u.handoffsPage))
+	u.registerPlan()
+}
+
+// actor is how the audit log names the signed-in user, as the API does.
+func actor(rq *Request) string { return audit.UserActor(rq.User.Email) }
+
+// fieldErrors are a form's messages by field name, shown beside the fields.
+type fieldErrors map[string]string
+
+// ruleMessage is the message of a rule that does not compile, with its
+// position (line and column) so the user can find the typo.
+func ruleMessage(loc *Locale, err error) (string, bool) {
+	var re *rule.Error
+	if !errors.As(err, &re) {
+		return "", false
+	}
+	return loc.T("Line %d, column %d: %s", re.Line, re.Column, re.Message), true
+}
+
+// formInt reads an integer field; blank gives def. A field that is not a
+// whole number is reported in errs.
+func formInt(rq *Request, errs fieldErrors, name string, def int) int {
+	s := strings.TrimSpace(rq.PostFormValue(name))
+	if s == "" {
+		return def
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		errs[name] = rq.Loc.T("Enter a whole number.")
+		return def
+	}
+	return n
+}
+
+// formFloat reads an optional number field: nil when blank.
+func formFloat(rq *Request, errs fieldErrors, name string) *float64 {
+	s := strings.TrimSpace(rq.PostFormValue(name))
+	if s == "" {
+		return nil
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		errs[name] = rq.Loc.T("Enter a number.")
+		return nil
+	}
+	return &f
+}
+
+// notFound is the error page of a missing object.
+func notFound(rq *Request) error {
+	return Errorf(http.StatusNotFound, rq.Loc.T("Not found."))
+}

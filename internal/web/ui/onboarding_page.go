@@ -1,0 +1,143 @@
+package ui
+
+import (
+	"database/sql"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/kizuna-cs/kizuna/internal/account"
+	"github.com/kizuna-cs/kizuna/internal/audit"
+	"github.com/kizuna-cs/kizuna/internal/chart"
+	"github.com/kizuna-cs/kizuna/internal/onboarding"
+	"github.com/kizuna-cs/kizuna/internal/snapshot"
+	"github.com/kizuna-cs/kizuna/internal/user"
+)
+
+// overdueHorizon is how many days after signup an overdue account stays in
+// the onboarding list: past it, onboarding is history, not work.
+const overdueHorizon = 180
+
+// onboardingRow is an account onboarding now.
+type onboardingRow struct {
+	onboarding.OpenAccount
+	Name    string
+	Overdue bool
+}
+
+type onboardingData struct {
+	Definition onboarding.OnboardingDefinition
+	Report     *onboarding.CompletionReport
+	CohortChart, TierChart chart.Chart
+	Rows       []onboardingRow
+	Overdue    int // rows overdue, whatever the filter
+	Filter     string
+	CanEdit    bool
+	// Form and Errors hold a refused definition.
+	Form   onboarding.OnboardingDefinition
+	Errors fieldErrors
+}
+
+// onboardingPage serves GET /onboarding (?status=overdue lists only the
+// overdue accounts).
+func (u *UI) onboardingPage(w http.ResponseWriter, rq *Request) error {
+	d, err := u.onboardingData(rq)
+	if err != nil {
+		return err
+	}
+	return u.render(w, rq, http.StatusOK, "onboarding", rq.Loc.T("Onboarding"), d)
+}
+
+func (u *UI) onboardingData(rq *Request) (*onboardingData, error) {
+	ctx := rq.Context()
+	now := time.Now()
+	rep, err := onboarding.BuildReport(ctx, u.db, now)
+	if err != nil {
+		return nil, err
+	}
+	open, err := onboarding.Open(ctx, u.db, now, overdueHorizon)
+	if err != nil {
+		return nil, err
+	}
+	d := &onboardingData{Definition: rep.Definition, Form: rep.Definition, Report: rep, Filter: rq.URL.Query().Get("status"),
+		CanEdit: user.AtLeast(rq.User.Role, user.RoleManager)}
+	for _, o := range open {
+		late := o.Status == snapshot.OnboardingOverdue
+		if late {
+			d.Overdue++
+		}
+		if d.Filter == "overdue" && !late {
+			continue
+		}
+		a, err := account.Get(ctx, u.db, o.AccountID)
+		if err != nil {
+			return nil, err
+		}
+		d.Rows = append(d.Rows, onboardingRow{OpenAccount: o, Name: a.Name, Overdue: late})
+	}
+	d.CohortChart = completionChart(rq.Loc, rq.Loc.T("Completion rate by signup month"), rep.Cohorts, rq.Loc.Month)
+	d.TierChart = completionChart(rq.Loc, rq.Loc.T("Completion rate by tier"), rep.Tiers, func(g any) string { return g.(string) })
+	return d, nil
+}
+
+// completionChart draws the completion rate (in percent) of groups; a group
+// whose windows are all still open is drawn as 0 and shown as – in the table.
+func completionChart(loc *Locale, caption string, groups []onboarding.CompletionGroup, label func(any) string) chart.Chart {
+	labels := make([]string, len(groups))
+	rates := make([]float64, len(groups))
+	for i, g := range groups {
+		labels[i] = label(g.Group)
+		if g.CompletionRate != nil {
+			rates[i] = *g.CompletionRate * 100
+		}
+	}
+	return chart.Bars(caption, labels, []chart.Series{{Name: loc.T("Completion rate"), Values: rates}},
+		func(x float64) string { return loc.Num(x, 1) + "%" })
+}
+
+// onboardingSave serves POST /onboarding/definition: a new version of the
+// definition, after its rules compile.
+func (u *UI) onboardingSave(w http.ResponseWriter, rq *Request) error {
+	ctx := rq.Context()
+	errs := fieldErrors{}
+	def := onboarding.OnboardingDefinition{Rule: strings.TrimSpace(rq.PostFormValue("rule")),
+		Applies: strings.TrimSpace(rq.PostFormValue("applies")), WindowDays: formInt(rq, errs, "window_days", 0)}
+	if len(errs) == 0 {
+		if err := onboarding.Validate(def); err != nil {
+			var fe *onboarding.FieldError
+			if !errors.As(err, &fe) {
+				return err
+			}
+			if fe.Rule != nil {
+				errs[fe.Field], _ = ruleMessage(rq.Loc, fe.Rule)
+			} else {
+				errs[fe.Field] = rq.Loc.T("Enter a window from 1 to %d days.", onboarding.MaxWindowDays)
+			}
+		}
+	}
+	if len(errs) > 0 {
+		d, err := u.onboardingData(rq)
+		if err != nil {
+			return err
+		}
+		d.Form, d.Errors = def, errs
+		return u.render(w, rq, http.StatusUnprocessableEntity, "onboarding", rq.Loc.T("Onboarding"), d)
+	}
+	err := u.db.InTx(ctx, func(tx *sql.Tx) error {
+		before, err := onboarding.Get(ctx, tx)
+		if err != nil {
+			return err
+		}
+		saved, err := onboarding.Save(ctx, tx, def, actor(rq), time.Now())
+		if err != nil {
+			return err
+		}
+		return audit.Record(ctx, tx, actor(rq), audit.ActionUpdate, "onboarding_definition", "current", before, saved)
+	})
+	if err != nil {
+		return err
+	}
+	redirect(w, rq.Request, "/onboarding", rq.Loc.T("Onboarding definition saved; the next recompute evaluates every account with it."))
+	return nil
+}
