@@ -14,9 +14,10 @@ import (
 	"github.com/kizuna-cs/kizuna/internal/lifecycle"
 	"github.com/kizuna-cs/kizuna/internal/onboarding"
 	"github.com/kizuna-cs/kizuna/internal/prospect"
+	"github.com/kizuna-cs/kizuna/internal/recompute"
 	"github.com/kizuna-cs/kizuna/internal/rule"
-	"github.com/kizuna-cs/kizuna/internal/successplan"
 	"github.com/kizuna-cs/kizuna/internal/storetest"
+	"github.com/kizuna-cs/kizuna/internal/successplan"
 )
 
 // want fails unless res has status code and body holds every string.
@@ -277,4 +278,151 @@ func TestHandoffsPage(t *testing.T) {
 	if n := strings.Count(res.Body, `/plan#handoff"`); n != len(list) {
 		t.Errorf("%d rows, want %d", n, len(list))
 	}
+}
+
+func TestPlanPage(t *testing.T) {
+	s := demoSite(t, storetest.SQLite(t))
+	ctx := context.Background()
+	viewer, csm := s.as(t, "viewer"), s.as(t, "csm")
+	// The demo has no checklist: one milestone done from usage events, one
+	// by hand, and the onboarding stage run again to complete the first.
+	for i, m := range []onboarding.ChecklistMilestone{{ID: "setup", Name: "Initial setup", Event: "setup_completed"}, {ID: "kickoff", Name: "Kick-off meeting"}} {
+		m.Position = i + 1
+		if _, err := onboarding.PutMilestone(ctx, s.db, m, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ob, err := onboarding.NewStage(ctx, s.db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := recompute.Run(ctx, s.db, demoDay.Add(-time.Second), recompute.Options{Stages: []recompute.Stage{ob}}); err != nil {
+		t.Fatal(err)
+	}
+	// An account whose setup the events completed, and another one.
+	var id, name, otherName string
+	if err := s.db.QueryRow(`SELECT c.account_id, a.name FROM onboarding_checklist c JOIN accounts a ON a.account_id = c.account_id
+		WHERE c.milestone_id = 'setup' AND c.source = 'event' AND c.done = 1 ORDER BY c.account_id LIMIT 1`).Scan(&id, &name); err != nil {
+		t.Fatalf("no account has its setup done from events: %v", err)
+	}
+	if err := s.db.QueryRow(`SELECT name FROM accounts WHERE account_id <> $1 ORDER BY account_id LIMIT 1`, id).Scan(&otherName); err != nil {
+		t.Fatal(err)
+	}
+	path := "/accounts/" + id + "/plan"
+	list, err := onboarding.Checklist(ctx, s.db, id)
+	if err != nil || len(list) != 2 || !list[0].Done || list[1].Done {
+		t.Fatalf("checklist of %s: %+v, %v", id, list, err)
+	}
+
+	t.Run("a viewer reads it", func(t *testing.T) {
+		res := viewer.get(path)
+		// Done from usage: the page shows the day of the first event.
+		want(t, "an event's milestone", res, http.StatusOK, "<td>"+list[0].At.UTC().Format("2 Jan 2006")+"</td>\n  <td>from usage</td>")
+		want(t, "GET plan", res, http.StatusOK, html.EscapeString(name), `href="/accounts/`+id+`">Overview</a>`, `aria-current="page">Plan</a>`,
+			html.EscapeString(list[0].Name), "0%")
+		if strings.Contains(res.Body, `action="/accounts/`+id+`/plan`) {
+			t.Error("a viewer is shown the plan's forms")
+		}
+		want(t, "viewer ticks", viewer.submit(path, path+"/checklist/"+list[0].ID, url.Values{"done": {"1"}}), http.StatusForbidden)
+		want(t, "unknown account", viewer.get("/accounts/no-such-account/plan"), http.StatusNotFound)
+	})
+
+	t.Run("a CSM ticks a milestone", func(t *testing.T) {
+		var m onboarding.ChecklistItem
+		for _, it := range list {
+			if !it.Done {
+				m = it
+				break
+			}
+		}
+		if m.ID == "" {
+			t.Fatalf("every milestone of %s is done: %+v", id, list)
+		}
+		want(t, "tick", csm.submit(path, path+"/checklist/"+m.ID, url.Values{"done": {"1"}}), http.StatusSeeOther)
+		after, _ := onboarding.Checklist(ctx, s.db, id)
+		for _, it := range after {
+			if it.ID == m.ID && (!it.Done || it.Source != "manual" || it.By != "user:csm@example.com") {
+				t.Errorf("after ticking: %+v", it)
+			}
+		}
+		res := csm.get(path)
+		row := res.Body[strings.Index(res.Body, `data-milestone="`+m.ID+`"`):]
+		if !strings.Contains(row[:strings.Index(row, "</tr>")], "✓ Done") {
+			t.Errorf("the ticked row is %s", row[:strings.Index(row, "</tr>")])
+		}
+		if n := audited(t, s, "onboarding_checklist", id+"/"+m.ID); n != 1 {
+			t.Errorf("%d audit entries, want 1", n)
+		}
+	})
+
+	t.Run("handoff, goals and milestones", func(t *testing.T) {
+		h := url.Values{"why_bought": {"Reports took a day"}, "success_criteria": {"Weekly report used by 3 teams\nCut month-end close to 2 days"}}
+		want(t, "handoff", csm.submit(path, path+"/handoff", h), http.StatusSeeOther)
+		// 2 of the 6 parts: 33% (rounded down).
+		want(t, "after the handoff", csm.get(path), http.StatusOK, `id="handoff-pct">33%<`, "<li>Weekly report used by 3 teams</li>")
+		want(t, "from the handoff", csm.submit(path, path+"/goals/from-handoff", nil), http.StatusSeeOther)
+		goals, err := successplan.Goals(ctx, s.db, id)
+		if err != nil || len(goals) != 2 || goals[0].Source != "handoff" || goals[0].Status != "draft" || goals[1].Title != "Cut month-end close to 2 days" {
+			t.Fatalf("goals from the handoff: %+v, %v", goals, err)
+		}
+
+		src, msg := ruleTypo(t)
+		g := url.Values{"title": {"Set up"}, "tracking": {"rule"}, "rule": {src}, "status": {"agreed"}}
+		want(t, "a goal's typo", csm.submit(path, path+"/goals", g), http.StatusUnprocessableEntity, msg, `value="Set up"`)
+		g.Set("tracking", "metric")
+		g.Set("metric", "tenure_days")
+		g.Del("rule")
+		want(t, "a metric without target", csm.submit(path, path+"/goals", g), http.StatusUnprocessableEntity, "required with tracking metric")
+		g = url.Values{"title": {"Live for a day"}, "tracking": {"rule"}, "rule": {"tenure_days >= 0"}, "status": {"agreed"}}
+		want(t, "a goal", csm.submit(path, path+"/goals", g), http.StatusSeeOther)
+		// The agreed goal is met (100%); the customer's progress is its mean.
+		want(t, "after the goal", csm.get(path), http.StatusOK, `id="plan-progress">100.0%<`, "Live for a day")
+
+		ms := url.Values{"title": {"Kick-off call"}, "owner_email": {"csm@example.com"}, "due_at": {"2020-01-15"}, "goal_id": {goals[0].ID}}
+		want(t, "a milestone", csm.submit(path, path+"/milestones", ms), http.StatusSeeOther)
+		ms.Set("due_at", "15/01/2020")
+		want(t, "a bad date", csm.submit(path, path+"/milestones", ms), http.StatusUnprocessableEntity, "Enter a date as YYYY-MM-DD.")
+		res := csm.get(path)
+		want(t, "after the milestone", res, http.StatusOK, "Kick-off call", `class="journey-overdue">Overdue<`, "15 Jan 2020")
+		got, err := successplan.Milestones(ctx, s.db, id)
+		if err != nil || len(got) != 1 || got[0].GoalID != goals[0].ID {
+			t.Fatalf("milestones %+v, %v", got, err)
+		}
+		ms = url.Values{"title": {"Kick-off call"}, "status": {"done"}}
+		want(t, "milestone done", csm.submit(path, path+"/milestones/"+got[0].ID, ms), http.StatusSeeOther)
+		if m, _ := successplan.GetMilestone(ctx, s.db, id, got[0].ID); m.Status != "done" || m.CompletedAt == nil {
+			t.Errorf("milestone after done: %+v", m)
+		}
+		if n := audited(t, s, "success_milestone", got[0].ID); n != 2 {
+			t.Errorf("%d audit entries for the milestone, want 2", n)
+		}
+	})
+
+	t.Run("the customer's link", func(t *testing.T) {
+		res := csm.submit(path, path+"/shares", nil)
+		want(t, "make a link", res, http.StatusOK, `id="share-url"`)
+		m := regexp.MustCompile(`id="share-url">https?://[^/]+(/share/[^<]+)<`).FindStringSubmatch(res.Body)
+		if m == nil {
+			t.Fatalf("no link on the page")
+		}
+		anon := s.anon(t)
+		page := anon.get(m[1])
+		want(t, "the shared page", page, http.StatusOK, "Live for a day", html.EscapeString(name))
+		for _, bad := range []string{"Weekly report used by 3 teams", "tenure_days", "<form", "<input", html.EscapeString(otherName), "Reports took a day"} {
+			if strings.Contains(page.Body, bad) {
+				t.Errorf("the shared page shows %q", bad)
+			}
+		}
+		shares, err := successplan.Shares(ctx, s.db, id)
+		if err != nil || len(shares) != 1 {
+			t.Fatalf("shares %v %v", shares, err)
+		}
+		want(t, "viewer revokes", viewer.submit(path, path+"/shares/"+shares[0].ID+"/revoke", nil), http.StatusForbidden)
+		want(t, "revoke", csm.submit(path, path+"/shares/"+shares[0].ID+"/revoke", nil), http.StatusSeeOther)
+		want(t, "the revoked page", anon.get(m[1]), http.StatusGone)
+		want(t, "after revoking", csm.get(path), http.StatusOK, "Revoked ")
+		if n := audited(t, s, "success_plan_share", shares[0].ID); n != 2 {
+			t.Errorf("%d audit entries for the link, want 2", n)
+		}
+	})
 }

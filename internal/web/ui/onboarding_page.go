@@ -27,13 +27,13 @@ type onboardingRow struct {
 }
 
 type onboardingData struct {
-	Definition onboarding.OnboardingDefinition
-	Report     *onboarding.CompletionReport
+	Definition             onboarding.OnboardingDefinition
+	Report                 *onboarding.CompletionReport
 	CohortChart, TierChart chart.Chart
-	Rows       []onboardingRow
-	Overdue    int // rows overdue, whatever the filter
-	Filter     string
-	CanEdit    bool
+	Rows                   []onboardingRow
+	Overdue                int // rows overdue, whatever the filter
+	Filter                 string
+	CanEdit                bool
 	// Form and Errors hold a refused definition.
 	Form   onboarding.OnboardingDefinition
 	Errors fieldErrors

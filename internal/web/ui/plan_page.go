@@ -38,7 +38,7 @@ func (u *UI) registerPlan() {
 // refused.
 type goalForm struct {
 	ID, Title, Description, Tracking, Rule, Metric, Baseline, Target, ManualPercent, Status, DueAt string
-	Errors                                                                                        fieldErrors
+	Errors                                                                                         fieldErrors
 }
 
 // milestoneForm is a milestone as its form shows it.
