@@ -3,6 +3,7 @@ package ui
 import (
 	"errors"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -68,6 +69,13 @@ func formFloat(rq *Request, errs fieldErrors, name string) *float64 {
 		return nil
 	}
 	return &f
+}
+
+// redirectTo answers a successful action as redirect does, to path with a
+// notice and then the anchor (#…) of the part of the page that changed: the
+// anchor must come after the query, or the notice would be part of it.
+func redirectTo(w http.ResponseWriter, rq *Request, path, anchor, notice string) {
+	http.Redirect(w, rq.Request, path+"?notice="+url.QueryEscape(notice)+anchor, http.StatusSeeOther)
 }
 
 // notFound is the error page of a missing object.

@@ -190,7 +190,7 @@ func (u *UI) journeySave(w http.ResponseWriter, rq *Request) error {
 	if changed {
 		note = rq.Loc.T("Stage %s saved; %d accounts changed stage.", def.Name, moved)
 	}
-	redirect(w, rq.Request, "/journey#stage-"+id, note)
+	redirectTo(w, rq, "/journey", "#stage-"+id, note)
 	return nil
 }
 

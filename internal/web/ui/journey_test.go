@@ -280,12 +280,13 @@ func TestHandoffsPage(t *testing.T) {
 	}
 }
 
-func TestPlanPage(t *testing.T) {
-	s := demoSite(t, storetest.SQLite(t))
+// checklistAccount gives the demo an onboarding checklist — one milestone
+// done from usage events, one by hand — runs the onboarding stage again to
+// complete the first from events, and returns an account whose setup the
+// events completed and that has no handoff record.
+func checklistAccount(t *testing.T, s *site) (id, name string) {
+	t.Helper()
 	ctx := context.Background()
-	viewer, csm := s.as(t, "viewer"), s.as(t, "csm")
-	// The demo has no checklist: one milestone done from usage events, one
-	// by hand, and the onboarding stage run again to complete the first.
 	for i, m := range []onboarding.ChecklistMilestone{{ID: "setup", Name: "Initial setup", Event: "setup_completed"}, {ID: "kickoff", Name: "Kick-off meeting"}} {
 		m.Position = i + 1
 		if _, err := onboarding.PutMilestone(ctx, s.db, m, time.Now()); err != nil {
@@ -299,12 +300,20 @@ func TestPlanPage(t *testing.T) {
 	if _, err := recompute.Run(ctx, s.db, demoDay.Add(-time.Second), recompute.Options{Stages: []recompute.Stage{ob}}); err != nil {
 		t.Fatal(err)
 	}
-	// An account whose setup the events completed, and another one.
-	var id, name, otherName string
 	if err := s.db.QueryRow(`SELECT c.account_id, a.name FROM onboarding_checklist c JOIN accounts a ON a.account_id = c.account_id
-		WHERE c.milestone_id = 'setup' AND c.source = 'event' AND c.done = 1 ORDER BY c.account_id LIMIT 1`).Scan(&id, &name); err != nil {
-		t.Fatalf("no account has its setup done from events: %v", err)
+		WHERE c.milestone_id = 'setup' AND c.source = 'event' AND c.done = 1
+		AND NOT EXISTS (SELECT 1 FROM handoffs h WHERE h.account_id = c.account_id) ORDER BY c.account_id LIMIT 1`).Scan(&id, &name); err != nil {
+		t.Fatalf("no account without a handoff has its setup done from events: %v", err)
 	}
+	return id, name
+}
+
+func TestPlanPage(t *testing.T) {
+	s := demoSite(t, storetest.SQLite(t))
+	ctx := context.Background()
+	viewer, csm := s.as(t, "viewer"), s.as(t, "csm")
+	id, name := checklistAccount(t, s)
+	var otherName string
 	if err := s.db.QueryRow(`SELECT name FROM accounts WHERE account_id <> $1 ORDER BY account_id LIMIT 1`, id).Scan(&otherName); err != nil {
 		t.Fatal(err)
 	}

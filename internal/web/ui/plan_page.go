@@ -186,9 +186,9 @@ func formDate(rq *Request, errs fieldErrors, name string) *time.Time {
 	return &t
 }
 
-// planURL is the plan page of the request's account, with an anchor.
-func planURL(rq *Request, anchor string) string {
-	return "/accounts/" + rq.PathValue("id") + "/plan" + anchor
+// planURL is the plan page of the request's account.
+func planURL(rq *Request) string {
+	return "/accounts/" + rq.PathValue("id") + "/plan"
 }
 
 // planRefusal puts a success-plan validation error beside its field and
@@ -270,7 +270,7 @@ func (u *UI) planSave(w http.ResponseWriter, rq *Request) error {
 			d.Plan.Title, d.Plan.Language, d.Plan.Status, d.Plan.OwnerEmail, d.PlanErrors = p.Title, p.Language, p.Status, p.OwnerEmail, errs
 		})
 	}
-	redirect(w, rq.Request, planURL(rq, "#plan"), rq.Loc.T("Success plan saved."))
+	redirectTo(w, rq, planURL(rq), "#plan", rq.Loc.T("Success plan saved."))
 	return nil
 }
 
@@ -298,7 +298,7 @@ func (u *UI) planChecklist(w http.ResponseWriter, rq *Request) error {
 	if !done {
 		note = rq.Loc.T("Milestone unticked.")
 	}
-	redirect(w, rq.Request, planURL(rq, "#checklist"), note)
+	redirectTo(w, rq, planURL(rq), "#checklist", note)
 	return nil
 }
 
@@ -371,7 +371,7 @@ func (u *UI) planGoalSave(w http.ResponseWriter, rq *Request) error {
 			}
 		})
 	}
-	redirect(w, rq.Request, planURL(rq, "#goals"), rq.Loc.T("Goal saved."))
+	redirectTo(w, rq, planURL(rq), "#goals", rq.Loc.T("Goal saved."))
 	return nil
 }
 
@@ -412,7 +412,7 @@ func (u *UI) planGoalsFromHandoff(w http.ResponseWriter, rq *Request) error {
 	if err != nil {
 		return err
 	}
-	redirect(w, rq.Request, planURL(rq, "#goals"), rq.Loc.T("%d goals added from the handoff.", len(goals)))
+	redirectTo(w, rq, planURL(rq), "#goals", rq.Loc.T("%d goals added from the handoff.", len(goals)))
 	return nil
 }
 
@@ -472,7 +472,7 @@ func (u *UI) planMilestoneSave(w http.ResponseWriter, rq *Request) error {
 			}
 		})
 	}
-	redirect(w, rq.Request, planURL(rq, "#milestones"), rq.Loc.T("Milestone saved."))
+	redirectTo(w, rq, planURL(rq), "#milestones", rq.Loc.T("Milestone saved."))
 	return nil
 }
 
@@ -512,7 +512,7 @@ func (u *UI) planHandoffSave(w http.ResponseWriter, rq *Request) error {
 		return err
 	}
 	c := successplan.Assess(h)
-	redirect(w, rq.Request, planURL(rq, "#handoff"), rq.Loc.T("Handoff saved: %d%% complete.", c.Percent))
+	redirectTo(w, rq, planURL(rq), "#handoff", rq.Loc.T("Handoff saved: %d%% complete.", c.Percent))
 	return nil
 }
 
@@ -567,6 +567,6 @@ func (u *UI) planShareRevoke(w http.ResponseWriter, rq *Request) error {
 	if err != nil {
 		return err
 	}
-	redirect(w, rq.Request, planURL(rq, "#share"), rq.Loc.T("Link revoked."))
+	redirectTo(w, rq, planURL(rq), "#share", rq.Loc.T("Link revoked."))
 	return nil
 }

@@ -161,7 +161,7 @@ func (u *UI) prospectSave(w http.ResponseWriter, rq *Request) error {
 		}
 		return u.render(w, rq, http.StatusUnprocessableEntity, "prospects", rq.Loc.T("Prospects"), d)
 	}
-	redirect(w, rq.Request, "/prospects#p-"+id, rq.Loc.T("Prospect saved."))
+	redirectTo(w, rq, "/prospects", "#detail-"+id, rq.Loc.T("Prospect saved."))
 	return nil
 }
 
