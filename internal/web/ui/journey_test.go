@@ -205,6 +205,12 @@ func TestProspectsPage(t *testing.T) {
 		if got[i][1] != p.AccountID || got[i][2] != p.Class {
 			t.Errorf("row %d = %s (%s), want %s (%s)", i, got[i][1], got[i][2], p.AccountID, p.Class)
 		}
+		if p.TrialDaysLeft != nil {
+			row := res.Body[strings.Index(res.Body, got[i][0]):]
+			if days := fmt.Sprintf(`<td class="num">%d</td>`, *p.TrialDaysLeft); !strings.Contains(row[:strings.Index(row, "</tr>")], days) {
+				t.Errorf("row %d lacks the trial's days left %s", i, days)
+			}
+		}
 		if i > 0 && rank[got[i][2]] < rank[got[i-1][2]] {
 			t.Errorf("row %d (%s) after a %s one: undecided must come first", i, got[i][2], got[i-1][2])
 		}

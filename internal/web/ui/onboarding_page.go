@@ -30,6 +30,7 @@ type onboardingData struct {
 	Definition             onboarding.OnboardingDefinition
 	Report                 *onboarding.CompletionReport
 	CohortChart, TierChart chart.Chart
+	CohortTTV, TierTTV     chart.Chart
 	Rows                   []onboardingRow
 	Overdue                int // rows overdue, whatever the filter
 	Filter                 string
@@ -76,24 +77,44 @@ func (u *UI) onboardingData(rq *Request) (*onboardingData, error) {
 		}
 		d.Rows = append(d.Rows, onboardingRow{OpenAccount: o, Name: a.Name, Overdue: late})
 	}
-	d.CohortChart = completionChart(rq.Loc, rq.Loc.T("Completion rate by signup month"), rep.Cohorts, rq.Loc.Month)
-	d.TierChart = completionChart(rq.Loc, rq.Loc.T("Completion rate by tier"), rep.Tiers, func(g any) string { return g.(string) })
+	month := func(m string) string { return rq.Loc.Month(m) }
+	d.CohortChart, d.CohortTTV = groupCharts(rq.Loc, rq.Loc.T("signup month"), rep.Cohorts, month)
+	d.TierChart, d.TierTTV = groupCharts(rq.Loc, rq.Loc.T("tier"), rep.Tiers, func(t string) string { return t })
 	return d, nil
 }
 
-// completionChart draws the completion rate (in percent) of groups; a group
-// whose windows are all still open is drawn as 0 and shown as – in the table.
-func completionChart(loc *Locale, caption string, groups []onboarding.CompletionGroup, label func(any) string) chart.Chart {
+// groupChart draws one number of each group (a signup month or a tier); a
+// group without it (no closed window, no completion) is drawn as 0 and
+// shown as – in the table beside.
+func groupChart(caption, series string, groups []onboarding.CompletionGroup, label func(string) string,
+	value func(onboarding.CompletionGroup) *float64, f chart.Format) chart.Chart {
 	labels := make([]string, len(groups))
-	rates := make([]float64, len(groups))
+	values := make([]float64, len(groups))
 	for i, g := range groups {
 		labels[i] = label(g.Group)
-		if g.CompletionRate != nil {
-			rates[i] = *g.CompletionRate * 100
+		if v := value(g); v != nil {
+			values[i] = *v
 		}
 	}
-	return chart.Bars(caption, labels, []chart.Series{{Name: loc.T("Completion rate"), Values: rates}},
+	return chart.Bars(caption, labels, []chart.Series{{Name: series, Values: values}}, f)
+}
+
+// groupCharts are the completion rate and the median time to value of
+// groups.
+func groupCharts(loc *Locale, by string, groups []onboarding.CompletionGroup, label func(string) string) (rate, ttv chart.Chart) {
+	pct := func(g onboarding.CompletionGroup) *float64 {
+		if g.CompletionRate == nil {
+			return nil
+		}
+		v := *g.CompletionRate * 100
+		return &v
+	}
+	days := func(g onboarding.CompletionGroup) *float64 { return g.MedianDaysToValue }
+	rate = groupChart(loc.T("Completion rate by %s", by), loc.T("Completion rate"), groups, label, pct,
 		func(x float64) string { return loc.Num(x, 1) + "%" })
+	ttv = groupChart(loc.T("Median time to value (days) by %s", by), loc.T("Median time to value"), groups, label, days,
+		func(x float64) string { return loc.Num(x, 1) })
+	return rate, ttv
 }
 
 // onboardingSave serves POST /onboarding/definition: a new version of the

@@ -62,6 +62,8 @@ type planMilestoneRow struct {
 type planData struct {
 	Account      account.Account
 	Onboarding   onboarding.AccountOnboarding
+	TimeToValue  int // days from signup to completion, when HasTTV
+	HasTTV       bool
 	HasPlan      bool
 	Plan         successplan.PlanView
 	PlanErrors   fieldErrors
@@ -113,6 +115,9 @@ func (u *UI) planData(rq *Request) (*planData, error) {
 		Trackings: successplan.Trackings, Languages: successplan.Languages}
 	if d.Onboarding, err = onboarding.AccountStatus(ctx, u.db, id, now); err != nil && !errors.Is(err, onboarding.ErrNotFound) {
 		return nil, err
+	}
+	if n := d.Onboarding.DaysToComplete; n != nil {
+		d.TimeToValue, d.HasTTV = *n, true
 	}
 	v, err := successplan.Load(ctx, u.db, id, now)
 	switch {

@@ -23,6 +23,10 @@ type prospectRow struct {
 	CriteriaText string
 	Errors       fieldErrors
 	Open         bool // a form of it was refused: shown open
+	// DaysLeft is TrialDaysLeft when HasDaysLeft (templates' int would
+	// print the pointer).
+	DaysLeft    int
+	HasDaysLeft bool
 }
 
 type prospectsData struct {
@@ -65,15 +69,17 @@ func (u *UI) prospectsData(rq *Request, id string, refused *prospectRow) (*prosp
 	d := &prospectsData{Rates: rates, Class: class, Classes: []string{prospect.Undecided, prospect.Decided, prospect.Browsing},
 		CanAct: user.AtLeast(rq.User.Role, user.RoleCSM), CanConvert: user.AtLeast(rq.User.Role, user.RoleManager)}
 	for _, p := range list {
+		row := prospectRow{Prospect: p, CriteriaText: criteriaText(p.Criteria)}
 		if refused != nil && p.AccountID == id {
-			refused.Prospect = p
-			if refused.CriteriaText == "" {
-				refused.CriteriaText = criteriaText(p.Criteria)
+			row.Errors, row.Open = refused.Errors, true
+			if refused.CriteriaText != "" {
+				row.CriteriaText = refused.CriteriaText
 			}
-			d.Rows = append(d.Rows, *refused)
-			continue
 		}
-		d.Rows = append(d.Rows, prospectRow{Prospect: p, CriteriaText: criteriaText(p.Criteria)})
+		if p.TrialDaysLeft != nil {
+			row.DaysLeft, row.HasDaysLeft = *p.TrialDaysLeft, true
+		}
+		d.Rows = append(d.Rows, row)
 	}
 	return d, nil
 }
