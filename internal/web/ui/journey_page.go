@@ -35,6 +35,7 @@ type journeyData struct {
 	Cards        []journeyCard
 	AllPlaybooks []playbook.Playbook
 	NoStage      int
+	Problem      string // why the page is shown again (422)
 	CanEdit      bool
 	AccountsLink bool // the accounts list is routed: link each stage to it
 }
@@ -206,6 +207,7 @@ func (u *UI) journeyRefused(w http.ResponseWriter, rq *Request, id string, def l
 			c.Stage, c.Step.JourneyFields, c.Errors, c.Open, c.Checked = def, f, errs, true, checked(f.Playbooks)
 		}
 	}
+	d.Problem = rq.Loc.T("Not saved: see the messages in the form below.")
 	return u.render(w, rq, http.StatusUnprocessableEntity, "journey", rq.Loc.T("Customer journey"), d)
 }
 

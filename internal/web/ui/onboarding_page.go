@@ -36,8 +36,9 @@ type onboardingData struct {
 	Filter                 string
 	CanEdit                bool
 	// Form and Errors hold a refused definition.
-	Form   onboarding.OnboardingDefinition
-	Errors fieldErrors
+	Form    onboarding.OnboardingDefinition
+	Errors  fieldErrors
+	Problem string // why the page is shown again (422)
 }
 
 // onboardingPage serves GET /onboarding (?status=overdue lists only the
@@ -142,7 +143,7 @@ func (u *UI) onboardingSave(w http.ResponseWriter, rq *Request) error {
 		if err != nil {
 			return err
 		}
-		d.Form, d.Errors = def, errs
+		d.Form, d.Errors, d.Problem = def, errs, rq.Loc.T("Not saved: see the messages in the form below.")
 		return u.render(w, rq, http.StatusUnprocessableEntity, "onboarding", rq.Loc.T("Onboarding"), d)
 	}
 	err := u.db.InTx(ctx, func(tx *sql.Tx) error {

@@ -83,6 +83,7 @@ type planData struct {
 	// Refused names the form that was refused ("goal-new", "goal-ID",
 	// "milestone-new", ...), so that it is shown open.
 	Refused string
+	Problem string // why the page is shown again (422)
 }
 
 // planPage serves GET /accounts/{id}/plan.
@@ -237,7 +238,7 @@ func (u *UI) planFailed(w http.ResponseWriter, rq *Request, err error, errs fiel
 	if derr != nil {
 		return derr
 	}
-	d.Refused = form
+	d.Refused, d.Problem = form, rq.Loc.T("Not saved: see the messages in the form below.")
 	fill(d)
 	return u.renderPlan(w, rq, http.StatusUnprocessableEntity, d)
 }

@@ -36,6 +36,7 @@ type prospectsData struct {
 	Classes    []string
 	CanAct     bool
 	CanConvert bool
+	Problem    string // why the page is shown again (422)
 }
 
 // prospectsPage serves GET /prospects (?class= filters the queue).
@@ -165,6 +166,7 @@ func (u *UI) prospectSave(w http.ResponseWriter, rq *Request) error {
 				}
 			}
 		}
+		d.Problem = rq.Loc.T("Not saved: see the messages in the form below.")
 		return u.render(w, rq, http.StatusUnprocessableEntity, "prospects", rq.Loc.T("Prospects"), d)
 	}
 	redirectTo(w, rq, "/prospects", "#detail-"+id, rq.Loc.T("Prospect saved."))
@@ -252,6 +254,7 @@ func (u *UI) prospectConvert(w http.ResponseWriter, rq *Request) error {
 		if err != nil {
 			return err
 		}
+		d.Problem = rq.Loc.T("Not saved: see the messages in the form below.")
 		return u.render(w, rq, http.StatusUnprocessableEntity, "prospects", rq.Loc.T("Prospects"), d)
 	}
 	return err
