@@ -53,6 +53,32 @@ func TestBrowserJourney(t *testing.T) {
 	}
 	c.shot(t, "plan-en")
 
+	// The criterion becomes a draft goal (making the plan), and the plan a
+	// link for the customer, which opens without the app's chrome.
+	value(t, c, "drop the notice", chromedp.Evaluate[bool](`document.querySelector("p.notice").remove(), true`))
+	c.run(t, "goals from the handoff", chromedp.Click(chromedp.CSS(`form[action$="/goals/from-handoff"] button`)),
+		chromedp.WaitVisible(chromedp.CSS(`p.notice`)))
+	value(t, c, "drop the notice", chromedp.Evaluate[bool](`document.querySelector("p.notice").remove(), true`))
+	c.run(t, "agree the goal", chromedp.Click(chromedp.CSS(`#goals details.journey-edit:first-of-type summary`)),
+		chromedp.SetValue(chromedp.CSS(`#goals details.journey-edit:first-of-type select[name=status]`), "agreed"),
+		chromedp.SetValue(chromedp.CSS(`#goals details.journey-edit:first-of-type input[name=manual_percent]`), "40"),
+		chromedp.Click(chromedp.CSS(`#goals details.journey-edit:first-of-type button.primary`)),
+		chromedp.WaitVisible(chromedp.CSS(`p.notice`)))
+	if got := c.text(t, "#plan-progress"); got != "40.0%" {
+		t.Errorf("the plan's progress is %q after agreeing a goal at 40%%", got)
+	}
+	c.run(t, "make a link", chromedp.Click(chromedp.CSS(`#share-create`)), chromedp.WaitVisible(chromedp.CSS(`#share-url`)))
+	link := c.text(t, "#share-url")
+	c.run(t, "open the link", chromedp.Navigate(link), chromedp.WaitVisible(chromedp.CSS(`main.share-main h1`)))
+	if value(t, c, "the shared page's chrome", chromedp.Evaluate[bool](`document.querySelector("header.top, form, script") !== null`)) {
+		t.Error("the shared page has the app's header, a form or a script")
+	}
+	if got := c.text(t, "main.share-main h3"); got != "Close the month in one day" {
+		t.Errorf("the shared page's goal is %q", got)
+	}
+	c.shot(t, "share-en")
+	c.run(t, "back to the plan", chromedp.Navigate(plan), chromedp.WaitVisible(chromedp.CSS(`#checklist`)))
+
 	c.run(t, "switch to Japanese", chromedp.Click(chromedp.CSS(`.lang-switch button`)),
 		chromedp.WaitVisible(chromedp.CSS(`html[lang=ja] #checklist`)))
 	if got := c.text(t, "#handoff h2"); got != "営業からの引き継ぎ" {

@@ -24,6 +24,8 @@ func (u *UI) registerJourney() {
 	u.mux.Handle("POST /prospects/{id}/convert", u.action(user.RoleManager, u.prospectConvert))
 	u.mux.Handle("GET /handoffs", u.page(user.RoleViewer, u.handoffsPage))
 	u.registerPlan()
+	// The customer's page: no session, the link is the credential.
+	u.mux.HandleFunc("GET /share/{token}", u.sharePage)
 }
 
 // actor is how the audit log names the signed-in user, as the API does.

@@ -332,7 +332,7 @@ func TestPlanPage(t *testing.T) {
 	t.Run("a viewer reads it", func(t *testing.T) {
 		res := viewer.get(path)
 		// Done from usage: the page shows the day of the first event.
-		want(t, "an event's milestone", res, http.StatusOK, "<td>"+list[0].At.UTC().Format("2 Jan 2006")+"</td>\n  <td>from usage</td>")
+		want(t, "an event's milestone", res, http.StatusOK, `<td class="journey-nowrap">`+list[0].At.UTC().Format("2 Jan 2006")+"</td>\n  <td>from usage</td>")
 		want(t, "GET plan", res, http.StatusOK, html.EscapeString(name), `href="/accounts/`+id+`">Overview</a>`, `aria-current="page">Plan</a>`,
 			html.EscapeString(list[0].Name), "0%")
 		if strings.Contains(res.Body, `action="/accounts/`+id+`/plan`) {
