@@ -434,7 +434,12 @@ func TestPlanPage(t *testing.T) {
 		}
 		want(t, "viewer revokes", viewer.submit(path, path+"/shares/"+shares[0].ID+"/revoke", nil), http.StatusForbidden)
 		want(t, "revoke", csm.submit(path, path+"/shares/"+shares[0].ID+"/revoke", nil), http.StatusSeeOther)
-		want(t, "the revoked page", anon.get(m[1]), http.StatusGone)
+		want(t, "the revoked page", anon.get(m[1]), http.StatusGone, "This link is no longer active")
+		other := m[1][:len(m[1])-1] + "a"
+		if other == m[1] {
+			other = m[1][:len(m[1])-1] + "b"
+		}
+		want(t, "an unknown link", anon.get(other), http.StatusNotFound, "Page not found")
 		want(t, "after revoking", csm.get(path), http.StatusOK, "Revoked ")
 		if n := audited(t, s, "success_plan_share", shares[0].ID); n != 2 {
 			t.Errorf("%d audit entries for the link, want 2", n)

@@ -215,8 +215,12 @@ func planRefusal(rq *Request, err error, errs fieldErrors) bool {
 	return true
 }
 
-// ensurePlan makes the account's draft plan when it has none, recording it.
+// ensurePlan makes the account's draft plan when it has none, recording it;
+// account.ErrNotFound when there is no such account.
 func ensurePlan(ctx context.Context, tx *sql.Tx, rq *Request) error {
+	if _, err := account.Get(ctx, tx, rq.PathValue("id")); err != nil {
+		return err
+	}
 	p, made, err := successplan.EnsurePlan(ctx, tx, rq.PathValue("id"), rq.User.Email, time.Now())
 	if err != nil || !made {
 		return err
@@ -338,9 +342,6 @@ func (u *UI) planGoalSave(w http.ResponseWriter, rq *Request) error {
 			return errRefused
 		}
 		if goalID == "" {
-			if _, err := account.Get(ctx, tx, id); err != nil {
-				return err
-			}
 			if err := ensurePlan(ctx, tx, rq); err != nil {
 				return err
 			}
@@ -444,9 +445,6 @@ func (u *UI) planMilestoneSave(w http.ResponseWriter, rq *Request) error {
 			return errRefused
 		}
 		if msID == "" {
-			if _, err := account.Get(ctx, tx, id); err != nil {
-				return err
-			}
 			if err := ensurePlan(ctx, tx, rq); err != nil {
 				return err
 			}

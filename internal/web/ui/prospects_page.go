@@ -155,22 +155,30 @@ func (u *UI) prospectSave(w http.ResponseWriter, rq *Request) error {
 		if !u.prospectRefused(rq, err, row) {
 			return err
 		}
-		d, err := u.prospectsData(rq, id, row)
-		if err != nil {
-			return err
-		}
-		if ch.Barriers != nil {
-			for i := range d.Rows {
-				if r := &d.Rows[i]; r.AccountID == id {
-					r.Barriers, r.DesiredOutcome = *ch.Barriers, *ch.DesiredOutcome
-				}
+		return u.prospectsRefused(w, rq, id, row, func(r *prospectRow) {
+			if ch.Barriers != nil {
+				r.Barriers, r.DesiredOutcome = *ch.Barriers, *ch.DesiredOutcome
 			}
-		}
-		d.Problem = rq.Loc.T("Not saved: see the messages in the form below.")
-		return u.render(w, rq, http.StatusUnprocessableEntity, "prospects", rq.Loc.T("Prospects"), d)
+		})
 	}
 	redirectTo(w, rq, "/prospects", "#detail-"+id, rq.Loc.T("Prospect saved."))
 	return nil
+}
+
+// prospectsRefused shows the queue again (422) with the refused form of
+// prospect id open beside its messages; fill puts back what was sent.
+func (u *UI) prospectsRefused(w http.ResponseWriter, rq *Request, id string, row *prospectRow, fill func(*prospectRow)) error {
+	d, err := u.prospectsData(rq, id, row)
+	if err != nil {
+		return err
+	}
+	for i := range d.Rows {
+		if d.Rows[i].AccountID == id {
+			fill(&d.Rows[i])
+		}
+	}
+	d.Problem = rq.Loc.T("Not saved: see the messages in the form below.")
+	return u.render(w, rq, http.StatusUnprocessableEntity, "prospects", rq.Loc.T("Prospects"), d)
 }
 
 // prospectRefused puts the reason of a refused prospect change beside its
@@ -250,12 +258,7 @@ func (u *UI) prospectConvert(w http.ResponseWriter, rq *Request) error {
 	case prospectGone(rq, err) != nil:
 		return prospectGone(rq, err)
 	case errors.Is(err, errRefused) || u.prospectRefused(rq, err, row):
-		d, err := u.prospectsData(rq, id, row)
-		if err != nil {
-			return err
-		}
-		d.Problem = rq.Loc.T("Not saved: see the messages in the form below.")
-		return u.render(w, rq, http.StatusUnprocessableEntity, "prospects", rq.Loc.T("Prospects"), d)
+		return u.prospectsRefused(w, rq, id, row, func(*prospectRow) {})
 	}
 	return err
 }
