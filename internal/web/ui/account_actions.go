@@ -43,8 +43,6 @@ func (a *accountsArea) back(w http.ResponseWriter, rq *Request, acc account.Acco
 	return nil
 }
 
-func actor(rq *Request) string { return audit.UserActor(rq.User.Email) }
-
 // addNote serves POST /accounts/{id}/notes: a timeline entry by the user.
 func (a *accountsArea) addNote(w http.ResponseWriter, rq *Request) error {
 	acc, err := a.loadAccount(rq)

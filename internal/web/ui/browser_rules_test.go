@@ -34,7 +34,7 @@ func TestBrowserRules(t *testing.T) {
 		chromedp.Poll[chromedp.Void](`document.querySelector("#f-condition-check").textContent.includes("unknown name helth_score")`),
 	)
 	got := c.text(t, "#f-condition-check")
-	if got != "line 1, column 1: unknown name helth_score (did you mean health_score?)" {
+	if got != "Line 1, column 1: unknown name helth_score (did you mean health_score?)" {
 		t.Errorf("the live error says %q", got)
 	}
 	if !value(t, c, "error style", chromedp.Evaluate[bool](`document.querySelector("#f-condition-check").className === "field-error" &&

@@ -60,32 +60,6 @@ func (u *UI) deleteAndRedirect(w http.ResponseWriter, rq *Request, objectType, i
 	return nil
 }
 
-// fieldErrors are a form's messages by field name, shown beside the fields.
-type fieldErrors map[string]string
-
-// add keeps the first message of a field: the first problem is the one to
-// fix first.
-func (e fieldErrors) add(field, msg string) {
-	if _, ok := e[field]; !ok {
-		e[field] = msg
-	}
-}
-
-// ruleMessage is a rule's compile error as the user reads it: the line,
-// the column and the reason.
-func ruleMessage(l *Locale, line, col int, msg string) string {
-	return l.T("line %d, column %d: %s", line, col, msg)
-}
-
-// ruleError formats err, a *rule.Error or another error, for the user.
-func ruleError(l *Locale, err error) string {
-	var re *rule.Error
-	if errors.As(err, &re) {
-		return ruleMessage(l, re.Line, re.Column, re.Message)
-	}
-	return err.Error()
-}
-
 // validateRule answers the editors' live validation (static/app.js,
 // data-validate): {ok, error}. kind says the rule's context: bool (a
 // condition), number (a health measure) or segment (a condition that may

@@ -144,8 +144,8 @@ func TestRulesPlaybooks(t *testing.T) {
 			condition, holdout string
 			want               []string
 		}{
-			{"helth_score < 40", "10", []string{"line 1, column 1: unknown name helth_score (did you mean health_score?)"}},
-			{"mrr >", "10", []string{"line 1, column 5: unexpected token EOF"}},
+			{"helth_score < 40", "10", []string{"Line 1, column 1: unknown name helth_score (did you mean health_score?)"}},
+			{"mrr >", "10", []string{"Line 1, column 5: unexpected token EOF"}},
 			{"health_score < 40", "60", []string{"The holdout share must be between 0 and 50 %."}},
 			{"health_score < 40", "ten", []string{"&#34;ten&#34; is not a number."}},
 		} {
@@ -216,10 +216,10 @@ func TestRulesPlaybooks(t *testing.T) {
 			err        string
 		}{
 			{"health_score < 40", "bool", true, ""},
-			{"helth_score < 40", "bool", false, "line 1, column 1: unknown name helth_score (did you mean health_score?)"},
-			{"mrr >", "bool", false, "line 1, column 5: unexpected token EOF"},
+			{"helth_score < 40", "bool", false, "Line 1, column 1: unknown name helth_score (did you mean health_score?)"},
+			{"mrr >", "bool", false, "Line 1, column 5: unexpected token EOF"},
 			{"arr / 12", "number", true, ""},
-			{"arr / 12", "bool", false, "line 1, column 1: expected bool"},
+			{"arr / 12", "bool", false, "Line 1, column 1: expected bool"},
 			{`"vip" in segments`, "bool", true, ""},
 			{`"vip" in segments`, "segment", false, "a segment's rule cannot use segments"},
 		} {
@@ -273,8 +273,8 @@ func TestRulesSegments(t *testing.T) {
 			form url.Values
 			want string
 		}{
-			{seg("big", "arr >="), "line 1, column 6: unexpected token EOF"},
-			{seg("big", `"x" in segments`), "line 1, column 8: a segment&#39;s rule cannot use segments"},
+			{seg("big", "arr >="), "Line 1, column 6: unexpected token EOF"},
+			{seg("big", `"x" in segments`), "Line 1, column 8: a segment&#39;s rule cannot use segments"},
 			{seg("Big One", "arr >= 10000"), "Use lower-case letters, digits and _"},
 		} {
 			res := manager.submit("/segments/new", "/segments", tc.form)
@@ -520,7 +520,7 @@ func TestRulesHealth(t *testing.T) {
 		f.Set("m2.thresholds", "0:0, 1:60, 4:100")
 		res = manager.submit("/health/default", "/health/default", f)
 		wantStatus(t, "save with a typo", res, http.StatusUnprocessableEntity,
-			"line 1, column 1: unknown name setup_don (did you mean setup_done?)", `>setup_don ? 100 : 0</textarea>`)
+			"Line 1, column 1: unknown name setup_don (did you mean setup_done?)", `>setup_don ? 100 : 0</textarea>`)
 		f.Set("m1.field", saved.Measures[1].Field)
 		f.Set("m0.weight", "5")
 		f.Set("m7.remove", "1")
