@@ -1,6 +1,10 @@
 package csvimport_test
 
 import (
+	"context"
+	"database/sql"
+	"errors"
+	"strings"
 	"testing"
 
 	"github.com/kizuna-cs/kizuna/internal/csvimport"
@@ -39,6 +43,43 @@ func TestCheckOnly(t *testing.T) {
 		res, _ := importString(t, db, "accounts", "account_id,name\nA9,Nine\n", csvimport.Options{CheckOnly: true})
 		if got, want := res.Summary(), "accounts.csv: checked 1 rows, all valid (1 would be new, 0 updated, 0 unchanged); nothing written"; got != want {
 			t.Errorf("summary = %q, want %q", got, want)
+		}
+	})
+}
+
+// TestBeforeCommit proves the hook runs inside the import's transaction
+// with the final counts: what it writes commits with the rows, and when it
+// fails nothing is written.
+func TestBeforeCommit(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		var seen csvimport.Result
+		hook := func(ctx context.Context, tx *sql.Tx, res *csvimport.Result) error {
+			seen = *res
+			_, err := tx.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES ('test.hook', 'ran')`)
+			return err
+		}
+		if _, err := importString(t, db, "accounts", baseAccounts, csvimport.Options{BeforeCommit: hook}); err != nil {
+			t.Fatal(err)
+		}
+		if seen.Rows != 2 || seen.Inserted != 2 {
+			t.Errorf("the hook saw %+v, want 2 rows, 2 new", seen)
+		}
+		if n := count(t, db, "settings WHERE key = 'test.hook'"); n != 1 {
+			t.Errorf("the hook's row: %d, want 1", n)
+		}
+		failing := func(context.Context, *sql.Tx, *csvimport.Result) error { return errors.New("audit log full") }
+		for _, tc := range []struct{ kind, csv, table string }{
+			{"accounts", "account_id,name\nA7,Seven\n", "accounts"},
+			{"events", "account_id,user_id,event,timestamp\nA1,u1,login,2026-01-05T10:00:00Z\n", "events"},
+		} {
+			before := count(t, db, tc.table)
+			res, err := importString(t, db, tc.kind, tc.csv, csvimport.Options{BeforeCommit: failing})
+			if err == nil || !strings.Contains(err.Error(), "audit log full") || res.Committed {
+				t.Errorf("%s: a failing hook gave %v, committed %v", tc.kind, err, res.Committed)
+			}
+			if n := count(t, db, tc.table); n != before {
+				t.Errorf("%s: %d rows after a failed hook, want %d", tc.kind, n, before)
+			}
 		}
 	})
 }

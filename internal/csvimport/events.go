@@ -74,8 +74,10 @@ func (im *importer) runEvents(ctx context.Context, conn *sql.Conn, tx *sql.Tx, c
 	if im.opts.CheckOnly {
 		return nil // the deferred Abort and rollback write nothing
 	}
+	if err := im.beforeCommit(ctx, tx); err != nil {
+		return err
+	}
 	if err := tx.Commit(); err != nil {
-		im.res.Inserted, im.res.Unchanged = 0, 0
 		return fmt.Errorf("import events: commit: %w", err)
 	}
 	im.res.Committed = true

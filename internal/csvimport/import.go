@@ -51,6 +51,10 @@ type Options struct {
 	// RowsRead, when set, is called with the data rows read so far, as
 	// often as Progress, for a page that shows the progress in rows.
 	RowsRead func(rows int64)
+	// BeforeCommit, when set, runs in the import's transaction just before
+	// it commits, with the final counts: an audit entry written there
+	// commits with the rows or not at all.
+	BeforeCommit func(ctx context.Context, tx *sql.Tx, res *Result) error
 }
 
 // RowError is one problem with one row.
@@ -296,6 +300,9 @@ func (im *importer) run(ctx context.Context, src io.Reader) error {
 	if im.opts.CheckOnly {
 		return nil // the deferred rollback writes nothing
 	}
+	if err := im.beforeCommit(ctx, tx); err != nil {
+		return err
+	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("import %s: commit: %w", k.name, err)
 	}
@@ -341,6 +348,16 @@ func (im *importer) each(ctx context.Context, cr *csv.Reader, fields int, counte
 		}
 	}
 	im.progress(counter)
+	return nil
+}
+
+func (im *importer) beforeCommit(ctx context.Context, tx *sql.Tx) error {
+	if im.opts.BeforeCommit == nil {
+		return nil
+	}
+	if err := im.opts.BeforeCommit(ctx, tx, im.res); err != nil {
+		return fmt.Errorf("import %s: %w", im.k.name, err)
+	}
 	return nil
 }
 
