@@ -83,3 +83,20 @@ func TestBeforeCommit(t *testing.T) {
 		}
 	})
 }
+
+func TestColumns(t *testing.T) {
+	for _, tc := range []struct {
+		kind   string
+		want   string
+		custom bool
+	}{
+		{"accounts", "account_id*,name,signup_at,owner_email,parent_account_id", true},
+		{"costs", "month*,kind*,amount*,currency", false},
+		{"nope", "", false},
+	} {
+		cols, custom := csvimport.Columns(tc.kind)
+		if got := strings.Join(cols, ","); got != tc.want || custom != tc.custom {
+			t.Errorf("Columns(%s) = %s, %v; want %s, %v", tc.kind, got, custom, tc.want, tc.custom)
+		}
+	}
+}
