@@ -102,7 +102,10 @@ func TestWorkQueue(t *testing.T) {
 	if err := s.db.QueryRow(mrrNow+`ASC, account_id LIMIT 1`, now.Unix()).Scan(&small); err != nil {
 		t.Fatal(err)
 	}
-	at := func(d time.Duration) *time.Time { x := now.Add(d).UTC().Truncate(24 * time.Hour).Add(12 * time.Hour); return &x }
+	at := func(d time.Duration) *time.Time {
+		x := now.Add(d).UTC().Truncate(24 * time.Hour).Add(12 * time.Hour)
+		return &x
+	}
 	made := []task.Task{
 		{ID: "t_late", AccountID: small, Title: "Overdue call", Assignee: "csm@example.com", Status: task.InProgress, DueAt: at(-72 * time.Hour), CreatedAt: now.Add(-96 * time.Hour)},
 		{ID: "t_small", AccountID: small, Title: "Small account review", Assignee: "csm@example.com", DueAt: at(72 * time.Hour), CreatedAt: now.Add(-2 * time.Hour)},
@@ -188,7 +191,7 @@ func TestWorkQueue(t *testing.T) {
 
 	t.Run("filters", func(t *testing.T) {
 		var pb string
-		if err := s.db.QueryRow(`SELECT playbook_id FROM tasks WHERE assignee = $1 AND ` + open + ` AND playbook_id IS NOT NULL LIMIT 1`, demoCSM).Scan(&pb); err != nil {
+		if err := s.db.QueryRow(`SELECT playbook_id FROM tasks WHERE assignee = $1 AND `+open+` AND playbook_id IS NOT NULL LIMIT 1`, demoCSM).Scan(&pb); err != nil {
 			t.Fatal(err)
 		}
 		week := time.Now().AddDate(0, 0, 7).Unix()
@@ -449,6 +452,237 @@ func TestImportPage(t *testing.T) {
 		}
 		if n := count(); n != 3 {
 			t.Errorf("%d accounts after an over-limit upload, want 3", n)
+		}
+	})
+}
+
+func TestSettingsPage(t *testing.T) {
+	s := newSite(t, storetest.SQLite(t))
+	ctx := context.Background()
+	admin, manager := s.as(t, user.RoleAdmin), s.as(t, user.RoleManager)
+	setting := func(key string) string {
+		v, err := store.Setting(ctx, s.db, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+
+	t.Run("admin only", func(t *testing.T) {
+		for _, path := range []string{"/settings", "/settings/audit"} {
+			if got := manager.get(path).StatusCode; got != http.StatusForbidden {
+				t.Errorf("manager GET %s = %d, want 403", path, got)
+			}
+		}
+		res := manager.submit("/me", "/settings/currency", url.Values{"currency": {"EUR"}})
+		if res.StatusCode != http.StatusForbidden || setting("reporting_currency") != "USD" {
+			t.Errorf("manager POST /settings/currency = %d, currency %s", res.StatusCode, setting("reporting_currency"))
+		}
+		if got := admin.get("/settings").StatusCode; got != http.StatusOK {
+			t.Errorf("admin GET /settings = %d", got)
+		}
+	})
+
+	t.Run("forms validate", func(t *testing.T) {
+		for _, tc := range []struct {
+			path string
+			form url.Values
+			want string
+		}{
+			{"/settings/currency", url.Values{"currency": {"EURO"}}, `"EURO" is not an ISO 4217 currency code (such as USD, EUR, JPY).`},
+			{"/settings/currency", url.Values{"currency": {"QQQ"}}, `"QQQ" is not an ISO 4217 currency code`},
+			{"/settings/fx", url.Values{"fx_currency": {"JPY"}, "fx_from": {"2026-01-01"}, "fx_rate": {"-0.0067"}}, "rate: want a positive number"},
+			{"/settings/fx", url.Values{"fx_currency": {"JPY"}, "fx_from": {"2026-01-01"}, "fx_rate": {"0"}}, "rate: want a positive number"},
+			{"/settings/fx", url.Values{"fx_currency": {"JPY"}, "fx_from": {"1 Jan"}, "fx_rate": {"0.0067"}}, "from: want a date (YYYY-MM-DD)."},
+			{"/settings/fx", url.Values{"fx_currency": {"YEN"}, "fx_from": {"2026-01-01"}, "fx_rate": {"0.0067"}}, `"YEN" is not an ISO 4217 currency code`},
+			{"/settings/users", url.Values{"email": {"not-an-email"}, "role": {"csm"}}, `email: "not-an-email" is not an email address.`},
+			{"/settings/users", url.Values{"email": {"new@example.com"}, "role": {"owner"}}, "Choose a role."},
+			{"/settings/users", url.Values{"email": {"new@example.com"}, "role": {"csm"}, "password": {"short"}}, "password: at least 10 characters"},
+			{"/settings/users", url.Values{"email": {"csm@example.com"}, "role": {"csm"}}, "A user with this email exists."},
+			{"/settings/keys", url.Values{"name": {""}, "scope": {"read"}}, "name: say what will use the key."},
+			{"/settings/keys", url.Values{"name": {"x"}, "scope": {"admin"}}, "Choose a scope: read, write or ingest."},
+			{"/settings/features", url.Values{"op": {"add"}, "feature": {"a,b"}}, "feature: want one event name, without commas."},
+			{"/settings/values", url.Values{"key": {"churn.retrain_days"}, "value": {"weekly"}}, "Not saved: bad churn setting"},
+		} {
+			res := admin.submit("/settings", tc.path, tc.form)
+			if res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(html.UnescapeString(res.Body), tc.want) {
+				t.Errorf("POST %s %v = %d, want 422 with %q", tc.path, tc.form, res.StatusCode, tc.want)
+			}
+		}
+		var rates, users, keys int
+		s.db.QueryRow(`SELECT COUNT(*) FROM fx_rates`).Scan(&rates)
+		s.db.QueryRow(`SELECT COUNT(*) FROM users`).Scan(&users)
+		s.db.QueryRow(`SELECT COUNT(*) FROM api_keys`).Scan(&keys)
+		if rates != 0 || users != 4 || keys != 0 || setting("reporting_currency") != "USD" || setting("churn.retrain_days") != "" {
+			t.Errorf("refused forms changed something: %d rates, %d users, %d keys", rates, users, keys)
+		}
+	})
+
+	t.Run("currency, rates, features and settings are saved and audited", func(t *testing.T) {
+		steps := []struct {
+			path       string
+			form       url.Values
+			objectType string
+			objectID   string
+		}{
+			{"/settings/currency", url.Values{"currency": {"eur"}}, "setting", "reporting_currency"},
+			{"/settings/fx", url.Values{"fx_currency": {"jpy"}, "fx_from": {"2026-01-01"}, "fx_rate": {"0.0061"}}, "fx_rate", "JPY/2026-01-01"},
+			{"/settings/fx", url.Values{"fx_currency": {"JPY"}, "fx_from": {"2026-01-01"}, "fx_rate": {"0.0062"}}, "fx_rate", "JPY/2026-01-01"},
+			{"/settings/features", url.Values{"op": {"add"}, "feature": {"report_export"}}, "setting", "key_features"},
+			{"/settings/features", url.Values{"op": {"add"}, "feature": {"dashboard_share"}}, "setting", "key_features"},
+			{"/settings/values", url.Values{"key": {"churn.retrain_days"}, "value": {"14"}}, "setting", "churn.retrain_days"},
+		}
+		for _, st := range steps {
+			if res := admin.submit("/settings", st.path, st.form); res.StatusCode != http.StatusSeeOther {
+				t.Fatalf("POST %s %v = %d: %s", st.path, st.form, res.StatusCode, res.Body)
+			}
+		}
+		var rate float64
+		if err := s.db.QueryRow(`SELECT rate FROM fx_rates WHERE currency = 'JPY'`).Scan(&rate); err != nil || rate != 0.0062 {
+			t.Errorf("JPY rate = %v, %v; want 0.0062 (edited)", rate, err)
+		}
+		if got := setting("reporting_currency"); got != "EUR" {
+			t.Errorf("reporting currency = %s", got)
+		}
+		if got := setting("key_features"); got != "report_export,dashboard_share" {
+			t.Errorf("key features = %q", got)
+		}
+		if got := setting("churn.retrain_days"); got != "14" {
+			t.Errorf("churn.retrain_days = %q", got)
+		}
+		for _, want := range []struct {
+			objectType, objectID string
+			n                    int
+		}{{"setting", "reporting_currency", 1}, {"fx_rate", "JPY/2026-01-01", 2}, {"setting", "key_features", 2}, {"setting", "churn.retrain_days", 1}} {
+			if n := auditCount(t, s.db, "user:admin@example.com", audit.ActionUpdate, want.objectType, want.objectID); n != want.n {
+				t.Errorf("%d audit entries for %s %s, want %d", n, want.objectType, want.objectID, want.n)
+			}
+		}
+		// Removing every feature restores the default; an empty value unsets a setting.
+		for _, f := range []string{"report_export", "dashboard_share"} {
+			admin.submit("/settings", "/settings/features", url.Values{"op": {"remove"}, "feature": {f}})
+		}
+		admin.submit("/settings", "/settings/values", url.Values{"key": {"churn.retrain_days"}, "value": {""}})
+		if setting("key_features") != "" || setting("churn.retrain_days") != "" {
+			t.Errorf("after removal: key_features %q, churn.retrain_days %q", setting("key_features"), setting("churn.retrain_days"))
+		}
+		page := admin.get("/settings").Body
+		if !strings.Contains(page, "Not set: every event but the login and setup events counts.") || !strings.Contains(page, "0.0062") {
+			t.Errorf("the settings page does not show the default features or the JPY rate")
+		}
+	})
+
+	t.Run("users: create, change role, delete, keep the last admin", func(t *testing.T) {
+		res := admin.submit("/settings", "/settings/users", url.Values{"email": {"Nao@Example.com"}, "name": {"Nao"}, "role": {"csm"}})
+		if res.StatusCode != http.StatusOK || !strings.Contains(res.Body, "Initial password") {
+			t.Fatalf("create with an initial password = %d", res.StatusCode)
+		}
+		m := regexp.MustCompile(`id="secret" class="work-secret-value" autocomplete="off" spellcheck="false"`).FindString(res.Body)
+		pw := regexp.MustCompile(`readonly value="([a-z2-7]{20})"`).FindStringSubmatch(res.Body)
+		if m == "" || pw == nil {
+			t.Fatalf("no initial password on the page: %s", res.Body)
+		}
+		nao, err := user.Authenticate(ctx, s.db, "nao@example.com", pw[1])
+		if err != nil || nao.Role != user.RoleCSM {
+			t.Fatalf("sign in with the initial password: %+v, %v", nao, err)
+		}
+		if strings.Contains(admin.get("/settings").Body, pw[1]) {
+			t.Error("the settings page shows the initial password again")
+		}
+		res = admin.submit("/settings", "/settings/users/"+nao.ID+"/role", url.Values{"role": {"manager"}})
+		if res.StatusCode != http.StatusSeeOther {
+			t.Fatalf("change role = %d", res.StatusCode)
+		}
+		if u, _ := user.Get(ctx, s.db, nao.ID); u.Role != user.RoleManager {
+			t.Errorf("Nao's role = %s", u.Role)
+		}
+		me, _ := user.GetByEmail(ctx, s.db, "admin@example.com")
+		res = admin.submit("/settings", "/settings/users/"+me.ID+"/role", url.Values{"role": {"viewer"}})
+		if res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(res.Body, "This is the last admin: make another user admin first.") {
+			t.Errorf("demote the last admin = %d", res.StatusCode)
+		}
+		res = admin.submit("/settings", "/settings/users/"+me.ID+"/delete", nil)
+		if res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(res.Body, "You cannot delete yourself") {
+			t.Errorf("delete yourself = %d", res.StatusCode)
+		}
+		if u, _ := user.Get(ctx, s.db, me.ID); u.Role != user.RoleAdmin {
+			t.Errorf("the last admin is now %s", u.Role)
+		}
+		res = admin.submit("/settings", "/settings/users/"+nao.ID+"/delete", nil)
+		if res.StatusCode != http.StatusSeeOther {
+			t.Fatalf("delete Nao = %d", res.StatusCode)
+		}
+		if _, err := user.Get(ctx, s.db, nao.ID); err == nil {
+			t.Error("Nao still exists")
+		}
+		for _, a := range []string{audit.ActionCreate, audit.ActionUpdate, audit.ActionDelete} {
+			if n := auditCount(t, s.db, "user:admin@example.com", a, "user", nao.ID); n != 1 {
+				t.Errorf("%d %s audit entries for Nao, want 1", n, a)
+			}
+		}
+	})
+
+	t.Run("an API key works once created, its secret is shown once, revoking stops it", func(t *testing.T) {
+		res := admin.submit("/settings", "/settings/keys", url.Values{"name": {"nightly sync"}, "scope": {"read"}})
+		m := regexp.MustCompile(`readonly value="(kz_[a-z2-7]+)"`).FindStringSubmatch(res.Body)
+		if res.StatusCode != http.StatusOK || m == nil {
+			t.Fatalf("create key = %d, no secret on the page", res.StatusCode)
+		}
+		secret := m[1]
+		api := func() int {
+			req, _ := http.NewRequest(http.MethodGet, s.URL+"/api/v1/accounts?limit=1", nil)
+			req.Header.Set("Authorization", "Bearer "+secret)
+			r, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r.Body.Close()
+			return r.StatusCode
+		}
+		if got := api(); got != http.StatusOK {
+			t.Fatalf("GET /api/v1/accounts with the new key = %d", got)
+		}
+		page := admin.get("/settings").Body
+		if strings.Contains(page, secret) || !strings.Contains(page, secret[:11]+"…") || !strings.Contains(page, "nightly sync") {
+			t.Errorf("the settings page shows the secret again, or not the key's prefix")
+		}
+		var keyID string
+		s.db.QueryRow(`SELECT key_id FROM api_keys`).Scan(&keyID)
+		if res := admin.submit("/settings", "/settings/keys/"+keyID+"/revoke", nil); res.StatusCode != http.StatusSeeOther {
+			t.Fatalf("revoke = %d", res.StatusCode)
+		}
+		if got := api(); got != http.StatusUnauthorized {
+			t.Errorf("GET with the revoked key = %d, want 401", got)
+		}
+		if auditCount(t, s.db, "user:admin@example.com", audit.ActionCreate, "api_key", keyID) != 1 ||
+			auditCount(t, s.db, "user:admin@example.com", audit.ActionRevoke, "api_key", keyID) != 1 {
+			t.Error("the key's creation and revocation are not both in the audit log")
+		}
+	})
+
+	t.Run("the audit log is readable, 50 a page", func(t *testing.T) {
+		for i := range 60 {
+			if err := audit.Record(ctx, s.db, "cli:test", audit.ActionUpdate, "probe", fmt.Sprintf("p%02d", i), nil, map[string]int{"i": i}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		rowRe := regexp.MustCompile(`probe <code>(p\d\d)</code>`)
+		first := admin.get("/settings/audit?object_type=probe")
+		ids := rowRe.FindAllStringSubmatch(first.Body, -1)
+		if len(ids) != 50 || ids[0][1] != "p59" || ids[49][1] != "p10" {
+			t.Fatalf("first page: %d entries", len(ids))
+		}
+		next := regexp.MustCompile(`href="(\?[^"]*after=au_[^"]+)">Older`).FindStringSubmatch(first.Body)
+		if next == nil {
+			t.Fatal("no link to the older entries")
+		}
+		second := admin.get("/settings/audit" + html.UnescapeString(next[1]))
+		ids = rowRe.FindAllStringSubmatch(second.Body, -1)
+		if len(ids) != 10 || ids[0][1] != "p09" || ids[9][1] != "p00" || strings.Contains(second.Body, ">Older<") {
+			t.Errorf("second page: %d entries", len(ids))
+		}
+		if got := admin.get("/settings/audit?after=nope").StatusCode; got != http.StatusBadRequest {
+			t.Errorf("a bad cursor = %d", got)
 		}
 	})
 }
