@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -68,7 +69,7 @@ func (u *UI) queue(rq *Request) (*queueData, error) {
 	ctx := rq.Context()
 	q := rq.URL.Query()
 	d := &queueData{Manager: user.AtLeast(rq.User.Role, user.RoleManager), Limit: queueLimit,
-		Accounts: u.routed("/accounts/x"), Next: rq.URL.RequestURI(),
+		Accounts: u.routed("/accounts/x"), Next: queueURL(rq.URL.Query()),
 		Statuses: task.Statuses, Outcomes: task.Outcomes}
 	f := task.QueueFilter{Limit: queueLimit + 1, PlaybookID: q.Get("playbook")}
 	switch who := strings.ToLower(strings.TrimSpace(q.Get("assignee"))); {
@@ -116,6 +117,16 @@ func (u *UI) queue(rq *Request) (*queueData, error) {
 		return nil, err
 	}
 	return d, nil
+}
+
+// queueURL is the queue with the same filters, for a form to come back
+// to; the notice of the last change is left out.
+func queueURL(q url.Values) string {
+	q.Del("notice")
+	if len(q) == 0 {
+		return "/queue"
+	}
+	return "/queue?" + q.Encode()
 }
 
 // queueRows adds each task's account, ARR, band and playbook, and sorts

@@ -686,3 +686,36 @@ func TestSettingsPage(t *testing.T) {
 		}
 	})
 }
+
+func TestImportProgressPage(t *testing.T) {
+	s := newSite(t, storetest.SQLite(t))
+	manager := s.as(t, user.RoleManager)
+	finish := ui.AddRunningImport("imp_test_running", "big-events.csv", 4000, 1234, 1000)
+	res := manager.get("/import/imp_test_running")
+	body := html.UnescapeString(res.Body)
+	if res.StatusCode != http.StatusOK || !strings.Contains(body, "Importing… 1,234 rows read so far (25% of the file).") ||
+		!strings.Contains(body, `<meta http-equiv="refresh" content="2">`) {
+		t.Fatalf("progress page = %d: %s", res.StatusCode, body)
+	}
+	finish()
+	if strings.Contains(manager.get("/import/imp_test_running").Body, "http-equiv") {
+		t.Error("a finished import's page still refreshes")
+	}
+}
+
+func TestWorkPagesInJapanese(t *testing.T) {
+	s := newSite(t, storetest.SQLite(t))
+	for _, tc := range []struct{ role, path, want string }{
+		{user.RoleCSM, "/queue", "<h1>マイタスク</h1>"},
+		{user.RoleManager, "/import", "<h1>CSV ファイルのインポート</h1>"},
+		{user.RoleAdmin, "/settings", "<h2>ユーザーとロール</h2>"},
+		{user.RoleAdmin, "/settings/audit", "<h1>監査ログ</h1>"},
+	} {
+		b := s.as(t, tc.role)
+		b.submit("/me", "/me/language", url.Values{"language": {"ja"}, "next": {"/me"}})
+		res := b.get(tc.path)
+		if res.StatusCode != http.StatusOK || !strings.Contains(res.Body, tc.want) {
+			t.Errorf("%s in Japanese = %d, want %s", tc.path, res.StatusCode, tc.want)
+		}
+	}
+}
