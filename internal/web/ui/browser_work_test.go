@@ -59,7 +59,7 @@ func TestBrowserWork(t *testing.T) {
 	c.run(t, "phone width", chromedp.EmulateViewport(390, 844), chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(`#task-t_review`)))
 	c.shot(t, "work-queue-phone")
 	c.run(t, "desktop width", chromedp.EmulateViewport(1280, 900))
-	c.run(t, "sign out", chromedp.Click(chromedp.CSS(`header form[action="/logout"] button`)), chromedp.WaitVisible(chromedp.CSS(`input[name=email]`)))
+	signOut(t, c)
 
 	// An admin creates an API key and sees its secret once.
 	c.signIn(t, user.RoleAdmin, "/settings")
@@ -79,7 +79,7 @@ func TestBrowserWork(t *testing.T) {
 	if strings.Contains(c.text(t, "#keys"), secret) {
 		t.Error("the settings show the secret again")
 	}
-	c.run(t, "sign out", chromedp.Click(chromedp.CSS(`header form[action="/logout"] button`)), chromedp.WaitVisible(chromedp.CSS(`input[name=email]`)))
+	signOut(t, c)
 
 	// A manager uploads a CSV with an error and sees it.
 	file := filepath.Join(t.TempDir(), "accounts.csv")
@@ -103,4 +103,12 @@ func TestBrowserWork(t *testing.T) {
 		t.Errorf("%d accounts after a rejected file, want 2", n)
 	}
 	c.shot(t, "work-import-errors")
+}
+
+// signOut waits for the login form itself: other pages (the settings) have
+// an email field too.
+func signOut(t *testing.T, c *chrome) {
+	t.Helper()
+	c.run(t, "sign out", chromedp.Click(chromedp.CSS(`header form[action="/logout"] button`)),
+		chromedp.WaitVisible(chromedp.CSS(`form[action="/login"] input[name=email]`)))
 }
