@@ -138,17 +138,14 @@ func (u *UI) queueRows(ctx context.Context, tasks []task.Task, pbs []playbook.Pl
 		names[p.ID] = p.Name
 	}
 	var ids []string
-	accounts := map[string]string{}
 	for _, t := range tasks {
-		if _, ok := accounts[t.AccountID]; ok {
-			continue
+		if !slices.Contains(ids, t.AccountID) {
+			ids = append(ids, t.AccountID)
 		}
-		a, err := account.Get(ctx, u.db, t.AccountID)
-		if err != nil {
-			return nil, "", err
-		}
-		accounts[t.AccountID] = a.Name
-		ids = append(ids, t.AccountID)
+	}
+	accounts, err := account.Names(ctx, u.db, ids)
+	if err != nil {
+		return nil, "", err
 	}
 	mrr, err := billing.CurrentMRR(ctx, u.db, ids, now)
 	if err != nil {
