@@ -79,6 +79,12 @@ func TestBrowserWork(t *testing.T) {
 	if strings.Contains(c.text(t, "#keys"), secret) {
 		t.Error("the settings show the secret again")
 	}
+	c.run(t, "open the audit log", chromedp.Click(chromedp.CSS(`.page-head a[href="/settings/audit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`main table`)))
+	if got := c.text(t, "main tbody tr td:nth-child(3)"); got != "create" {
+		t.Errorf("the newest audit entry's action is %q, want create (the key)", got)
+	}
+	c.shot(t, "work-audit")
 	signOut(t, c)
 
 	// A manager uploads a CSV with an error and sees it.
