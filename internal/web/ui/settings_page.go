@@ -141,20 +141,27 @@ func splitFeatures(v string) []string {
 	return out
 }
 
-// settingsChange runs change in a transaction. A *fieldProblem from it
-// re-renders the settings with the message beside its field (422); after
-// a success the page reloads with notice.
+// settingsChange runs change in a transaction and, after a success,
+// reloads the settings with notice.
 func (u *UI) settingsChange(w http.ResponseWriter, rq *Request, notice string, change func(tx *sql.Tx) error) error {
-	err := u.db.InTx(rq.Context(), change)
-	var fp *fieldProblem
-	if errors.As(err, &fp) {
-		return u.renderSettings(w, rq, http.StatusUnprocessableEntity, map[string]string{fp.field: fp.msg})
-	}
-	if err != nil {
+	done, err := u.trySettings(w, rq, change)
+	if err != nil || !done {
 		return err
 	}
 	redirect(w, rq.Request, "/settings", notice)
 	return nil
+}
+
+// trySettings runs change in a transaction. A *fieldProblem from it
+// re-renders the settings with the message beside its field (422), and
+// done is false; a handler answers a success itself.
+func (u *UI) trySettings(w http.ResponseWriter, rq *Request, change func(tx *sql.Tx) error) (done bool, _ error) {
+	err := u.db.InTx(rq.Context(), change)
+	var fp *fieldProblem
+	if errors.As(err, &fp) {
+		return false, u.renderSettings(w, rq, http.StatusUnprocessableEntity, map[string]string{fp.field: fp.msg})
+	}
+	return err == nil, err
 }
 
 // fieldProblem is a refused form field, with the message in the user's language.
@@ -182,7 +189,7 @@ func (u *UI) createUser(w http.ResponseWriter, rq *Request) error {
 		password = initialPassword()
 	}
 	var created user.User
-	err := u.settingsChangeErr(w, rq, func(tx *sql.Tx) error {
+	done, err := u.trySettings(w, rq, func(tx *sql.Tx) error {
 		if a, err := mail.ParseAddress(email); err != nil || a.Address != email {
 			return problem("email", rq.Loc.T("email: %q is not an email address.", email))
 		}
@@ -203,7 +210,7 @@ func (u *UI) createUser(w http.ResponseWriter, rq *Request) error {
 		return audit.Record(rq.Context(), tx, actor(rq), audit.ActionCreate, "user", created.ID, nil, created)
 	})
 	switch {
-	case err != nil || created.ID == "":
+	case err != nil || !done:
 		return err
 	case !initial:
 		redirect(w, rq.Request, "/settings", rq.Loc.T("User %s created.", created.Email))
@@ -234,7 +241,7 @@ func (u *UI) setUserRole(w http.ResponseWriter, rq *Request) error {
 	id, role := rq.PathValue("id"), rq.PostFormValue("role")
 	row := "user-" + id
 	var after user.User
-	err := u.settingsChangeErr(w, rq, func(tx *sql.Tx) error {
+	done, err := u.trySettings(w, rq, func(tx *sql.Tx) error {
 		if !slices.Contains(user.Roles, role) {
 			return problem(row, rq.Loc.T("Choose a role."))
 		}
@@ -248,7 +255,7 @@ func (u *UI) setUserRole(w http.ResponseWriter, rq *Request) error {
 		}
 		return audit.Record(rq.Context(), tx, actor(rq), audit.ActionUpdate, "user", id, before, a)
 	})
-	if err != nil || after.ID == "" {
+	if err != nil || !done {
 		return err
 	}
 	next := "/settings"
@@ -257,18 +264,6 @@ func (u *UI) setUserRole(w http.ResponseWriter, rq *Request) error {
 	}
 	redirect(w, rq.Request, next, rq.Loc.T("%s is now %s.", after.Email, rq.Loc.T(role)))
 	return nil
-}
-
-// settingsChangeErr is settingsChange for a handler that redirects itself:
-// it answers a *fieldProblem and returns other errors, and nil otherwise
-// (check whether the change happened).
-func (u *UI) settingsChangeErr(w http.ResponseWriter, rq *Request, change func(tx *sql.Tx) error) error {
-	err := u.db.InTx(rq.Context(), change)
-	var fp *fieldProblem
-	if errors.As(err, &fp) {
-		return u.renderSettings(w, rq, http.StatusUnprocessableEntity, map[string]string{fp.field: fp.msg})
-	}
-	return err
 }
 
 func (u *UI) userProblem(rq *Request, row string, err error) error {
@@ -301,7 +296,7 @@ func (u *UI) createKey(w http.ResponseWriter, rq *Request) error {
 	name, scope, email := strings.TrimSpace(rq.PostFormValue("name")), rq.PostFormValue("scope"), rq.PostFormValue("user_email")
 	var k apikey.Key
 	var secret string
-	err := u.settingsChangeErr(w, rq, func(tx *sql.Tx) error {
+	done, err := u.trySettings(w, rq, func(tx *sql.Tx) error {
 		if name == "" {
 			return problem("key_name", rq.Loc.T("name: say what will use the key."))
 		}
@@ -325,7 +320,7 @@ func (u *UI) createKey(w http.ResponseWriter, rq *Request) error {
 		}
 		return audit.Record(rq.Context(), tx, actor(rq), audit.ActionCreate, "api_key", k.ID, nil, k)
 	})
-	if err != nil || secret == "" {
+	if err != nil || !done {
 		return err
 	}
 	return u.render(w, rq, http.StatusOK, "settings_secret", rq.Loc.T("Settings"), secretView{
