@@ -171,7 +171,6 @@ func (p *fieldProblem) Error() string { return p.field + ": " + p.msg }
 
 func problem(field, msg string) error { return &fieldProblem{field, msg} }
 
-
 // settingValue is how the audit log shows a setting's value (nil when unset).
 func settingValue(v string) any {
 	if v == "" {
