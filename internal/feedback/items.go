@@ -212,10 +212,10 @@ func Update(ctx context.Context, q store.Querier, it Item, now time.Time) (befor
 	return before, after, err
 }
 
-// FromComment records a survey comment as the feedback item it.ID: a new
-// item gets the category [Classify] guesses; an existing one (the
-// respondent answered again) takes the new text and keeps its category and
-// request, which a CSM may have set.
+// FromComment records a survey comment as the feedback item it.ID, in the
+// category [Classify] guesses. An existing one (the respondent answered
+// again) takes the new text and is classified again, unless it was put in
+// a product request: then a CSM has read it, and its category stays.
 func FromComment(ctx context.Context, q store.Querier, it Item) error {
 	it.Category = Classify(it.Text)
 	if err := checkItem(&it); err != nil {
@@ -224,7 +224,8 @@ func FromComment(ctx context.Context, q store.Querier, it Item) error {
 	now := store.Now()
 	if _, err := q.ExecContext(ctx, `INSERT INTO feedback (feedback_id, account_id, category, text, source, created_at,
 			recorded_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)
-		ON CONFLICT (feedback_id) DO UPDATE SET text = excluded.text, created_at = excluded.created_at, updated_at = excluded.updated_at`,
+		ON CONFLICT (feedback_id) DO UPDATE SET text = excluded.text, created_at = excluded.created_at, updated_at = excluded.updated_at,
+			category = CASE WHEN feedback.request_id IS NULL THEN excluded.category ELSE feedback.category END`,
 		it.ID, nullText(it.AccountID), it.Category, it.Text, it.Source, it.CreatedAt.Unix(), now); err != nil {
 		return fmt.Errorf("feedback from comment %s: %w", it.ID, err)
 	}

@@ -67,14 +67,14 @@ type Survey struct {
 	SegmentID string `json:"segment_id,omitempty" doc:"Only the contacts of this segment's accounts; empty: every account's contacts."`
 	// ThrottleDays: a contact asked any survey within this many days is
 	// not asked again.
-	ThrottleDays  int       `json:"throttle_days"`
-	MaxPerRun     int       `json:"max_per_run" doc:"At most this many emails per send; the rest wait for the next send."`
-	MaxPerHour    int       `json:"max_per_hour" doc:"At most this many survey emails (of every survey) in any hour."`
-	PublicLink    bool      `json:"public_link" doc:"Whether the survey has an anonymous public link."`
-	Status        string    `json:"status" enum:"active,closed"`
-	CreatedBy     string    `json:"created_by,omitempty"`
-	CreatedAt     time.Time `json:"created_at"`
-	UpdatedAt     time.Time `json:"updated_at"`
+	ThrottleDays    int       `json:"throttle_days"`
+	MaxPerRun       int       `json:"max_per_run" doc:"At most this many emails per send; the rest wait for the next send."`
+	MaxPerHour      int       `json:"max_per_hour" doc:"At most this many survey emails (of every survey) in any hour."`
+	PublicLink      bool      `json:"public_link" doc:"Whether the survey has an anonymous public link."`
+	Status          string    `json:"status" enum:"active,closed"`
+	CreatedBy       string    `json:"created_by,omitempty"`
+	CreatedAt       time.Time `json:"created_at"`
+	UpdatedAt       time.Time `json:"updated_at"`
 	publicTokenHash sql.NullString
 }
 

@@ -125,8 +125,9 @@ func Send(ctx context.Context, q store.Querier, id string, o SendOptions, now ti
 	if err != nil {
 		return res, fmt.Errorf("send survey %s: unsubscribed: %w", id, err)
 	}
-	throttled, err := stringSet(ctx, q, `SELECT DISTINCT contact_id FROM survey_sends WHERE sent_at > $1`,
-		now.Add(-time.Duration(s.ThrottleDays)*day).Unix())
+	// By contact and by address: two contacts sharing one are one person.
+	throttled, err := stringSet(ctx, q, `SELECT contact_id FROM survey_sends WHERE sent_at > $1
+		UNION SELECT LOWER(email) FROM survey_sends WHERE sent_at > $1`, now.Add(-time.Duration(s.ThrottleDays)*day).Unix())
 	if err != nil {
 		return res, fmt.Errorf("send survey %s: recent sends: %w", id, err)
 	}
@@ -155,7 +156,7 @@ func Send(ctx context.Context, q store.Querier, id string, o SendOptions, now ti
 		case responded[r.contactID]:
 			res.SkippedResponded++
 			continue
-		case throttled[r.contactID]:
+		case throttled[r.contactID] || throttled[addr]:
 			res.SkippedThrottled++
 			continue
 		case seen[addr]:
