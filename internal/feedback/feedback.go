@@ -43,7 +43,17 @@ func MergeItems(ctx context.Context, q store.Querier, stage string, now int64) (
 		Columns: []string{"account_id", "category", "text", "source", "created_at"}})
 }
 
-// List returns feedback items, newest first; an empty accountID lists all.
+// List returns feedback items, newest first (ties by id); an empty
+// accountID lists all.
 func List(ctx context.Context, q store.Querier, accountID string, limit int) ([]Item, error) {
-	return Search(ctx, q, Filter{AccountID: accountID, Limit: limit})
+	rows, err := q.QueryContext(ctx, `SELECT `+itemColumns+` FROM feedback
+		WHERE $1 = '' OR account_id = $1 ORDER BY created_at DESC, feedback_id LIMIT $2`, accountID, store.PageLimit(limit))
+	if err != nil {
+		return nil, fmt.Errorf("list feedback: %w", err)
+	}
+	out, err := store.Collect(rows, scanItem)
+	if err != nil {
+		return nil, fmt.Errorf("list feedback: %w", err)
+	}
+	return out, nil
 }
