@@ -338,3 +338,59 @@ func (s Survey) Question(lang string) string {
 	}
 	return s.QuestionEN
 }
+
+// Summary is how a survey is doing.
+type Summary struct {
+	Sends        int      `json:"sends" doc:"Emails queued."`
+	Asked        int      `json:"asked" doc:"Distinct contacts emailed."`
+	Responses    int      `json:"responses" doc:"Responses, by email link or public link."`
+	ResponseRate *float64 `json:"response_rate,omitempty" doc:"Contacts emailed who answered ÷ contacts emailed."`
+	Score        *float64 `json:"score,omitempty" doc:"NPS (−100…100), CSAT (share of 4–5) or CES (mean), by the survey's kind."`
+}
+
+// Summarize counts a survey's sends and responses and computes its score.
+func Summarize(ctx context.Context, q store.Querier, s Survey) (Summary, error) {
+	var sum Summary
+	var answered int
+	if err := q.QueryRowContext(ctx, `SELECT COUNT(*), COUNT(DISTINCT contact_id),
+			COUNT(DISTINCT CASE WHEN responded_at IS NOT NULL THEN contact_id END)
+		FROM survey_sends WHERE survey_id = $1`, s.ID).Scan(&sum.Sends, &sum.Asked, &answered); err != nil {
+		return sum, fmt.Errorf("summarize survey %s: %w", s.ID, err)
+	}
+	rows, err := q.QueryContext(ctx, `SELECT score FROM survey_responses WHERE survey = $1`, s.ID)
+	if err != nil {
+		return sum, fmt.Errorf("summarize survey %s: %w", s.ID, err)
+	}
+	scores, err := store.Collect(rows, func(sc interface{ Scan(...any) error }) (int, error) {
+		var v int
+		return v, sc.Scan(&v)
+	})
+	if err != nil {
+		return sum, fmt.Errorf("summarize survey %s: %w", s.ID, err)
+	}
+	sum.Responses = len(scores)
+	if sum.Asked > 0 {
+		rate := float64(answered) / float64(sum.Asked)
+		sum.ResponseRate = &rate
+	}
+	var v float64
+	ok := false
+	switch s.Kind {
+	case "nps":
+		v, ok = NPS(scores)
+	case "csat":
+		v, ok = CSAT(scores)
+	default:
+		if len(scores) > 0 {
+			total := 0
+			for _, x := range scores {
+				total += x
+			}
+			v, ok = float64(total)/float64(len(scores)), true
+		}
+	}
+	if ok {
+		sum.Score = &v
+	}
+	return sum, nil
+}
