@@ -48,7 +48,7 @@ var classifyWords = []struct {
 	words    []string
 }{
 	{"performance", []string{"slow", "speed", "lag", "timeout", "time out", "loading", "performance", "crash", "遅い", "重い", "速度", "表示が遅", "タイムアウト", "落ちる"}},
-	{"ui_ux", []string{"confusing", "hard to find", "hard to use", "design", "layout", "button", "screen", "menu", "ui", "ux", "usability", "使いにくい", "分かりにくい", "わかりにくい", "画面", "デザイン", "操作", "ボタン"}},
+	{"ui_ux", []string{"confusing", "dark mode", "theme", "ダークモード", "hard to find", "hard to use", "design", "layout", "button", "screen", "menu", "ui", "ux", "usability", "使いにくい", "分かりにくい", "わかりにくい", "画面", "デザイン", "操作", "ボタン"}},
 	{"support", []string{"support", "response time", "reply", "help desk", "helpdesk", "documentation", "docs", "onboarding", "サポート", "問い合わせ", "返信", "対応", "マニュアル", "ドキュメント"}},
 	{"feature", []string{"feature", "would like", "wish", "please add", "integration", "export", "import", "api", "support for", "機能", "欲しい", "ほしい", "連携", "追加", "対応してほしい", "エクスポート"}},
 }

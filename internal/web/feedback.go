@@ -222,8 +222,8 @@ func registerFeedback(s *Server, api huma.API) {
 	})
 	register(api, needActivity, huma.Operation{
 		OperationID: "create-feedback", Method: http.MethodPost, Path: "/feedback", Tags: tags,
-		Summary:     "Record feedback",
-		Description: "A feedback item from a CSM (source csm: the caller is a user) or an integration (source api: a service key).",
+		Summary:       "Record feedback",
+		Description:   "A feedback item from a CSM (source csm: the caller is a user) or an integration (source api: a service key).",
 		DefaultStatus: http.StatusCreated, Errors: []int{http.StatusUnprocessableEntity},
 	}, func(ctx context.Context, in *feedbackCreateInput) (*feedbackOutput, error) {
 		if err := s.checkFeedbackAccount(ctx, in.Body.AccountID); err != nil {
