@@ -10,6 +10,7 @@ import (
 
 	"github.com/kizuna-cs/kizuna/internal/account"
 	"github.com/kizuna-cs/kizuna/internal/feedback"
+	"github.com/kizuna-cs/kizuna/internal/metrics"
 	"github.com/kizuna-cs/kizuna/internal/notify"
 	"github.com/kizuna-cs/kizuna/internal/playbook"
 	"github.com/kizuna-cs/kizuna/internal/snapshot"
@@ -211,6 +212,12 @@ func TestSend(t *testing.T) {
 		sn, err := snapshot.Get(ctx, db, "acme", at.Add(time.Hour))
 		if err != nil || !sn.HasNPS || sn.LastNPS != 3 {
 			t.Errorf("snapshot has_nps %v last_nps %d (%v)", sn.HasNPS, sn.LastNPS, err)
+		}
+		// The survey metrics count it, broken down by survey id.
+		rows, err := metrics.Surveys(ctx, db, now, now, "survey", nil)
+		if err != nil || len(rows) != 1 || rows[0].Group == nil || *rows[0].Group != "nps-q4" || rows[0].NPSResponses != 1 ||
+			rows[0].Detractors != 1 || rows[0].NPS == nil || *rows[0].NPS != -100 {
+			t.Errorf("survey metrics %+v %v", rows, err)
 		}
 		// The comment became one feedback item, classified, replaced on the second answer.
 		fb, err := feedback.Search(ctx, db, feedback.Filter{AccountID: "acme"})

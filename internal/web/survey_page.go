@@ -81,8 +81,8 @@ var surveyTexts = map[string]surveyText{
 		AccountRequired: "We do not know this email address yet: please enter your company's name.",
 		AccountUnknown:  "We could not find this company: please write its name as in your contract.",
 		CommentTooLong:  "Please shorten your comment to 5,000 characters.",
-		Low:             map[string]string{"nps": "Not at all likely", "csat": "Very dissatisfied", "ces": "Very difficult"},
-		High:            map[string]string{"nps": "Extremely likely", "csat": "Very satisfied", "ces": "Very easy"},
+		Low:             map[string]string{"nps": "Not at all likely", "csat": "Very dissatisfied", "ces": "Very easy"},
+		High:            map[string]string{"nps": "Extremely likely", "csat": "Very satisfied", "ces": "Very difficult"},
 		DateLayout:      "2 Jan 2006"},
 	"ja": {Send: "送信", Comment: "ご意見・ご要望があればお聞かせください（任意）", Email: "メールアドレス",
 		Company: "会社名", CompanyHint: "メールアドレスが未登録の場合のみご記入ください。",
@@ -100,8 +100,8 @@ var surveyTexts = map[string]surveyText{
 		AccountRequired: "このメールアドレスは未登録です。会社名をご記入ください。",
 		AccountUnknown:  "この会社名が見つかりません。ご契約時の会社名をご記入ください。",
 		CommentTooLong:  "ご意見は5,000文字以内でお願いします。",
-		Low:             map[string]string{"nps": "まったく勧めない", "csat": "とても不満", "ces": "とても難しい"},
-		High:            map[string]string{"nps": "非常に勧めたい", "csat": "とても満足", "ces": "とても簡単"},
+		Low:             map[string]string{"nps": "まったく勧めない", "csat": "とても不満", "ces": "とても簡単"},
+		High:            map[string]string{"nps": "非常に勧めたい", "csat": "とても満足", "ces": "とても難しい"},
 		DateLayout:      "2006年1月2日"},
 }
 

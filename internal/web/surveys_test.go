@@ -334,6 +334,27 @@ func TestSurveyPublicLink(t *testing.T) {
 	}
 }
 
+// TestSurveyScoreScales: each kind's buttons and the words at their ends
+// (CES: 1 is very easy, as the metrics read lower as easier).
+func TestSurveyScoreScales(t *testing.T) {
+	for _, tc := range []struct {
+		kind, lang, low, high string
+		n                     int
+	}{
+		{"nps", "en", "Not at all likely", "Extremely likely", 11},
+		{"csat", "en", "Very dissatisfied", "Very satisfied", 5},
+		{"ces", "en", "Very easy", "Very difficult", 7},
+		{"ces", "ja", "とても簡単", "とても難しい", 7},
+	} {
+		lang, txt := texts(tc.lang)
+		p := answerForm(survey.Survey{Kind: tc.kind, QuestionEN: "Q"}, lang, txt, -1, "")
+		rng := survey.ScoreRange[tc.kind]
+		if len(p.Scores) != tc.n || p.Scores[0].Value != rng[0] || p.Scores[tc.n-1].Value != rng[1] || p.Low != tc.low || p.High != tc.high {
+			t.Errorf("%s %s: %d scores from %d, ends %q–%q", tc.kind, tc.lang, len(p.Scores), p.Scores[0].Value, p.Low, p.High)
+		}
+	}
+}
+
 func TestLimiter(t *testing.T) {
 	l := newLimiter(2, time.Minute)
 	t0 := time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)
