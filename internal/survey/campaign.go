@@ -267,24 +267,24 @@ func hashToken(token string) string {
 	return hex.EncodeToString(sum[:])
 }
 
+// tokenEncoding writes a token's random bytes in lower-case base32.
+var tokenEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)
+
 func newToken(prefix string) string {
 	var b [tokenBytes]byte
 	rand.Read(b[:]) // never fails
-	return prefix + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b[:]))
+	return prefix + strings.ToLower(tokenEncoding.EncodeToString(b[:]))
 }
 
-// validToken reports whether s looks like a token of prefix, so that
-// garbage is refused without a query.
+// validToken reports whether s looks like a token of prefix (lower-case
+// base32 of tokenBytes), so that garbage is refused without a query.
 func validToken(s, prefix string) bool {
-	if !strings.HasPrefix(s, prefix) || len(s) != len(prefix)+52 {
+	rest, ok := strings.CutPrefix(s, prefix)
+	if !ok || rest != strings.ToLower(rest) {
 		return false
 	}
-	for _, c := range s[len(prefix):] {
-		if !(c >= 'a' && c <= 'z' || c >= '2' && c <= '7') {
-			return false
-		}
-	}
-	return true
+	b, err := tokenEncoding.DecodeString(strings.ToUpper(rest))
+	return err == nil && len(b) == tokenBytes
 }
 
 // NewPublicLink gives the survey a new anonymous public link token (the
