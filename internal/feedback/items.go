@@ -28,17 +28,15 @@ const MaxText = 10000
 // ErrNotFound is returned for a feedback item or product request that does not exist.
 var ErrNotFound = errors.New("not found")
 
-// InvalidError names the field that is wrong and why.
-type InvalidError struct {
-	Field  string
-	Reason string
-}
-
-func (e *InvalidError) Error() string { return e.Field + ": " + e.Reason }
-
+// invalid is the *InvalidError of field, its reason formatted.
 func invalid(field, format string, args ...any) error {
 	return &InvalidError{Field: field, Reason: fmt.Sprintf(format, args...)}
 }
+
+// InvalidError is a feedback item's or product request's bad field, and why.
+type InvalidError struct{ Field, Reason string }
+
+func (e *InvalidError) Error() string { return e.Field + ": " + e.Reason }
 
 // classifyWords are the words that put a comment in a category, checked in
 // this order (the first category with a match wins). A keyword list, not

@@ -38,10 +38,7 @@ const (
 )
 
 // InvalidError names the field of a survey (or an answer) that is wrong and why.
-type InvalidError struct {
-	Field  string
-	Reason string
-}
+type InvalidError struct{ Field, Reason string }
 
 func (e *InvalidError) Error() string { return e.Field + ": " + e.Reason }
 
