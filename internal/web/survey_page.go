@@ -257,6 +257,15 @@ func (p *surveyPages) fail(w http.ResponseWriter, r *http.Request, lang string, 
 	}
 }
 
+// limited counts the request against l and, over the limit, answers 429.
+func (p *surveyPages) limited(w http.ResponseWriter, r *http.Request, l *limiter, lang string) bool {
+	if l.allow(clientIP(r), p.now()) {
+		return false
+	}
+	p.message(w, r, http.StatusTooManyRequests, lang, func(t surveyText) (string, string) { return t.TooMany, t.TooManyDetail })
+	return true
+}
+
 // readForm parses a bounded form body; false when it answered already.
 func (p *surveyPages) readForm(w http.ResponseWriter, r *http.Request, lang string) bool {
 	r.Body = http.MaxBytesReader(w, r.Body, surveyFormBody)
@@ -320,8 +329,7 @@ func (p *surveyPages) invitation(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	token := r.PathValue("token")
 	lang := p.acceptLanguage(r)
-	if r.Method == http.MethodPost && !p.answers.allow(clientIP(r), p.now()) {
-		p.message(w, r, http.StatusTooManyRequests, lang, func(t surveyText) (string, string) { return t.TooMany, t.TooManyDetail })
+	if r.Method == http.MethodPost && p.limited(w, r, p.answers, lang) {
 		return
 	}
 	inv, err := survey.Invited(ctx, p.s.db, token)
@@ -388,8 +396,7 @@ func (p *surveyPages) invitation(w http.ResponseWriter, r *http.Request) {
 func (p *surveyPages) unsubscribe(w http.ResponseWriter, r *http.Request, token string) {
 	ctx := r.Context()
 	lang := p.acceptLanguage(r)
-	if r.Method == http.MethodPost && !p.answers.allow(clientIP(r), p.now()) {
-		p.message(w, r, http.StatusTooManyRequests, lang, func(t surveyText) (string, string) { return t.TooMany, t.TooManyDetail })
+	if r.Method == http.MethodPost && p.limited(w, r, p.answers, lang) {
 		return
 	}
 	inv, err := survey.Invited(ctx, p.s.db, token)
@@ -436,8 +443,7 @@ func (p *surveyPages) public(w http.ResponseWriter, r *http.Request, token strin
 		lang = l
 	}
 	if r.Method == http.MethodPost {
-		if !p.publicAnswers.allow(clientIP(r), p.now()) {
-			p.message(w, r, http.StatusTooManyRequests, lang, func(t surveyText) (string, string) { return t.TooMany, t.TooManyDetail })
+		if p.limited(w, r, p.publicAnswers, lang) {
 			return
 		}
 		if !p.readForm(w, r, lang) {
