@@ -15,5 +15,9 @@ func loggedPath(r *http.Request) string {
 	if strings.HasPrefix(r.URL.Path, "/share/") {
 		return "/share/{token}"
 	}
+	// So is a survey link's (it answers for its contact).
+	if strings.HasPrefix(r.URL.Path, "/s/") {
+		return "/s/{token}"
+	}
 	return r.URL.Path
 }
