@@ -495,3 +495,13 @@ func (p *surveyPages) public(w http.ResponseWriter, r *http.Request, token strin
 	jobs.Changed(ctx, []string{saved.AccountID})
 	http.Redirect(w, r, self+"?done=1&lang="+lang, http.StatusSeeOther)
 }
+
+// acceptLanguage is ja when the browser prefers Japanese, else en: for a
+// respondent whose contact record names no language.
+func acceptLanguage(r *http.Request) string {
+	al := strings.ToLower(strings.TrimSpace(r.Header.Get("Accept-Language")))
+	if strings.HasPrefix(al, "ja") {
+		return "ja"
+	}
+	return "en"
+}
