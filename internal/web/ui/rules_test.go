@@ -243,7 +243,7 @@ func TestRulesPlaybooks(t *testing.T) {
 		wantStatus(t, "choose Japanese", ja.submit("/me", "/me/language", url.Values{"language": {"ja"}, "next": {"/me"}}), http.StatusSeeOther)
 		wantStatus(t, "GET /playbooks in Japanese", ja.get("/playbooks"), http.StatusOK, "<h1>プレイブック</h1>", "実行済み", "ヘルスバンドが「危険」に変化")
 		res := ja.submit("/playbooks/new", "/playbooks", playbookForm("ja-typo", "helth_score < 40", "10"))
-		wantStatus(t, "a typo in Japanese", res, http.StatusUnprocessableEntity, "1 行 1 列: unknown name helth_score", "プレイブックは保存されていません")
+		wantStatus(t, "a typo in Japanese", res, http.StatusUnprocessableEntity, "1 行 1 列目: unknown name helth_score", "プレイブックは保存されていません")
 	})
 }
 
