@@ -221,9 +221,9 @@ const columns = `program_id, name, goal, hypothesis, action, segment_id, playboo
 
 func scan(row interface{ Scan(...any) error }) (Program, error) {
 	var (
-		p                       Program
-		measures                string
-		startDay, created, upd  int64
+		p                      Program
+		measures               string
+		startDay, created, upd int64
 	)
 	if err := row.Scan(&p.ID, &p.Name, &p.Goal, &p.Hypothesis, &p.Action, &p.SegmentID, &p.PlaybookID, &startDay,
 		&p.PreDays, &p.PostDays, &measures, &p.CreatedBy, &created, &upd); err != nil {

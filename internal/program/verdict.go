@@ -1,0 +1,70 @@
+package program
+
+import (
+	"fmt"
+	"math"
+	"time"
+)
+
+// Verdict codes.
+const (
+	VerdictIncrease     = "increase"          // the interval lies above 0
+	VerdictDecrease     = "decrease"          // the interval lies below 0
+	VerdictNoEffect     = "no_effect"         // the interval includes 0
+	VerdictInsufficient = "insufficient_data" // too few accounts in a group
+	VerdictPending      = "pending"           // the measure's window has not ended
+)
+
+// Verdict is a result in plain language. Text is the English sentence;
+// Format (an English message key of the UI's catalogs) and Args give it
+// again for translation: fmt.Sprintf(Format, Args...) == Text.
+type Verdict struct {
+	Code   string `json:"code" enum:"increase,decrease,no_effect,insufficient_data,pending"`
+	Text   string `json:"text"`
+	Format string `json:"format"`
+	Args   []any  `json:"args"`
+}
+
+func verdict(code, format string, args ...any) Verdict {
+	return Verdict{Code: code, Text: fmt.Sprintf(format, args...), Format: format, Args: args}
+}
+
+// The verdict formats: the UI translates them (locales/ja/programs.json).
+const (
+	fmtEffect       = "%s %s, 95%% CI %s to %s"
+	fmtNoEffect     = "no measurable effect yet on %s (%s, 95%% CI %s to %s)"
+	fmtInsufficient = "not enough accounts to measure %s (participants %d, control %d; at least %d each)"
+	fmtPending      = "too early to measure %s: its window ends on %s"
+)
+
+// effectVerdict words an estimate and its interval. A proportion (share
+// true) is stated in percentage points.
+func effectVerdict(label string, effect, low, high float64, share bool) Verdict {
+	scale, unit := 1.0, ""
+	if share {
+		scale, unit = 100, " points"
+	}
+	e, l, h := effect*scale, low*scale, high*scale
+	// Whole numbers when the interval is wide, one decimal when narrow.
+	prec := 0
+	if math.Max(math.Abs(l), math.Abs(h)) < 10 {
+		prec = 1
+	}
+	num := func(v float64) string { return fmt.Sprintf("%.*f", prec, v) }
+	signed := fmt.Sprintf("%+.*f%s", prec, e, unit)
+	switch {
+	case low > 0:
+		return verdict(VerdictIncrease, fmtEffect, label, signed, num(l), num(h))
+	case high < 0:
+		return verdict(VerdictDecrease, fmtEffect, label, signed, num(l), num(h))
+	}
+	return verdict(VerdictNoEffect, fmtNoEffect, label, signed, num(l), num(h))
+}
+
+func insufficientVerdict(label string, treated, control, need int) Verdict {
+	return verdict(VerdictInsufficient, fmtInsufficient, label, treated, control, need)
+}
+
+func pendingVerdict(label string, ends time.Time) Verdict {
+	return verdict(VerdictPending, fmtPending, label, ends.Format(time.DateOnly))
+}
