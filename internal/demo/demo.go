@@ -145,6 +145,9 @@ func Generate(ctx context.Context, db *store.DB, cfg Config) (*Truth, error) {
 	if err == nil {
 		err = writeSegments(ctx, db, cfg.Now)
 	}
+	if err == nil {
+		err = w.writePrograms(ctx, db)
+	}
 	if uerr := <-users; err == nil {
 		err = uerr
 	}

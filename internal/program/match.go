@@ -8,16 +8,19 @@ import (
 // Unit is an account with its covariates for matching.
 type Unit struct {
 	ID string
-	X  []float64
+	// Key is matched exactly: a treated unit only pairs with a pool unit
+	// of the same key.
+	Key string
+	X   []float64
 }
 
-// Match pairs each treated unit with the nearest pool unit, one to one and
-// without replacement: covariates are standardised by their standard
+// Match pairs each treated unit with the nearest pool unit of the same
+// Key, one to one and without replacement: covariates are standardised by their standard
 // deviation over treated and pool together (a covariate with no spread is
 // ignored), the distance is Euclidean, and treated units choose in id order
 // (greedy), ties going to the smaller pool id. It returns treated id →
-// pool id; treated units left without a partner (the pool ran out) are
-// absent.
+// pool id; treated units left without a partner (the pool ran out of
+// their key) are absent.
 func Match(treated, pool []Unit) map[string]string {
 	out := map[string]string{}
 	if len(treated) == 0 || len(pool) == 0 {
@@ -45,7 +48,7 @@ func Match(treated, pool []Unit) map[string]string {
 	for _, u := range t {
 		best, bestD := -1, math.Inf(1)
 		for i, c := range p {
-			if used[i] {
+			if used[i] || c.Key != u.Key {
 				continue
 			}
 			d := 0.0
@@ -58,7 +61,7 @@ func Match(treated, pool []Unit) map[string]string {
 			}
 		}
 		if best < 0 {
-			break
+			continue
 		}
 		used[best] = true
 		out[u.ID] = p[best].ID

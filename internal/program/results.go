@@ -199,10 +199,15 @@ func (a *analysis) matched(atStart map[string]snapshot.Snapshot, participant map
 	unit := func(id string) Unit {
 		s := atStart[id]
 		x := make([]float64, 0, len(features)+3)
+		var key strings.Builder
 		for i := range features {
-			x = append(x, float64(pre[i][id])*30/float64(a.prog.PreDays))
+			x = append(x, math.Log1p(float64(pre[i][id])*30/float64(a.prog.PreDays)))
+			key.WriteByte("01"[int(flag(pre[i][id] > 0))])
 		}
-		return Unit{ID: id, X: append(x, s.Events30d, math.Log1p(max(s.ARR, 0)), float64(s.TenureDays))}
+		// Logarithms: counts, ARR and tenure are skewed, and a month of
+		// tenure matters more to a new account than to an old one.
+		return Unit{ID: id, Key: key.String(), X: append(x, math.Log1p(s.Events30d), math.Log1p(max(s.ARR, 0)),
+			math.Log1p(float64(max(s.TenureDays, 0))))}
 	}
 	var tu, pool []Unit
 	for _, id := range treated {
@@ -222,16 +227,20 @@ func (a *analysis) matched(atStart map[string]snapshot.Snapshot, participant map
 	}
 	slices.Sort(ids)
 	on := make([]string, 0, len(features)+3)
+	exact := ""
 	for _, f := range features {
-		on = append(on, f+" events per 30 days in the pre-period")
+		on = append(on, "log "+f+" events per 30 days in the pre-period")
 	}
-	on = append(on, "all events in the 30 days before the start", "log ARR", "tenure")
+	if len(features) > 0 {
+		exact = "exactly on pre-period use of " + strings.Join(features, ", ") + ", then "
+	}
+	on = append(on, "log all events in the 30 days before the start", "log ARR", "log tenure")
 	where := "customers at the start"
 	if a.prog.SegmentID != "" {
 		where = "customers at the start in segment " + a.prog.SegmentID
 	}
 	return ids, Control{Kind: ControlMatched, Accounts: len(ids), Unmatched: len(treated) - len(ids),
-		Method: "matched on pre-period behaviour (nearest neighbour on " + strings.Join(on, ", ") +
+		Method: "matched on pre-period behaviour (" + exact + "nearest neighbour on " + strings.Join(on, ", ") +
 			"; one to one without replacement among non-participant " + where + ")"}, nil
 }
 
@@ -302,8 +311,47 @@ func didResult(r MeasureResult, pre, post func(id string) (float64, bool), treat
 		return r
 	}
 	r.DiD = &d
+	if r.Share && constant(tp, cp) {
+		// Every account started from the same value (typically: nobody
+		// used the feature before, as matching on pre-period use makes
+		// it), so the DiD is the difference of the post shares; the
+		// analytic SE of the changes collapses to 0 when nobody changes,
+		// where the score interval of that difference does not.
+		rd, err := RiskDifference(countOnes(tq), len(tq), countOnes(cq), len(cq))
+		if err != nil {
+			return r
+		}
+		r.Method, r.Risk = MethodDiDShares, &rd
+		d.Low, d.High = rd.Low, rd.High
+		r.DiD = &d
+	}
+	if d.StdErr == 0 && r.Risk == nil {
+		r.Verdict = noChangeVerdict(r.Label)
+		return r
+	}
 	r.Verdict = effectVerdict(r.Label, d.Effect, d.Low, d.High, r.Share)
 	return r
+}
+
+// constant reports whether every value of both lists is the same.
+func constant(a, b []float64) bool {
+	all := append(slices.Clone(a), b...)
+	for _, v := range all {
+		if v != all[0] {
+			return false
+		}
+	}
+	return true
+}
+
+func countOnes(x []float64) int {
+	n := 0
+	for _, v := range x {
+		if v == 1 {
+			n++
+		}
+	}
+	return n
 }
 
 func (a *analysis) usageMeasure(r MeasureResult, treated, control []string, observed int64) (MeasureResult, error) {

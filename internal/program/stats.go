@@ -11,10 +11,11 @@ const z95 = 1.959963984540054
 
 // Method names, as results state them.
 const (
-	MethodDiD      = "difference-in-differences of means (participants' post − pre minus the control's post − pre), 95% CI from the analytic standard error sqrt(var(Δ participants)/n + var(Δ control)/m)"
-	MethodRiskDiff = "risk difference (participants − control), 95% CI by Newcombe's hybrid score method (Wilson intervals of each group)"
-	MethodMeanDiff = "difference of means (adopters − non-adopters), 95% CI from Welch's standard error"
-	MethodRiskRate = "risk ratio (adopters / non-adopters), 95% CI from the standard error of its logarithm (Katz)"
+	MethodDiD       = "difference-in-differences of means (participants' post − pre minus the control's post − pre), 95% CI from the analytic standard error sqrt(var(Δ participants)/n + var(Δ control)/m)"
+	MethodRiskDiff  = "risk difference (participants − control), 95% CI by Newcombe's hybrid score method (Wilson intervals of each group)"
+	MethodDiDShares = "difference-in-differences of shares; every account had the same pre-period value, so it is the difference of the post-period shares, 95% CI by Newcombe's hybrid score method"
+	MethodMeanDiff  = "difference of means (adopters − non-adopters), 95% CI from Welch's standard error"
+	MethodRiskRate  = "risk ratio (adopters / non-adopters), 95% CI from the standard error of its logarithm (Katz)"
 )
 
 // ErrTooFew is returned when a group is too small to estimate a spread.

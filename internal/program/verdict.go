@@ -35,6 +35,7 @@ const (
 	fmtNoEffect     = "no measurable effect yet on %s (%s, 95%% CI %s to %s)"
 	fmtInsufficient = "not enough accounts to measure %s (participants %d, control %d; at least %d each)"
 	fmtPending      = "too early to measure %s: its window ends on %s"
+	fmtNoChange     = "no measurable effect yet on %s: no account's value changed"
 )
 
 // effectVerdict words an estimate and its interval. A proportion (share
@@ -50,8 +51,19 @@ func effectVerdict(label string, effect, low, high float64, share bool) Verdict 
 	if math.Max(math.Abs(l), math.Abs(h)) < 10 {
 		prec = 1
 	}
-	num := func(v float64) string { return fmt.Sprintf("%.*f", prec, v) }
-	signed := fmt.Sprintf("%+.*f%s", prec, e, unit)
+	// Rounding to 0 gives "0", never "-0" or "+0".
+	clean := func(v float64) float64 {
+		p := math.Pow10(prec)
+		if v = math.Round(v*p) / p; v == 0 {
+			return 0
+		}
+		return v
+	}
+	num := func(v float64) string { return fmt.Sprintf("%.*f", prec, clean(v)) }
+	signed := fmt.Sprintf("%+.*f%s", prec, clean(e), unit)
+	if clean(e) == 0 {
+		signed = num(0) + unit
+	}
 	switch {
 	case low > 0:
 		return verdict(VerdictIncrease, fmtEffect, label, signed, num(l), num(h))
@@ -59,6 +71,12 @@ func effectVerdict(label string, effect, low, high float64, share bool) Verdict 
 		return verdict(VerdictDecrease, fmtEffect, label, signed, num(l), num(h))
 	}
 	return verdict(VerdictNoEffect, fmtNoEffect, label, signed, num(l), num(h))
+}
+
+// noChangeVerdict is the verdict when neither group varies at all: the
+// estimate is 0 and there is no spread to build an interval from.
+func noChangeVerdict(label string) Verdict {
+	return verdict(VerdictNoEffect, fmtNoChange, label)
 }
 
 func insufficientVerdict(label string, treated, control, need int) Verdict {
