@@ -25,7 +25,7 @@ const programPreDays = 21
 
 // demoProgram returns the program record of program p (0 seminar, 1 webinar).
 func (w *world) demoProgram(p int) program.Program {
-	measures := []program.Measure{
+	measures := []program.OutcomeMeasure{
 		{Kind: program.MeasureAdoption, Feature: EventReports},
 		{Kind: program.MeasureEvents, Feature: EventReports},
 		{Kind: program.MeasureChurn, Days: programWindow},

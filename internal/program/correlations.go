@@ -32,14 +32,14 @@ type FeatureCorrelation struct {
 	Adopters    int    `json:"adopters"`
 	NonAdopters int    `json:"non_adopters"`
 	// Churn is adopters' churn share − non-adopters' (negative: adopters churn less).
-	Churn      RiskDiff `json:"churn"`
-	ChurnRatio Ratio    `json:"churn_ratio"`
+	Churn      RiskDiff    `json:"churn"`
+	ChurnRatio RiskRatioCI `json:"churn_ratio"`
 	// NPS and CSAT compare the mean score (each account's mean over its
 	// responses in the churn window); nil when a group has fewer than 2
 	// accounts that answered.
-	NPS     *MeanDiff `json:"nps,omitempty"`
-	CSAT    *MeanDiff `json:"csat,omitempty"`
-	Verdict Verdict   `json:"verdict" doc:"The churn comparison in words."`
+	NPS     *MeanDiff      `json:"nps,omitempty"`
+	CSAT    *MeanDiff      `json:"csat,omitempty"`
+	Verdict ProgramVerdict `json:"verdict" doc:"The churn comparison in words."`
 }
 
 // CorrelationView is every key feature's correlation, sorted by the size

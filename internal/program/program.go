@@ -97,15 +97,15 @@ func invalid(field, format string, args ...any) error {
 	return &ValidationError{Field: field, Message: fmt.Sprintf(format, args...)}
 }
 
-// Measure is one outcome measure of a program.
-type Measure struct {
+// OutcomeMeasure is one outcome measure of a program.
+type OutcomeMeasure struct {
 	Kind    string `json:"kind" enum:"adoption,events,health,churn,expansion" doc:"adoption: share of accounts using the feature in the window; events: the feature's events per account per 30 days; health: health score at the window's end; churn: share no longer paying days after the start; expansion: share whose ARR rose over the post-period."`
 	Feature string `json:"feature,omitempty" maxLength:"255" doc:"The usage event, for adoption and events."`
 	Days    int    `json:"days,omitempty" minimum:"0" maximum:"3650" doc:"For churn: within this many days of the start (default the post-period)."`
 }
 
 // Label names the measure in plain language ("reports adoption", "churn within 90 days").
-func (m Measure) Label() string {
+func (m OutcomeMeasure) Label() string {
 	switch m.Kind {
 	case MeasureAdoption:
 		return m.Feature + " adoption"
@@ -123,20 +123,20 @@ func (m Measure) Label() string {
 
 // Program is a CS program.
 type Program struct {
-	ID         string    `json:"id"`
-	Name       string    `json:"name"`
-	Goal       string    `json:"goal"`
-	Hypothesis string    `json:"hypothesis"`
-	Action     string    `json:"action"`
-	SegmentID  string    `json:"segment_id,omitempty"`
-	PlaybookID string    `json:"playbook_id,omitempty"`
-	Start      time.Time `json:"start_date" doc:"The start date (00:00 UTC): the pre- and post-periods are anchored on it."`
-	PreDays    int       `json:"pre_days"`
-	PostDays   int       `json:"post_days"`
-	Measures   []Measure `json:"measures"`
-	CreatedBy  string    `json:"created_by,omitempty"`
-	CreatedAt  time.Time `json:"created_at"`
-	UpdatedAt  time.Time `json:"updated_at"`
+	ID         string           `json:"id"`
+	Name       string           `json:"name"`
+	Goal       string           `json:"goal"`
+	Hypothesis string           `json:"hypothesis"`
+	Action     string           `json:"action"`
+	SegmentID  string           `json:"segment_id,omitempty"`
+	PlaybookID string           `json:"playbook_id,omitempty"`
+	Start      time.Time        `json:"start_date" doc:"The start date (00:00 UTC): the pre- and post-periods are anchored on it."`
+	PreDays    int              `json:"pre_days"`
+	PostDays   int              `json:"post_days"`
+	Measures   []OutcomeMeasure `json:"measures"`
+	CreatedBy  string           `json:"created_by,omitempty"`
+	CreatedAt  time.Time        `json:"created_at"`
+	UpdatedAt  time.Time        `json:"updated_at"`
 	// Participants is the number of participants (filled by Get and List).
 	Participants int `json:"participants"`
 }
@@ -159,7 +159,7 @@ func (p *Program) Normalize() {
 		p.PostDays = DefaultPostDays
 	}
 	if p.Measures == nil {
-		p.Measures = []Measure{}
+		p.Measures = []OutcomeMeasure{}
 	}
 	for i := range p.Measures {
 		m := &p.Measures[i]

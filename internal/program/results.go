@@ -21,8 +21,8 @@ const (
 	ControlMatched = "matched"
 )
 
-// Control is the group the participants are compared with.
-type Control struct {
+// ControlGroup is the group the participants are compared with.
+type ControlGroup struct {
 	Kind     string `json:"kind" enum:"holdout,matched"`
 	Method   string `json:"method" doc:"How the control group was chosen, in words."`
 	Accounts int    `json:"accounts"`
@@ -31,26 +31,26 @@ type Control struct {
 	Unmatched int `json:"unmatched,omitempty"`
 }
 
-// MeasureResult is one outcome measure's comparison.
-type MeasureResult struct {
-	Measure Measure `json:"measure"`
-	Label   string  `json:"label"`
-	Method  string  `json:"method"`
+// OutcomeResult is one outcome measure's comparison.
+type OutcomeResult struct {
+	Measure OutcomeMeasure `json:"measure"`
+	Label   string         `json:"label"`
+	Method  string         `json:"method"`
 	// Share is true when the measure is a proportion: effect and interval
 	// are fractions, the verdict states them in percentage points.
 	Share bool `json:"share"`
 	// WindowEnd is the end (exclusive) of the post-period or churn window;
 	// Partial is true when it has not come yet and the post-period so far
 	// is measured.
-	WindowEnd time.Time `json:"window_end"`
-	Partial   bool      `json:"partial,omitempty"`
-	DiD       *DiD      `json:"difference_in_differences,omitempty"`
-	Risk      *RiskDiff `json:"risk_difference,omitempty"`
-	Verdict   Verdict   `json:"verdict"`
+	WindowEnd time.Time      `json:"window_end"`
+	Partial   bool           `json:"partial,omitempty"`
+	DiD       *DiD           `json:"difference_in_differences,omitempty"`
+	Risk      *RiskDiff      `json:"risk_difference,omitempty"`
+	Verdict   ProgramVerdict `json:"verdict"`
 }
 
-// Results compares a program's participants with its control group.
-type Results struct {
+// ProgramResults compares a program's participants with its control group.
+type ProgramResults struct {
 	Program Program   `json:"program"`
 	AsOf    time.Time `json:"as_of"`
 	PreFrom time.Time `json:"pre_from" doc:"The pre-period is [pre_from, start_date)."`
@@ -59,8 +59,8 @@ type Results struct {
 	// start (the ones analysed); NotCustomers how many were not.
 	Participants int             `json:"participants"`
 	NotCustomers int             `json:"participants_not_customers"`
-	Control      Control         `json:"control"`
-	Measures     []MeasureResult `json:"measures"`
+	Control      ControlGroup    `json:"control"`
+	Measures     []OutcomeResult `json:"measures"`
 }
 
 // minGroup is the fewest accounts per group a comparison needs.
@@ -107,19 +107,19 @@ func (a *analysis) totals(event string, from, to int64) (map[string]int64, error
 }
 
 // Compute returns the results of program id as of now.
-func Compute(ctx context.Context, q store.Querier, id string, now time.Time) (Results, error) {
+func Compute(ctx context.Context, q store.Querier, id string, now time.Time) (ProgramResults, error) {
 	prog, err := Get(ctx, q, id)
 	if err != nil {
-		return Results{}, err
+		return ProgramResults{}, err
 	}
 	parts, err := Participants(ctx, q, id)
 	if err != nil {
-		return Results{}, err
+		return ProgramResults{}, err
 	}
 	a := &analysis{ctx: ctx, q: q, prog: prog, start: store.Day(prog.Start.Unix()), now: store.Day(now.Unix()),
 		snaps: map[int64]map[string]snapshot.Snapshot{}, usage: map[string]map[string]int64{}}
-	res := Results{Program: prog, AsOf: now.UTC(), PreFrom: prog.Start.AddDate(0, 0, -prog.PreDays),
-		PostTo: prog.Start.AddDate(0, 0, prog.PostDays), Measures: []MeasureResult{}}
+	res := ProgramResults{Program: prog, AsOf: now.UTC(), PreFrom: prog.Start.AddDate(0, 0, -prog.PreDays),
+		PostTo: prog.Start.AddDate(0, 0, prog.PostDays), Measures: []OutcomeResult{}}
 	atStart, err := a.snapshotsOn(a.start)
 	if err != nil {
 		return res, err
@@ -156,10 +156,10 @@ func Compute(ctx context.Context, q store.Querier, id string, now time.Time) (Re
 
 // holdout is the playbook's holdout: accounts drawn into its control group
 // in the program's window that were customers at the start.
-func (a *analysis) holdout(atStart map[string]snapshot.Snapshot, participant map[string]bool) ([]string, Control, error) {
+func (a *analysis) holdout(atStart map[string]snapshot.Snapshot, participant map[string]bool) ([]string, ControlGroup, error) {
 	held, err := enrollments(a.ctx, a.q, a.prog, true)
 	if err != nil {
-		return nil, Control{}, err
+		return nil, ControlGroup{}, err
 	}
 	var ids []string
 	for _, id := range sortedKeys(held) {
@@ -167,7 +167,7 @@ func (a *analysis) holdout(atStart map[string]snapshot.Snapshot, participant map
 			ids = append(ids, id)
 		}
 	}
-	return ids, Control{Kind: ControlHoldout, Accounts: len(ids), Method: "the playbook's random holdout (" + a.prog.PlaybookID +
+	return ids, ControlGroup{Kind: ControlHoldout, Accounts: len(ids), Method: "the playbook's random holdout (" + a.prog.PlaybookID +
 		"): accounts it fired for in the post-period and drew into its control group, not acted on"}, nil
 }
 
@@ -184,16 +184,16 @@ func (a *analysis) features() []string {
 
 // matched picks, for each participant, the nearest non-participant
 // customer of the target segment on pre-period behaviour.
-func (a *analysis) matched(atStart map[string]snapshot.Snapshot, participant map[string]bool, treated []string) ([]string, Control, error) {
+func (a *analysis) matched(atStart map[string]snapshot.Snapshot, participant map[string]bool, treated []string) ([]string, ControlGroup, error) {
 	inSegment, err := a.segmentMembers()
 	if err != nil {
-		return nil, Control{}, err
+		return nil, ControlGroup{}, err
 	}
 	features := a.features()
 	pre := make([]map[string]int64, len(features))
 	for i, f := range features {
 		if pre[i], err = a.totals(f, a.start-int64(a.prog.PreDays), a.start); err != nil {
-			return nil, Control{}, err
+			return nil, ControlGroup{}, err
 		}
 	}
 	unit := func(id string) Unit {
@@ -239,7 +239,7 @@ func (a *analysis) matched(atStart map[string]snapshot.Snapshot, participant map
 	if a.prog.SegmentID != "" {
 		where = "customers at the start in segment " + a.prog.SegmentID
 	}
-	return ids, Control{Kind: ControlMatched, Accounts: len(ids), Unmatched: len(treated) - len(ids),
+	return ids, ControlGroup{Kind: ControlMatched, Accounts: len(ids), Unmatched: len(treated) - len(ids),
 		Method: "matched on pre-period behaviour (" + exact + "nearest neighbour on " + strings.Join(on, ", ") +
 			"; one to one without replacement among non-participant " + where + ")"}, nil
 }
@@ -268,8 +268,8 @@ func (a *analysis) segmentMembers() (map[string]bool, error) {
 }
 
 // measure compares one outcome measure.
-func (a *analysis) measure(m Measure, treated, control []string) (MeasureResult, error) {
-	r := MeasureResult{Measure: m, Label: m.Label()}
+func (a *analysis) measure(m OutcomeMeasure, treated, control []string) (OutcomeResult, error) {
+	r := OutcomeResult{Measure: m, Label: m.Label()}
 	end := a.start + int64(a.prog.PostDays)
 	if m.Kind == MeasureChurn {
 		end = a.start + int64(m.Days)
@@ -291,7 +291,7 @@ func (a *analysis) measure(m Measure, treated, control []string) (MeasureResult,
 }
 
 // didResult fills r from per-account pre and post values.
-func didResult(r MeasureResult, pre, post func(id string) (float64, bool), treated, control []string) MeasureResult {
+func didResult(r OutcomeResult, pre, post func(id string) (float64, bool), treated, control []string) OutcomeResult {
 	r.Method = MethodDiD
 	values := func(ids []string) (x, y []float64) {
 		for _, id := range ids {
@@ -325,7 +325,7 @@ func didResult(r MeasureResult, pre, post func(id string) (float64, bool), treat
 		d.Low, d.High = rd.Low, rd.High
 		r.DiD = &d
 	}
-	if d.StdErr == 0 && r.Risk == nil {
+	if d.StdErr == 0 && d.Effect == 0 && r.Risk == nil {
 		r.Verdict = noChangeVerdict(r.Label)
 		return r
 	}
@@ -354,7 +354,7 @@ func countOnes(x []float64) int {
 	return n
 }
 
-func (a *analysis) usageMeasure(r MeasureResult, treated, control []string, observed int64) (MeasureResult, error) {
+func (a *analysis) usageMeasure(r OutcomeResult, treated, control []string, observed int64) (OutcomeResult, error) {
 	m := r.Measure
 	preFrom := a.start - int64(a.prog.PreDays)
 	pre, err := a.totals(m.Feature, preFrom, a.start)
@@ -375,7 +375,7 @@ func (a *analysis) usageMeasure(r MeasureResult, treated, control []string, obse
 	return didResult(r, value(pre, int64(a.prog.PreDays)), value(post, observed-a.start), treated, control), nil
 }
 
-func (a *analysis) healthMeasure(r MeasureResult, treated, control []string, observed int64) (MeasureResult, error) {
+func (a *analysis) healthMeasure(r OutcomeResult, treated, control []string, observed int64) (OutcomeResult, error) {
 	pre, err := health.ScoresOn(a.ctx, a.q, a.start-1)
 	if err != nil {
 		return r, err
@@ -393,7 +393,7 @@ func (a *analysis) healthMeasure(r MeasureResult, treated, control []string, obs
 // riskMeasure compares churn or expansion: each group's share of accounts
 // that churned (no longer paying at the window's end) or expanded (paying
 // more ARR at the end than at the start).
-func (a *analysis) riskMeasure(r MeasureResult, treated, control []string, observed int64) (MeasureResult, error) {
+func (a *analysis) riskMeasure(r OutcomeResult, treated, control []string, observed int64) (OutcomeResult, error) {
 	r.Method, r.Share = MethodRiskDiff, true
 	atStart, err := a.snapshotsOn(a.start)
 	if err != nil {

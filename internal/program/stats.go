@@ -139,9 +139,9 @@ func RiskDifference(x1, n1, x2, n2 int) (RiskDiff, error) {
 	return r, nil
 }
 
-// Ratio is a risk ratio with its 95 % interval; Defined is false when
+// RiskRatioCI is a risk ratio with its 95 % interval; Defined is false when
 // either group has no events (the logarithm is then infinite).
-type Ratio struct {
+type RiskRatioCI struct {
 	Value   float64 `json:"value"`
 	Low     float64 `json:"ci_low"`
 	High    float64 `json:"ci_high"`
@@ -150,13 +150,13 @@ type Ratio struct {
 
 // RiskRatio estimates (x1/n1)/(x2/n2) with the Katz interval:
 // exp(log RR ± z·sqrt(1/x1 − 1/n1 + 1/x2 − 1/n2)).
-func RiskRatio(x1, n1, x2, n2 int) Ratio {
+func RiskRatio(x1, n1, x2, n2 int) RiskRatioCI {
 	if x1 == 0 || x2 == 0 || n1 == 0 || n2 == 0 {
-		return Ratio{}
+		return RiskRatioCI{}
 	}
 	rr := (float64(x1) / float64(n1)) / (float64(x2) / float64(n2))
 	se := math.Sqrt(1/float64(x1) - 1/float64(n1) + 1/float64(x2) - 1/float64(n2))
-	return Ratio{Value: rr, Low: rr * math.Exp(-z95*se), High: rr * math.Exp(z95*se), Defined: true}
+	return RiskRatioCI{Value: rr, Low: rr * math.Exp(-z95*se), High: rr * math.Exp(z95*se), Defined: true}
 }
 
 // MeanDiff is a difference of two means with its 95 % interval.

@@ -15,18 +15,18 @@ const (
 	VerdictPending      = "pending"           // the measure's window has not ended
 )
 
-// Verdict is a result in plain language. Text is the English sentence;
+// ProgramVerdict is a result in plain language. Text is the English sentence;
 // Format (an English message key of the UI's catalogs) and Args give it
 // again for translation: fmt.Sprintf(Format, Args...) == Text.
-type Verdict struct {
+type ProgramVerdict struct {
 	Code   string `json:"code" enum:"increase,decrease,no_effect,insufficient_data,pending"`
 	Text   string `json:"text"`
 	Format string `json:"format"`
 	Args   []any  `json:"args"`
 }
 
-func verdict(code, format string, args ...any) Verdict {
-	return Verdict{Code: code, Text: fmt.Sprintf(format, args...), Format: format, Args: args}
+func verdict(code, format string, args ...any) ProgramVerdict {
+	return ProgramVerdict{Code: code, Text: fmt.Sprintf(format, args...), Format: format, Args: args}
 }
 
 // The verdict formats: the UI translates them (locales/ja/programs.json).
@@ -40,7 +40,7 @@ const (
 
 // effectVerdict words an estimate and its interval. A proportion (share
 // true) is stated in percentage points.
-func effectVerdict(label string, effect, low, high float64, share bool) Verdict {
+func effectVerdict(label string, effect, low, high float64, share bool) ProgramVerdict {
 	scale, unit := 1.0, ""
 	if share {
 		scale, unit = 100, " points"
@@ -75,14 +75,14 @@ func effectVerdict(label string, effect, low, high float64, share bool) Verdict 
 
 // noChangeVerdict is the verdict when neither group varies at all: the
 // estimate is 0 and there is no spread to build an interval from.
-func noChangeVerdict(label string) Verdict {
+func noChangeVerdict(label string) ProgramVerdict {
 	return verdict(VerdictNoEffect, fmtNoChange, label)
 }
 
-func insufficientVerdict(label string, treated, control, need int) Verdict {
+func insufficientVerdict(label string, treated, control, need int) ProgramVerdict {
 	return verdict(VerdictInsufficient, fmtInsufficient, label, treated, control, need)
 }
 
-func pendingVerdict(label string, ends time.Time) Verdict {
+func pendingVerdict(label string, ends time.Time) ProgramVerdict {
 	return verdict(VerdictPending, fmtPending, label, ends.Format(time.DateOnly))
 }

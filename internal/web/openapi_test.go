@@ -113,12 +113,19 @@ func TestOpenAPIDocument(t *testing.T) {
 		"/api/v1/prospects/conversion":                                         {"get"},
 		"/api/v1/prospects/{account_id}":                                       {"get", "patch"},
 		"/api/v1/prospects/{account_id}/convert":                               {"post"},
-		"/api/v1/onboarding/definition":                                        {"get", "put"},
-		"/api/v1/onboarding/milestones":                                        {"get"},
-		"/api/v1/onboarding/milestones/{milestone_id}":                         {"put", "delete"},
-		"/api/v1/onboarding/report":                                            {"get"},
-		"/api/v1/accounts/{account_id}/onboarding":                             {"get"},
-		"/api/v1/accounts/{account_id}/onboarding/milestones/{milestone_id}":   {"put"},
+		// Programs and their results (issue 9).
+		"/api/v1/programs":                                                   {"get", "post"},
+		"/api/v1/programs/correlations":                                      {"get"},
+		"/api/v1/programs/{program_id}":                                      {"get", "put", "delete"},
+		"/api/v1/programs/{program_id}/participants":                         {"get", "post", "delete"},
+		"/api/v1/programs/{program_id}/participants/import":                  {"post"},
+		"/api/v1/programs/{program_id}/results":                              {"get"},
+		"/api/v1/onboarding/definition":                                      {"get", "put"},
+		"/api/v1/onboarding/milestones":                                      {"get"},
+		"/api/v1/onboarding/milestones/{milestone_id}":                       {"put", "delete"},
+		"/api/v1/onboarding/report":                                          {"get"},
+		"/api/v1/accounts/{account_id}/onboarding":                           {"get"},
+		"/api/v1/accounts/{account_id}/onboarding/milestones/{milestone_id}": {"put"},
 	}
 	for path, methods := range want {
 		for _, m := range methods {
