@@ -56,7 +56,9 @@ type ProgramResults struct {
 	PreFrom time.Time `json:"pre_from" doc:"The pre-period is [pre_from, start_date)."`
 	PostTo  time.Time `json:"post_to" doc:"The post-period is [start_date, post_to)."`
 	// Participants is how many participants were paying customers at the
-	// start (the ones analysed); NotCustomers how many were not.
+	// start (the ones analysed); NotCustomers how many were not. "At the
+	// start" is the snapshot of the day before the start date, so that no
+	// usage of the start day leaks into the pre-period covariates.
 	Participants int             `json:"participants"`
 	NotCustomers int             `json:"participants_not_customers"`
 	Control      ControlGroup    `json:"control"`
@@ -120,7 +122,7 @@ func Compute(ctx context.Context, q store.Querier, id string, now time.Time) (Pr
 		snaps: map[int64]map[string]snapshot.Snapshot{}, usage: map[string]map[string]int64{}}
 	res := ProgramResults{Program: prog, AsOf: now.UTC(), PreFrom: prog.Start.AddDate(0, 0, -prog.PreDays),
 		PostTo: prog.Start.AddDate(0, 0, prog.PostDays), Measures: []OutcomeResult{}}
-	atStart, err := a.snapshotsOn(a.start)
+	atStart, err := a.snapshotsOn(a.start - 1)
 	if err != nil {
 		return res, err
 	}
@@ -395,7 +397,7 @@ func (a *analysis) healthMeasure(r OutcomeResult, treated, control []string, obs
 // more ARR at the end than at the start).
 func (a *analysis) riskMeasure(r OutcomeResult, treated, control []string, observed int64) (OutcomeResult, error) {
 	r.Method, r.Share = MethodRiskDiff, true
-	atStart, err := a.snapshotsOn(a.start)
+	atStart, err := a.snapshotsOn(a.start - 1)
 	if err != nil {
 		return r, err
 	}
