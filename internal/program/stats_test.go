@@ -72,7 +72,7 @@ func TestDiffInDiff(t *testing.T) {
 // Table II, method 10, and one more done by hand.
 func TestRiskDifference(t *testing.T) {
 	for _, tc := range []struct {
-		x1, n1, x2, n2  int
+		x1, n1, x2, n2 int
 		effect, lo, hi float64
 	}{
 		// (a) 56/70 − 48/80 = 0.8 − 0.6 = 0.2. Wilson 56/70: [0.6918336,
