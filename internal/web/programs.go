@@ -137,8 +137,9 @@ func programFrom(id string, f ProgramFields) (program.Program, error) {
 	return p, nil
 }
 
-// addParticipants adds ps to a program, with one audit entry for the batch.
-func (s *Server) addParticipants(ctx context.Context, id string, ps func(tx *sql.Tx, prog program.Program) ([]program.Participant, error)) (*programChangeOutput, error) {
+// addParticipants adds ps to a program, with one audit entry for the
+// batch; rename, when set, maps the package's field names to the body's.
+func (s *Server) addParticipants(ctx context.Context, id string, rename func(string) string, ps func(tx *sql.Tx, prog program.Program) ([]program.Participant, error)) (*programChangeOutput, error) {
 	p := principalFrom(ctx)
 	out := &programChangeOutput{}
 	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
@@ -165,6 +166,10 @@ func (s *Server) addParticipants(ctx context.Context, id string, ps func(tx *sql
 		return audit.Record(ctx, tx, p.actor, audit.ActionUpdate, "program", id,
 			map[string]int{"participants": prog.Participants}, map[string]int{"participants": after.Participants, "added": out.Body.Added})
 	})
+	var ve *program.ValidationError
+	if rename != nil && errors.As(err, &ve) {
+		ve.Field = rename(ve.Field)
+	}
 	if err != nil {
 		return nil, s.programError(ctx, err)
 	}
@@ -319,17 +324,26 @@ func registerPrograms(s *Server, api huma.API) {
 			}
 			joined = t
 		}
-		return s.addParticipants(ctx, in.ProgramID, func(tx *sql.Tx, prog program.Program) ([]program.Participant, error) {
+		// The package names participants[i].account_id: here it is account_ids[i].
+		rename := func(field string) string {
+			if rest, ok := strings.CutPrefix(field, "participants["); ok {
+				return "account_ids[" + strings.TrimSuffix(rest, ".account_id")
+			}
+			return field
+		}
+		return s.addParticipants(ctx, in.ProgramID, rename, func(tx *sql.Tx, prog program.Program) ([]program.Participant, error) {
+			// The given accounts first, so that a participant's index is
+			// its index in account_ids.
 			var list []program.Participant
+			for _, id := range b.AccountIDs {
+				list = append(list, program.Participant{AccountID: id, Source: b.Source, Joined: joined})
+			}
 			if b.FromPlaybook {
 				fromPB, err := program.FromPlaybook(ctx, tx, prog)
 				if err != nil {
 					return nil, err
 				}
-				list = fromPB
-			}
-			for _, id := range b.AccountIDs {
-				list = append(list, program.Participant{AccountID: id, Source: b.Source, Joined: joined})
+				list = append(list, fromPB...)
 			}
 			return list, nil
 		})
@@ -343,7 +357,7 @@ func registerPrograms(s *Server, api huma.API) {
 			"(422 naming the line or the account).",
 		Errors: []int{http.StatusNotFound, http.StatusUnprocessableEntity},
 	}, func(ctx context.Context, in *programImportInput) (*programChangeOutput, error) {
-		return s.addParticipants(ctx, in.ProgramID, func(*sql.Tx, program.Program) ([]program.Participant, error) {
+		return s.addParticipants(ctx, in.ProgramID, nil, func(*sql.Tx, program.Program) ([]program.Participant, error) {
 			return program.ParseCSV(bytes.NewReader(in.RawBody))
 		})
 	})
