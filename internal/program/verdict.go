@@ -29,13 +29,14 @@ func verdict(code, format string, args ...any) ProgramVerdict {
 	return ProgramVerdict{Code: code, Text: fmt.Sprintf(format, args...), Format: format, Args: args}
 }
 
-// The verdict formats: the UI translates them (locales/ja/programs.json).
+// The verdict formats, English message keys the UI translates
+// (internal/web/ui/locales/ja/programs.json).
 const (
-	fmtEffect       = "%s %s, 95%% CI %s to %s"
-	fmtNoEffect     = "no measurable effect yet on %s (%s, 95%% CI %s to %s)"
-	fmtInsufficient = "not enough accounts to measure %s (participants %d, control %d; at least %d each)"
-	fmtPending      = "too early to measure %s: its window ends on %s"
-	fmtNoChange     = "no measurable effect yet on %s: no account's value changed"
+	FormatEffect       = "%s %s, 95%% CI %s to %s"
+	FormatNoEffect     = "no measurable effect yet on %s (%s, 95%% CI %s to %s)"
+	FormatInsufficient = "not enough accounts to measure %s (participants %d, control %d; at least %d each)"
+	FormatPending      = "too early to measure %s: its window ends on %s"
+	FormatNoChange     = "no measurable effect yet on %s: no account's value changed"
 )
 
 // effectVerdict words an estimate and its interval. A proportion (share
@@ -66,23 +67,23 @@ func effectVerdict(label string, effect, low, high float64, share bool) ProgramV
 	}
 	switch {
 	case low > 0:
-		return verdict(VerdictIncrease, fmtEffect, label, signed, num(l), num(h))
+		return verdict(VerdictIncrease, FormatEffect, label, signed, num(l), num(h))
 	case high < 0:
-		return verdict(VerdictDecrease, fmtEffect, label, signed, num(l), num(h))
+		return verdict(VerdictDecrease, FormatEffect, label, signed, num(l), num(h))
 	}
-	return verdict(VerdictNoEffect, fmtNoEffect, label, signed, num(l), num(h))
+	return verdict(VerdictNoEffect, FormatNoEffect, label, signed, num(l), num(h))
 }
 
 // noChangeVerdict is the verdict when neither group varies at all: the
 // estimate is 0 and there is no spread to build an interval from.
 func noChangeVerdict(label string) ProgramVerdict {
-	return verdict(VerdictNoEffect, fmtNoChange, label)
+	return verdict(VerdictNoEffect, FormatNoChange, label)
 }
 
 func insufficientVerdict(label string, treated, control, need int) ProgramVerdict {
-	return verdict(VerdictInsufficient, fmtInsufficient, label, treated, control, need)
+	return verdict(VerdictInsufficient, FormatInsufficient, label, treated, control, need)
 }
 
 func pendingVerdict(label string, ends time.Time) ProgramVerdict {
-	return verdict(VerdictPending, fmtPending, label, ends.Format(time.DateOnly))
+	return verdict(VerdictPending, FormatPending, label, ends.Format(time.DateOnly))
 }
