@@ -148,6 +148,11 @@ func Generate(ctx context.Context, db *store.DB, cfg Config) (*Truth, error) {
 	if uerr := <-users; err == nil {
 		err = uerr
 	}
+	if err == nil {
+		// After the users: their creation writes concurrently with the
+		// data, and SQLite has one writer at a time.
+		err = w.writePrograms(ctx, db)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -108,6 +108,7 @@ type Churn struct {
 // reports) and its measured result.
 type ProgramEffect struct {
 	Description string  `json:"description"`
+	Program     string  `json:"program"` // the program record (internal/program) with the participants
 	Date        string  `json:"date"`
 	Feature     string  `json:"feature"`
 	NoteKind    string  `json:"note_kind"` // participation is a timeline note of this kind …
@@ -353,6 +354,7 @@ func (w *world) programEffect(p int) ProgramEffect {
 	pe := ProgramEffect{
 		Feature: EventReports, NoteKind: "meeting", WindowDays: programWindow,
 		BySegment: map[string][2]Adoption{},
+		Program:   w.demoProgram(p).ID,
 	}
 	d := w.seminarDay
 	pe.Eligible = "customers paying on the program day that signed up at least 28 days before it and have no reports " +

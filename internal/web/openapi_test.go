@@ -132,6 +132,13 @@ func TestOpenAPIDocument(t *testing.T) {
 		"/api/v1/product-requests/{request_id}/status": {"post"},
 		"/api/v1/product-requests/{request_id}/merge":  {"post"},
 		"/api/v1/faq-candidates":                       {"get"},
+		// Programs and their results (issue 9).
+		"/api/v1/programs":                                  {"get", "post"},
+		"/api/v1/programs/correlations":                     {"get"},
+		"/api/v1/programs/{program_id}":                     {"get", "put", "delete"},
+		"/api/v1/programs/{program_id}/participants":        {"get", "post", "delete"},
+		"/api/v1/programs/{program_id}/participants/import": {"post"},
+		"/api/v1/programs/{program_id}/results":             {"get"},
 	}
 	for path, methods := range want {
 		for _, m := range methods {
