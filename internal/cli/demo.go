@@ -76,9 +76,8 @@ func (c DemoCmd) Run(ctx context.Context, kctx *kong.Context, g *Globals) error 
 			serve, url, demo.LoginEmail, demo.LoginPassword)
 		return nil
 	}
-	// Until the web UI lands, the way in is the API: say so rather than
-	// send people to a page that does not exist yet.
-	fmt.Fprintf(g.stdout, "Sign in as %s, password %s. The web UI is not built yet; try the API:\n", demo.LoginEmail, demo.LoginPassword)
+	fmt.Fprintf(g.stdout, "Open %s/ in a browser and sign in as %s, password %s.\n", url, demo.LoginEmail, demo.LoginPassword)
+	fmt.Fprintf(g.stdout, "The same login works for the API:\n")
 	fmt.Fprintf(g.stdout, "  curl -u %s:%s '%s/api/v1/accounts?limit=5'\n", demo.LoginEmail, demo.LoginPassword, url)
 	// The demo's data ends on the day it was generated for: show the year
 	// to the last month that has ended by then.
