@@ -19,12 +19,12 @@ import (
 
 // The dashboard's windows and limits.
 const (
-	dashMonths      = 12   // months of MRR movements
-	dashRenewalDays = 90   // renewals due within
-	dashNPSDays     = 90   // NPS over the last days
-	dashListed      = 10   // accounts at risk and renewals listed
-	highChurnRisk   = 0.5  // a churn probability at or above this puts an account at risk whatever its band
-	noBand          = ""   // the band of an account without a score
+	dashMonths      = 12  // months of MRR movements
+	dashRenewalDays = 90  // renewals due within
+	dashNPSDays     = 90  // NPS over the last days
+	dashListed      = 10  // accounts at risk and renewals listed
+	highChurnRisk   = 0.5 // a churn probability at or above this puts an account at risk whatever its band
+	noBand          = ""  // the band of an account without a score
 	dashTTL         = 60 * time.Second
 )
 
