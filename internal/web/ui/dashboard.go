@@ -51,7 +51,6 @@ type dashView struct {
 	Owners    []string // the owner filter's choices; nil for a CSM, who sees their own accounts
 	Tiles     []tile
 	Movements chart.Chart
-	BandChart chart.Chart
 	LastMonth string
 }
 
@@ -78,7 +77,6 @@ func (u *UI) dashboard(w http.ResponseWriter, rq *Request) error {
 	}
 	v := &dashView{D: d, Owner: owner, Owners: choices, Tiles: dashTiles(rq.Loc, d), LastMonth: rq.Loc.Month(d.Last.Month)}
 	v.Movements = movementsChart(rq.Loc, d.Currency, d.Rows)
-	v.BandChart = bandChart(rq.Loc, d.Bands)
 	return u.render(w, rq, http.StatusOK, "dashboard", rq.Loc.T("Dashboard"), v)
 }
 
@@ -160,24 +158,4 @@ func movementsChart(l *Locale, cur string, rows []metrics.Row) chart.Chart {
 		}
 	}
 	return chart.Bars(l.T("MRR movements by month (%s)", cur), labels, series, func(x float64) string { return l.MoneyShort(x, cur) })
-}
-
-// bandLabel names a band; an account without a score has none.
-func bandLabel(l *Locale, b string) string {
-	if b == noBand {
-		return l.T("no score")
-	}
-	return l.T(b)
-}
-
-func bandChart(l *Locale, bands []bandTotal) chart.Chart {
-	bars := make([]chart.Bar, len(bands))
-	for i, b := range bands {
-		cl := "band-none"
-		if b.Band != noBand {
-			cl = "band-" + b.Band
-		}
-		bars[i] = chart.Bar{Label: bandLabel(l, b.Band), Value: float64(b.Accounts), Class: cl}
-	}
-	return chart.HBars(l.T("Customers by health band"), bars, func(x float64) string { return l.Int(int64(x)) })
 }
