@@ -106,7 +106,7 @@ func dashTiles(l *Locale, d *dashData) []tile {
 		{l.T("NRR (12 months)"), pct(last.NRR12m), l.T("Net revenue retention to %s", month)},
 		{l.T("GRR (12 months)"), pct(last.GRR12m), l.T("Gross revenue retention to %s", month)},
 		{l.T("Logo churn, %s", month), pct(last.LogoChurnRate), l.T("%d customers lost", last.ChurnedCustomers)},
-		{l.T("Revenue churn, %s", month), pct(last.GrossMRRChurnRate), l.T("%s churned or contracted", l.Money(last.ChurnedMRR+last.ContractionMRR, cur))},
+		{l.T("Revenue churn, %s", month), pct(revenueChurn(last)), l.T("%s of MRR cancelled", l.Money(last.ChurnedMRR, cur))},
 	}
 	nps := tile{l.T("NPS, last 90 days"), "–", l.T("No responses")}
 	if d.NPS != nil {
@@ -122,6 +122,15 @@ func dashTiles(l *Locale, d *dashData) []tile {
 		}
 	}
 	return append(tiles, nps, ob)
+}
+
+// revenueChurn is the seeds' revenue churn (MRR lost to cancellations
+// over the MRR before), which the extended table carries.
+func revenueChurn(r metrics.Row) *float64 {
+	if r.Extended == nil {
+		return nil
+	}
+	return r.RevenueChurnRate
 }
 
 func signedMoney(l *Locale, x float64, cur string) string {

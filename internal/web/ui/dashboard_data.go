@@ -98,7 +98,8 @@ func lastCompleteMonth(now time.Time) time.Time {
 func computeDashboard(ctx context.Context, db store.Querier, owner string, now time.Time) (*dashData, error) {
 	d := &dashData{Computed: now, Owner: owner}
 	last := lastCompleteMonth(now)
-	opts := metrics.Options{From: last.AddDate(0, 1-dashMonths, 0), To: last}
+	// Extended for revenue_churn_rate: the seeds' revenue churn (cancellations only).
+	opts := metrics.Options{From: last.AddDate(0, 1-dashMonths, 0), To: last, Extended: true}
 	if owner != "" {
 		opts.By = "owner"
 	}

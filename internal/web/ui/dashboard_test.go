@@ -66,7 +66,7 @@ func tiles(t *testing.T, body string) (values, notes map[string]string) {
 	return values, notes
 }
 
-var atRiskRe = regexp.MustCompile(`(?s)<section class="panel" id="at-risk">.*?</section>`)
+var atRiskRe = regexp.MustCompile(`(?s)<section class="panel dash-two" id="at-risk">.*?</section>`)
 var accountLinkRe = regexp.MustCompile(`href="/accounts/([^"]+)"`)
 
 // atRisk lists the account ids of the "accounts at risk" panel, in order.
@@ -93,7 +93,7 @@ func TestDashboard(t *testing.T) {
 	now := time.Now().UTC()
 	last := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC).AddDate(0, -1, 0)
 	table := func(by string) []metrics.Row {
-		tb, err := metrics.Compute(ctx, s.db, metrics.Options{From: last.AddDate(0, -11, 0), To: last, By: by})
+		tb, err := metrics.Compute(ctx, s.db, metrics.Options{From: last.AddDate(0, -11, 0), To: last, By: by, Extended: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -125,7 +125,7 @@ func TestDashboard(t *testing.T) {
 			"NRR (12 months)":         pctOf(lastRow.NRR12m),
 			"GRR (12 months)":         pctOf(lastRow.GRR12m),
 			"Logo churn, " + month:    pctOf(lastRow.LogoChurnRate),
-			"Revenue churn, " + month: pctOf(lastRow.GrossMRRChurnRate),
+			"Revenue churn, " + month: pctOf(lastRow.RevenueChurnRate),
 		}
 		for label, v := range want {
 			if values[label] != v {

@@ -121,9 +121,9 @@ func (u *UI) metricsPage(w http.ResponseWriter, rq *Request) error {
 	v.NRR = chart.Lines(l.T("Net and gross revenue retention over the 12 months to each month"), v.Months, []chart.Series{
 		series(l.T("NRR"), func(r metrics.Row) *float64 { return r.NRR12m }),
 		series(l.T("GRR"), func(r metrics.Row) *float64 { return r.GRR12m })}, l.Pct)
-	v.Churn = chart.Lines(l.T("Logo churn and revenue churn by month"), v.Months, []chart.Series{
-		series(l.T("Logo churn"), func(r metrics.Row) *float64 { return r.LogoChurnRate }),
-		series(l.T("Revenue churn"), func(r metrics.Row) *float64 { return r.GrossMRRChurnRate })}, l.Pct)
+	v.Churn = chart.Lines(l.T("Logo churn and gross MRR churn (cancellations and contraction) by month"), v.Months, []chart.Series{
+		series(l.T("Logo churn rate"), func(r metrics.Row) *float64 { return r.LogoChurnRate }),
+		series(l.T("Gross MRR churn rate"), func(r metrics.Row) *float64 { return r.GrossMRRChurnRate })}, l.Pct)
 	v.Onboard = chart.Lines(l.T("Onboarding completion by signup month (empty while a window is open)"), v.Months, []chart.Series{
 		series(l.T("Onboarding completion"), func(r metrics.Row) *float64 { return r.OnboardingCompletionRate })}, l.Pct)
 	v.Cohorts, v.HasCohort = cohortChart(l, ct, retention)
