@@ -539,7 +539,7 @@ func BenchmarkDashboard(b *testing.B) {
 	defer ts.Close()
 	jar, _ := cookiejar.New(nil)
 	c := &http.Client{Jar: jar}
-	login, _ := http.NewRequest(http.MethodPost, ts.URL+"/login", strings.NewReader(url.Values{"email": {"bench@example.com"}, "password": {testPassword}}.Encode()))
+	login, _ := http.NewRequest(http.MethodPost, ts.URL+"/login", strings.NewReader(url.Values{"email": {"bench@example.com"}, "password": {testPassword}, "next": {"/me"}}.Encode()))
 	login.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	login.Header.Set("Origin", ts.URL)
 	get := func() int {
@@ -561,8 +561,10 @@ func BenchmarkDashboard(b *testing.B) {
 	}
 	start := time.Now()
 	get()
-	b.ReportMetric(float64(time.Since(start).Microseconds())/1000, "cold-ms")
+	cold := time.Since(start)
 	for b.Loop() {
 		b.SetBytes(int64(get()))
 	}
+	// After the loop: b.Loop resets what was reported before it.
+	b.ReportMetric(float64(cold.Microseconds())/1000, "cold-ms")
 }
