@@ -12,7 +12,7 @@ import (
 	"github.com/kizuna-cs/kizuna/internal/storetest"
 )
 
-func TestCurrentProbabilities(t *testing.T) {
+func TestProbabilities(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		for _, id := range []string{"a", "b", "c"} {
@@ -20,16 +20,18 @@ func TestCurrentProbabilities(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		if got, err := churn.CurrentProbabilities(ctx, db); err != nil || len(got) != 0 {
-			t.Fatalf("before scoring = %v, %v", got, err)
-		}
-		at := time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC)
-		if _, err := churn.StoreScores(ctx, db, []churn.Risk{{AccountID: "a", Probability: 0.8}, {AccountID: "b", Probability: 0.125}}, at, at); err != nil {
+		at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+		risks := []churn.Risk{{AccountID: "a", Probability: 0.25}, {AccountID: "b", Probability: 0.75,
+			Reasons: []churn.Reason{{Feature: "tickets_30d", Value: 4, Contribution: 0.5}}}}
+		if _, err := churn.StoreScores(ctx, db, risks, at, at); err != nil {
 			t.Fatal(err)
 		}
-		got, err := churn.CurrentProbabilities(ctx, db)
-		if err != nil || !reflect.DeepEqual(got, map[string]float64{"a": 0.8, "b": 0.125}) {
-			t.Errorf("CurrentProbabilities = %v, %v", got, err)
+		got, err := churn.Probabilities(ctx, db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := map[string]float64{"a": 0.25, "b": 0.75}; !reflect.DeepEqual(got, want) {
+			t.Errorf("Probabilities = %v, want %v", got, want)
 		}
 	})
 }

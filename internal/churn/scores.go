@@ -137,3 +137,26 @@ func Current(ctx context.Context, q store.Querier, ids []string) (map[string]Cur
 	}
 	return out, nil
 }
+
+// Probabilities returns the latest stored churn probability of every scored
+// account, from one read of churn_scores (without the reasons).
+func Probabilities(ctx context.Context, q store.Querier) (map[string]float64, error) {
+	rows, err := q.QueryContext(ctx, `SELECT account_id, probability FROM churn_scores`)
+	if err != nil {
+		return nil, fmt.Errorf("churn probabilities: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]float64{}
+	for rows.Next() {
+		var id string
+		var p float64
+		if err := rows.Scan(&id, &p); err != nil {
+			return nil, fmt.Errorf("churn probabilities: %w", err)
+		}
+		out[id] = p
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("churn probabilities: %w", err)
+	}
+	return out, nil
+}

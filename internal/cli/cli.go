@@ -54,6 +54,8 @@ type CLI struct {
 	Task       TaskCmd       `cmd:"" help:"Tasks: list a CSM's queue, mark tasks done."`
 	Prospect   ProspectCmd   `cmd:"" help:"Trial prospects: the triage queue (decided / undecided / browsing) and conversion by class."`
 	Handoff    HandoffCmd    `cmd:"" help:"Sales→CS handoffs: paying accounts missing one."`
+	Survey     SurveyCmd     `cmd:"" help:"NPS, CSAT and CES surveys sent by email: list, show, send."`
+	Feedback   FeedbackCmd   `cmd:"" help:"Feedback: product requests ranked by count or ARR, tickets to feedback, FAQ candidates."`
 	FX         FXCmd         `cmd:"" name:"fx" help:"Exchange rates into the reporting currency."`
 	Migrate    MigrateCmd    `cmd:"" help:"Apply database migrations and print the schema version."`
 	User       UserCmd       `cmd:"" help:"Manage users."`

@@ -70,10 +70,16 @@ func (im *importer) runEvents(ctx context.Context, conn *sql.Conn, tx *sql.Tx, c
 		}
 		im.res.CreatedAccounts = c
 	}
+	im.res.Inserted, im.res.Unchanged = n, good-n
+	if im.opts.CheckOnly {
+		return nil // the deferred Abort and rollback write nothing
+	}
+	if err := im.beforeCommit(ctx, tx); err != nil {
+		return err
+	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("import events: commit: %w", err)
 	}
-	im.res.Inserted, im.res.Unchanged = n, good-n
 	im.res.Committed = true
 	return nil
 }

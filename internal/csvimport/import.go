@@ -45,6 +45,16 @@ type Options struct {
 	Progress func(bytesRead int64)
 	// MaxErrors is how many row errors Result keeps (default 1000); all are counted.
 	MaxErrors int
+	// CheckOnly runs every check and the merge, so the counts are what an
+	// import would do, then rolls back: nothing is written.
+	CheckOnly bool
+	// RowsRead, when set, is called with the data rows read so far, as
+	// often as Progress, for a page that shows the progress in rows.
+	RowsRead func(rows int64)
+	// BeforeCommit, when set, runs in the import's transaction just before
+	// it commits, with the final counts: an audit entry written there
+	// commits with the rows or not at all.
+	BeforeCommit func(ctx context.Context, tx *sql.Tx, res *Result) error
 }
 
 // RowError is one problem with one row.
@@ -76,6 +86,7 @@ type Result struct {
 	Errors          []RowError `json:"errors,omitempty"` // the first MaxErrors, in line order
 	ErrorCount      int64      `json:"error_count"`      // all errors, also those not kept
 	Committed       bool       `json:"committed"`
+	CheckOnly       bool       `json:"check_only,omitempty"` // a check: the counts are what an import would do; nothing was written
 	Seconds         float64    `json:"seconds"`
 }
 
@@ -92,6 +103,10 @@ func (r *Result) Summary() string {
 	s += fmt.Sprintf(", %d invalid) in %.1fs", r.Invalid, r.Seconds)
 	if !r.Committed {
 		s = fmt.Sprintf("%s: rejected, nothing written: %d of %d rows invalid", r.File, r.Invalid, r.Rows)
+	}
+	if r.CheckOnly && r.ErrorCount == 0 {
+		s = fmt.Sprintf("%s: checked %d rows, all valid (%d would be new, %d updated, %d unchanged); nothing written",
+			r.File, r.Rows, r.Inserted, r.Updated, r.Unchanged)
 	}
 	return s
 }
@@ -131,7 +146,7 @@ func Import(ctx context.Context, db *store.DB, kindName, file string, r io.Reade
 		opts.MaxErrors = 1000
 	}
 	start := time.Now()
-	im := &importer{db: db, k: k, opts: opts, res: &Result{Kind: kindName, File: file}, badSet: map[int64]bool{}}
+	im := &importer{db: db, k: k, opts: opts, res: &Result{Kind: kindName, File: file, CheckOnly: opts.CheckOnly}, badSet: map[int64]bool{}}
 	if file == "-" || file == "" {
 		im.res.File = "stdin"
 	}
@@ -282,6 +297,12 @@ func (im *importer) run(ctx context.Context, src io.Reader) error {
 		im.db.DropTempTable(ctx, tx, attrStage)
 	}
 	im.db.DropTempTable(ctx, tx, stage)
+	if im.opts.CheckOnly {
+		return nil // the deferred rollback writes nothing
+	}
+	if err := im.beforeCommit(ctx, tx); err != nil {
+		return err
+	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("import %s: commit: %w", k.name, err)
 	}
@@ -309,9 +330,7 @@ func (im *importer) each(ctx context.Context, cr *csv.Reader, fields int, counte
 		line, _ := cr.FieldPos(0)
 		im.res.Rows++
 		if im.res.Rows%65536 == 0 {
-			if im.opts.Progress != nil {
-				im.opts.Progress(counter.n)
-			}
+			im.progress(counter)
 			if err := ctx.Err(); err != nil {
 				return err
 			}
@@ -328,10 +347,27 @@ func (im *importer) each(ctx context.Context, cr *csv.Reader, fields int, counte
 			return err
 		}
 	}
+	im.progress(counter)
+	return nil
+}
+
+func (im *importer) beforeCommit(ctx context.Context, tx *sql.Tx) error {
+	if im.opts.BeforeCommit == nil {
+		return nil
+	}
+	if err := im.opts.BeforeCommit(ctx, tx, im.res); err != nil {
+		return fmt.Errorf("import %s: %w", im.k.name, err)
+	}
+	return nil
+}
+
+func (im *importer) progress(counter *countingReader) {
 	if im.opts.Progress != nil {
 		im.opts.Progress(counter.n)
 	}
-	return nil
+	if im.opts.RowsRead != nil {
+		im.opts.RowsRead(im.res.Rows)
+	}
 }
 
 type customColumn struct {

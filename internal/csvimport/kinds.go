@@ -248,3 +248,21 @@ func unixDate(s string) string {
 	}
 	return fmt.Sprint(timeUTC(ts).Format("2006-01-02"))
 }
+
+// Columns lists the columns of a kind as CONTRACT.md writes them, a
+// required one with a trailing "*", and whether unknown columns become
+// custom attributes; nil for an unknown kind.
+func Columns(kindName string) (columns []string, custom bool) {
+	k, ok := kinds[kindName]
+	if !ok {
+		return nil, false
+	}
+	for _, c := range k.columns {
+		name := c.name
+		if c.required {
+			name += "*"
+		}
+		columns = append(columns, name)
+	}
+	return columns, k.custom != ""
+}

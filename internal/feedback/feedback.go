@@ -4,7 +4,6 @@ package feedback
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"time"
 
@@ -20,7 +19,8 @@ type Item struct {
 	AccountID string    `json:"account_id,omitempty"`
 	Category  string    `json:"category"`
 	Text      string    `json:"text"`
-	Source    string    `json:"source,omitempty"`
+	Source    string    `json:"source,omitempty" doc:"Where it came from: survey, ticket, csm, api, or an import's own word."`
+	RequestID string    `json:"request_id,omitempty" doc:"The product request it belongs to, if grouped."`
 	CreatedAt time.Time `json:"created_at"`
 }
 
@@ -43,27 +43,17 @@ func MergeItems(ctx context.Context, q store.Querier, stage string, now int64) (
 		Columns: []string{"account_id", "category", "text", "source", "created_at"}})
 }
 
-// List returns feedback items, newest first; an empty accountID lists all.
+// List returns feedback items, newest first (ties by id); an empty
+// accountID lists all.
 func List(ctx context.Context, q store.Querier, accountID string, limit int) ([]Item, error) {
-	if limit <= 0 {
-		limit = 100
-	}
-	rows, err := q.QueryContext(ctx, `SELECT feedback_id, account_id, category, text, source, created_at FROM feedback
-		WHERE $1 = '' OR account_id = $1 ORDER BY created_at DESC, feedback_id LIMIT $2`, accountID, limit)
+	rows, err := q.QueryContext(ctx, `SELECT `+itemColumns+` FROM feedback
+		WHERE $1 = '' OR account_id = $1 ORDER BY created_at DESC, feedback_id LIMIT $2`, accountID, store.PageLimit(limit))
 	if err != nil {
 		return nil, fmt.Errorf("list feedback: %w", err)
 	}
-	defer rows.Close()
-	var out []Item
-	for rows.Next() {
-		var it Item
-		var acct sql.NullString
-		var at int64
-		if err := rows.Scan(&it.ID, &acct, &it.Category, &it.Text, &it.Source, &at); err != nil {
-			return nil, err
-		}
-		it.AccountID, it.CreatedAt = acct.String, time.Unix(at, 0).UTC()
-		out = append(out, it)
+	out, err := store.Collect(rows, scanItem)
+	if err != nil {
+		return nil, fmt.Errorf("list feedback: %w", err)
 	}
-	return out, rows.Err()
+	return out, nil
 }

@@ -51,3 +51,33 @@ func Current(ctx context.Context, q store.Querier, ids []string) (map[string]Cur
 	}
 	return out, nil
 }
+
+// Banded is an account's current effective score and band, without the
+// explanation: what a list of every account needs.
+type Banded struct {
+	Score float64
+	Band  string
+}
+
+// AllBands returns the current score and band of every scored account,
+// from one read of health_current.
+func AllBands(ctx context.Context, q store.Querier) (map[string]Banded, error) {
+	rows, err := q.QueryContext(ctx, `SELECT account_id, score, band FROM health_current`)
+	if err != nil {
+		return nil, fmt.Errorf("all health bands: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]Banded{}
+	for rows.Next() {
+		var id string
+		var b Banded
+		if err := rows.Scan(&id, &b.Score, &b.Band); err != nil {
+			return nil, fmt.Errorf("all health bands: %w", err)
+		}
+		out[id] = b
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("all health bands: %w", err)
+	}
+	return out, nil
+}

@@ -233,3 +233,28 @@ func median(days []int) *float64 {
 	}
 	return &m
 }
+
+// AllCurrent returns the current stage of every account that has one, from
+// one read of account_stages.
+func AllCurrent(ctx context.Context, q store.Querier) (map[string]Current, error) {
+	rows, err := q.QueryContext(ctx, `SELECT account_id, stage_id, entered_at FROM account_stages`)
+	if err != nil {
+		return nil, fmt.Errorf("all current stages: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]Current{}
+	for rows.Next() {
+		var id string
+		var c Current
+		var at int64
+		if err := rows.Scan(&id, &c.StageID, &at); err != nil {
+			return nil, fmt.Errorf("all current stages: %w", err)
+		}
+		c.EnteredAt = time.Unix(at, 0).UTC()
+		out[id] = c
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("all current stages: %w", err)
+	}
+	return out, nil
+}

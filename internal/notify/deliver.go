@@ -208,6 +208,9 @@ func sendEmail(ctx context.Context, cfg Config, d Delivery) error {
 		return fmt.Errorf("recipients %q: %w", d.Target, err)
 	}
 	m.Subject(d.Subject)
+	for k, v := range d.Headers {
+		m.SetGenHeader(mail.Header(k), v)
+	}
 	m.SetBodyString(mail.TypeTextPlain, d.Body)
 	// WithTLSPolicy, not WithTLSPortPolicy: keep the configured port, never fall back to port 25 in the clear.
 	opts := []mail.Option{mail.WithPort(s.Port), mail.WithTimeout(cfg.timeout()), mail.WithTLSPolicy(mail.TLSOpportunistic)}

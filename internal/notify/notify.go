@@ -11,6 +11,7 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -52,7 +53,7 @@ type Delivery struct {
 	Target        string     `json:"target" doc:"Recipients (email, comma-separated) or the URL; Slack URLs and URL credentials are masked."`
 	Subject       string     `json:"subject,omitempty"`
 	Body          string     `json:"body" doc:"The email's text or the JSON posted."`
-	Secret        string     `json:"-"` // the webhook's signing secret: never shown
+	Secret        string     `json:"-"` // the webhook's signing secret, or a token an email carries: never shown
 	Status        string     `json:"status" enum:"pending,sent,failed,dead"`
 	Attempts      int        `json:"attempts"`
 	LastError     string     `json:"last_error,omitempty"`
@@ -62,11 +63,23 @@ type Delivery struct {
 	SentAt        *time.Time `json:"sent_at,omitempty"`
 	PlaybookID    string     `json:"playbook_id,omitempty"`
 	AccountID     string     `json:"account_id,omitempty"`
+	// Headers are extra headers of an email (a survey's List-Unsubscribe).
+	Headers map[string]string `json:"headers,omitempty"`
 }
 
 // Masked returns d as the API shows it: a Slack URL (which is itself the
 // credential) reduced to its host, and a password in a URL hidden.
 func (d Delivery) Masked() Delivery {
+	// An email's secret is a token its body carries (a survey's response
+	// link): the outbox may show the email but not let its reader answer.
+	if d.Secret != "" && d.Kind == KindEmail {
+		d.Body = strings.ReplaceAll(d.Body, d.Secret, "…")
+		h := make(map[string]string, len(d.Headers))
+		for k, v := range d.Headers {
+			h[k] = strings.ReplaceAll(v, d.Secret, "…")
+		}
+		d.Headers = h
+	}
 	d.Secret = ""
 	if d.Kind != KindEmail {
 		d.Target = MaskURL(d.Target, d.Kind == KindSlack)
@@ -94,7 +107,7 @@ func MaskURL(raw string, whole bool) string {
 }
 
 const columns = `delivery_id, kind, target, subject, body, secret, status, attempts, last_error, last_attempt_at,
-	next_attempt_at, created_at, sent_at, playbook_id, account_id`
+	next_attempt_at, created_at, sent_at, playbook_id, account_id, headers`
 
 func scan(row interface{ Scan(...any) error }) (Delivery, error) {
 	var (
@@ -102,9 +115,15 @@ func scan(row interface{ Scan(...any) error }) (Delivery, error) {
 		last, next, sent  sql.NullInt64
 		created           int64
 		playbook, account sql.NullString
+		headers           string
 	)
 	err := row.Scan(&d.ID, &d.Kind, &d.Target, &d.Subject, &d.Body, &d.Secret, &d.Status, &d.Attempts, &d.LastError,
-		&last, &next, &created, &sent, &playbook, &account)
+		&last, &next, &created, &sent, &playbook, &account, &headers)
+	if err == nil && headers != "" {
+		if jerr := json.Unmarshal([]byte(headers), &d.Headers); jerr != nil {
+			err = fmt.Errorf("delivery %s: headers: %w", d.ID, jerr)
+		}
+	}
 	d.LastAttemptAt, d.NextAttemptAt, d.SentAt = unixPtr(last), unixPtr(next), unixPtr(sent)
 	d.CreatedAt = time.Unix(created, 0).UTC()
 	d.PlaybookID, d.AccountID = playbook.String, account.String
@@ -129,7 +148,7 @@ func nullText(s string) any {
 // Enqueue writes pending deliveries (ids filled in when empty) in
 // multi-row INSERTs, and returns their ids.
 func Enqueue(ctx context.Context, q store.Querier, ds []Delivery, now time.Time) ([]string, error) {
-	const per = 15
+	const per = 16
 	const chunk = 600 / per // few variables a statement: modernc.org/sqlite binds $N in linear time each
 	ids := make([]string, 0, len(ds))
 	for start := 0; start < len(ds); start += chunk {
@@ -145,8 +164,16 @@ func Enqueue(ctx context.Context, q store.Querier, ds []Delivery, now time.Time)
 				b.WriteString(", ")
 			}
 			b.WriteString("(" + store.Placeholders(len(args)+1, per) + ")")
+			headers := ""
+			if len(d.Headers) > 0 {
+				b, err := json.Marshal(d.Headers)
+				if err != nil {
+					return nil, fmt.Errorf("enqueue delivery %s: headers: %w", d.ID, err)
+				}
+				headers = string(b)
+			}
 			args = append(args, d.ID, d.Kind, d.Target, d.Subject, d.Body, d.Secret, StatusPending, 0, "", nil,
-				now.Unix(), now.Unix(), nil, nullText(d.PlaybookID), nullText(d.AccountID))
+				now.Unix(), now.Unix(), nil, nullText(d.PlaybookID), nullText(d.AccountID), headers)
 			ids = append(ids, d.ID)
 		}
 		if _, err := q.ExecContext(ctx, b.String(), args...); err != nil {

@@ -158,6 +158,41 @@ func TestEmailReachesSMTPSink(t *testing.T) {
 	})
 }
 
+// TestEmailHeadersAndToken: an email's extra headers reach the server, and
+// a token it carries (its secret) is masked wherever the outbox shows it.
+func TestEmailHeadersAndToken(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		k, port := startSink(t)
+		cfg := notify.Config{SMTP: &notify.SMTP{Host: "127.0.0.1", Port: port, From: "cs@kizuna.example"}, Now: func() time.Time { return at }}
+		unsub := "<https://cs.example.com/s/sv_tok123/unsubscribe>"
+		id := enqueue(t, db, notify.Delivery{Kind: notify.KindEmail, Target: "kei@example.com", Subject: "One question",
+			Body: "Answer: https://cs.example.com/s/sv_tok123\n", Secret: "sv_tok123",
+			Headers: map[string]string{"List-Unsubscribe": unsub, "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}})
+		d, err := notify.Get(ctx, db, id)
+		if err != nil || d.Headers["List-Unsubscribe"] != unsub || d.Secret != "sv_tok123" {
+			t.Fatalf("stored %+v %v", d, err)
+		}
+		m := d.Masked()
+		if m.Body != "Answer: https://cs.example.com/s/…\n" || m.Headers["List-Unsubscribe"] != "<https://cs.example.com/s/…/unsubscribe>" || m.Secret != "" {
+			t.Errorf("masked %q %v", m.Body, m.Headers)
+		}
+		if d.Headers["List-Unsubscribe"] != unsub {
+			t.Error("masking changed the stored delivery's headers")
+		}
+		if err := notify.Deliver(ctx, db, cfg, id); err != nil {
+			t.Fatal(err)
+		}
+		msg, err := mail.ReadMessage(strings.NewReader(string(k.msgs[0].data)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if msg.Header.Get("List-Unsubscribe") != unsub || msg.Header.Get("List-Unsubscribe-Post") != "List-Unsubscribe=One-Click" {
+			t.Errorf("headers sent: %v", msg.Header)
+		}
+	})
+}
+
 func TestEmailWithAuth(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()

@@ -397,3 +397,41 @@ func TestOverduePlaybook(t *testing.T) {
 		}
 	})
 }
+
+// TestOpen: the accounts still onboarding are the one in its window and the
+// overdue one, with days since signup; the completed one and an overdue one
+// older than maxDays are left out.
+func TestOpen(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		save(t, db, "setup_done", "", 30)
+		addAccount(t, db, "done", signup, map[string][]int{"setup_completed": {3}})
+		addAccount(t, db, "late", signup, nil)
+		addAccount(t, db, "new", signup.AddDate(0, 0, 35), nil)
+		asOf := dayAt(40) // S+40: "late"'s window (S..S+29) closed, "new"'s (S+35..S+64) open
+		run(t, db, asOf, nil)
+		got, err := onboarding.Open(ctx, db, asOf, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []onboarding.OpenAccount{
+			{AccountID: "late", Status: "overdue", SignupDate: "2024-01-01", DueDate: "2024-01-30", DaysElapsed: 40},
+			{AccountID: "new", Status: "in_progress", SignupDate: "2024-02-05", DueDate: "2024-03-05", DaysElapsed: 5},
+		}
+		if len(got) != len(want) {
+			t.Fatalf("Open = %+v, want %+v", got, want)
+		}
+		for i := range want {
+			if got[i] != want[i] {
+				t.Errorf("Open[%d] = %+v, want %+v", i, got[i], want[i])
+			}
+		}
+		recent, err := onboarding.Open(ctx, db, asOf, 39)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(recent) != 1 || recent[0].AccountID != "new" {
+			t.Errorf("Open(maxDays 39) = %+v, want only new", recent)
+		}
+	})
+}

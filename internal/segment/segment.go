@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -23,6 +24,7 @@ import (
 	"github.com/expr-lang/expr/parser"
 
 	"github.com/kizuna-cs/kizuna/internal/rule"
+	"github.com/kizuna-cs/kizuna/internal/snapshot"
 	"github.com/kizuna-cs/kizuna/internal/store"
 )
 
@@ -288,6 +290,73 @@ func History(ctx context.Context, q store.Querier, id string, f HistoryFilter) (
 	})
 	if err != nil {
 		return nil, fmt.Errorf("history of segment %s: %w", id, err)
+	}
+	return out, nil
+}
+
+// Save creates s (create true; ErrExists when the id is taken) or replaces
+// an existing one (ErrNotFound otherwise) and brings its membership up to
+// date with snaps at instant at, so it is live at once. It returns the
+// stored segment before (nil when new) and after, with the accounts that
+// joined and left.
+func Save(ctx context.Context, q store.Querier, s Segment, create bool, at time.Time, snaps []snapshot.Snapshot) (before *Segment, after Segment, joined, left int, err error) {
+	if create {
+		_, err = Create(ctx, q, s, at)
+	} else {
+		var old Segment
+		if old, err = Get(ctx, q, s.ID); err != nil {
+			return nil, after, 0, 0, err
+		}
+		before = &old
+		_, err = Update(ctx, q, s, at)
+	}
+	if err != nil {
+		return before, after, 0, 0, err
+	}
+	if joined, left, err = Refresh(ctx, q, s.ID, at, snaps); err != nil {
+		return before, after, 0, 0, err
+	}
+	after, err = Get(ctx, q, s.ID)
+	return before, after, joined, left, err
+}
+
+// MemberIDs returns every segment's stored members, by segment id, in
+// account id order: one read for a page that sums over the members.
+func MemberIDs(ctx context.Context, q store.Querier) (map[string][]string, error) {
+	rows, err := q.QueryContext(ctx, `SELECT segment_id, account_id FROM segment_members ORDER BY segment_id, account_id`)
+	if err != nil {
+		return nil, fmt.Errorf("segment members: %w", err)
+	}
+	type pair struct{ segment, account string }
+	ps, err := store.Collect(rows, func(sc interface{ Scan(...any) error }) (pair, error) {
+		var p pair
+		return p, sc.Scan(&p.segment, &p.account)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("segment members: %w", err)
+	}
+	out := map[string][]string{}
+	for _, p := range ps {
+		out[p.segment] = append(out[p.segment], p.account)
+	}
+	return out, nil
+}
+
+// Memberships returns the stored segments of every account that is in one
+// (account id → segment ids in id order): MemberIDs turned around.
+func Memberships(ctx context.Context, q store.Querier) (map[string][]string, error) {
+	bySegment, err := MemberIDs(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string][]string{}
+	for s, ids := range bySegment {
+		for _, a := range ids {
+			out[a] = append(out[a], s)
+		}
+	}
+	for _, ss := range out {
+		slices.Sort(ss)
 	}
 	return out, nil
 }

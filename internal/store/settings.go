@@ -19,3 +19,26 @@ func PutSetting(ctx context.Context, q Querier, key, value string) (string, erro
 	}
 	return before, nil
 }
+
+// Setting returns the value stored under key, "" when unset (the owning
+// package's default then applies).
+func Setting(ctx context.Context, q Querier, key string) (string, error) {
+	var v string
+	if err := q.QueryRowContext(ctx, `SELECT COALESCE(MAX(value), '') FROM settings WHERE key = $1`, key).Scan(&v); err != nil {
+		return "", fmt.Errorf("setting %s: %w", key, err)
+	}
+	return v, nil
+}
+
+// DeleteSetting removes key, so that its default applies again, and
+// returns the value before ("" when unset).
+func DeleteSetting(ctx context.Context, q Querier, key string) (string, error) {
+	before, err := Setting(ctx, q, key)
+	if err != nil {
+		return "", err
+	}
+	if _, err := q.ExecContext(ctx, `DELETE FROM settings WHERE key = $1`, key); err != nil {
+		return "", fmt.Errorf("delete setting %s: %w", key, err)
+	}
+	return before, nil
+}

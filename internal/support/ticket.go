@@ -156,3 +156,18 @@ func DeleteTicket(ctx context.Context, q store.Querier, id string) error {
 	}
 	return nil
 }
+
+// OpenedBetween returns the tickets opened in [from, to), oldest first:
+// what the frequent-inquiry (FAQ candidate) count reads.
+func OpenedBetween(ctx context.Context, q store.Querier, from, to time.Time) ([]Ticket, error) {
+	rows, err := q.QueryContext(ctx, `SELECT `+ticketColumns+` FROM tickets WHERE opened_at >= $1 AND opened_at < $2
+		ORDER BY opened_at, ticket_id`, from.Unix(), to.Unix())
+	if err != nil {
+		return nil, fmt.Errorf("tickets opened from %s: %w", from.Format(time.DateOnly), err)
+	}
+	out, err := store.Collect(rows, scanTicket)
+	if err != nil {
+		return nil, fmt.Errorf("tickets opened from %s: %w", from.Format(time.DateOnly), err)
+	}
+	return out, nil
+}

@@ -92,3 +92,25 @@ func TestTicketCRUD(t *testing.T) {
 		}
 	})
 }
+
+// TestOpenedBetween: [from, to), oldest first, ties by id.
+func TestOpenedBetween(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		mustAccounts(t, db, "a1")
+		t0 := time.Date(2026, 8, 1, 0, 0, 0, 0, time.UTC)
+		for id, at := range map[string]time.Time{"t1": t0.Add(-time.Second), "t2": t0, "t3": t0.Add(time.Hour), "t4": t0, "t5": t0.Add(24 * time.Hour)} {
+			if err := support.UpsertTicket(ctx, db, support.Ticket{ID: id, AccountID: "a1", OpenedAt: at, Subject: "s " + id}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, err := support.OpenedBetween(ctx, db, t0, t0.Add(24*time.Hour))
+		var ids []string
+		for _, tk := range got {
+			ids = append(ids, tk.ID)
+		}
+		if err != nil || !slices.Equal(ids, []string{"t2", "t4", "t3"}) || got[0].Subject != "s t2" {
+			t.Errorf("opened between = %v, %v; want t2 t4 t3", ids, err)
+		}
+	})
+}

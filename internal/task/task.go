@@ -359,3 +359,39 @@ func Queue(ctx context.Context, q store.Querier, assignee string, limit int) ([]
 	}
 	return out, nil
 }
+
+// QueueFilter selects the to-do tasks of [QueueOf]. Zero fields do not filter.
+type QueueFilter struct {
+	Assignee   string // one assignee's tasks; empty: everyone's, unassigned ones too
+	Status     string // open or in_progress; empty: both
+	PlaybookID string // only tasks this playbook created
+	// DueBefore, when set, keeps only tasks due before it (overdue, or due
+	// this week, as the caller picks the instant).
+	DueBefore time.Time
+	Limit     int
+}
+
+// QueueOf is a work queue as [Queue] orders it (earliest due first, then
+// tasks without a due date; ties by priority and age), for one assignee or
+// everyone, with the queue page's filters.
+func QueueOf(ctx context.Context, q store.Querier, f QueueFilter) ([]Task, error) {
+	var due int64 // 0: no bound
+	if !f.DueBefore.IsZero() {
+		due = f.DueBefore.Unix()
+	}
+	rows, err := q.QueryContext(ctx, `SELECT `+columns+` FROM tasks
+		WHERE status IN ('open', 'in_progress') AND ($1 = '' OR assignee = $1) AND ($2 = '' OR status = $2)
+			AND ($3 = '' OR playbook_id = $3) AND ($4 = 0 OR due_at < $4)
+		ORDER BY (due_at IS NULL), due_at,
+			CASE priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 WHEN 'normal' THEN 2 ELSE 3 END,
+			created_at, task_id
+		LIMIT $5`, f.Assignee, f.Status, f.PlaybookID, due, store.PageLimit(f.Limit))
+	if err != nil {
+		return nil, fmt.Errorf("work queue: %w", err)
+	}
+	out, err := store.Collect(rows, scan)
+	if err != nil {
+		return nil, fmt.Errorf("work queue: %w", err)
+	}
+	return out, nil
+}

@@ -119,6 +119,19 @@ func TestOpenAPIDocument(t *testing.T) {
 		"/api/v1/onboarding/report":                                            {"get"},
 		"/api/v1/accounts/{account_id}/onboarding":                             {"get"},
 		"/api/v1/accounts/{account_id}/onboarding/milestones/{milestone_id}":   {"put"},
+		// Surveys and feedback (issue 9).
+		"/api/v1/surveys":                              {"get", "post"},
+		"/api/v1/surveys/{survey_id}":                  {"get", "put"},
+		"/api/v1/surveys/{survey_id}/send":             {"post"},
+		"/api/v1/surveys/{survey_id}/public-link":      {"post", "delete"},
+		"/api/v1/feedback":                             {"get", "post"},
+		"/api/v1/feedback/from-ticket":                 {"post"},
+		"/api/v1/feedback/{feedback_id}":               {"get", "put"},
+		"/api/v1/product-requests":                     {"get", "post"},
+		"/api/v1/product-requests/{request_id}":        {"get", "put"},
+		"/api/v1/product-requests/{request_id}/status": {"post"},
+		"/api/v1/product-requests/{request_id}/merge":  {"post"},
+		"/api/v1/faq-candidates":                       {"get"},
 	}
 	for path, methods := range want {
 		for _, m := range methods {

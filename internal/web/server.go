@@ -140,6 +140,8 @@ func (s *Server) routes() {
 	registerSuccessPlans(s, s.api) // with the customer's shared page, GET /share/{token}
 	registerProspects(s, s.api)
 	registerOnboarding(s, s.api)
+	registerSurveys(s, s.api) // with the respondent's pages, /s/{token}
+	registerFeedback(s, s.api)
 	s.ingest = s.registerTracking()
 	s.ui.Register(s.mux)
 }

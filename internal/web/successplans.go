@@ -698,6 +698,6 @@ func registerSuccessPlans(s *Server, api huma.API) {
 		return &shareOutput{Body: after}, nil
 	})
 
-	// The customer's page: outside the API, with no login.
-	s.mux.HandleFunc("GET /share/{token}", s.sharedPlan)
+	// The customer's page (GET /share/{token}, no login) is the UI's:
+	// internal/web/ui/share_page.go.
 }

@@ -182,11 +182,11 @@ func (d *dashData) accounts(ctx context.Context, db store.Querier, now time.Time
 	if err != nil {
 		return err
 	}
-	bands, err := health.CurrentBands(ctx, db)
+	bands, err := health.AllBands(ctx, db)
 	if err != nil {
 		return err
 	}
-	risk, err := churn.CurrentProbabilities(ctx, db)
+	risk, err := churn.Probabilities(ctx, db)
 	if err != nil {
 		return err
 	}

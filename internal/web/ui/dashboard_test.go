@@ -50,13 +50,13 @@ func pctOf(x *float64) string {
 	return en.Sprintf("%.1f%%", *x*100)
 }
 
-var tileRe = regexp.MustCompile(`<div class="tile"><div class="label">([^<]*)</div><div class="value">([^<]*)</div><div class="delta">([^<]*)</div></div>`)
+var dashTileRe = regexp.MustCompile(`<div class="tile"><div class="label">([^<]*)</div><div class="value">([^<]*)</div><div class="delta">([^<]*)</div></div>`)
 
-// tiles reads the dashboard's tiles: label → value and label → note.
-func tiles(t *testing.T, body string) (values, notes map[string]string) {
+// dashTiles reads the dashboard's tiles: label → value and label → note.
+func dashTiles(t *testing.T, body string) (values, notes map[string]string) {
 	t.Helper()
 	values, notes = map[string]string{}, map[string]string{}
-	for _, m := range tileRe.FindAllStringSubmatch(body, -1) {
+	for _, m := range dashTileRe.FindAllStringSubmatch(body, -1) {
 		values[html.UnescapeString(m[1])] = html.UnescapeString(m[2])
 		notes[html.UnescapeString(m[1])] = html.UnescapeString(m[3])
 	}
@@ -66,13 +66,13 @@ func tiles(t *testing.T, body string) (values, notes map[string]string) {
 	return values, notes
 }
 
-var atRiskRe = regexp.MustCompile(`(?s)<section class="panel dash-two" id="at-risk">.*?</section>`)
-var accountLinkRe = regexp.MustCompile(`href="/accounts/([^"]+)"`)
+var dashAtRiskRe = regexp.MustCompile(`(?s)<section class="panel dash-two" id="at-risk">.*?</section>`)
+var dashAccountLinkRe = regexp.MustCompile(`href="/accounts/([^"]+)"`)
 
 // atRisk lists the account ids of the "accounts at risk" panel, in order.
 func atRisk(body string) []string {
 	var ids []string
-	for _, m := range accountLinkRe.FindAllStringSubmatch(atRiskRe.FindString(body), -1) {
+	for _, m := range dashAccountLinkRe.FindAllStringSubmatch(dashAtRiskRe.FindString(body), -1) {
 		ids = append(ids, m[1])
 	}
 	return ids
@@ -113,7 +113,7 @@ func TestDashboard(t *testing.T) {
 		}
 		lastRow, prev := rows[11], rows[10]
 		month := last.Format("Jan 2006")
-		values, notes := tiles(t, adminPage)
+		values, notes := dashTiles(t, adminPage)
 		change := lastRow.MRR - prev.MRR
 		sign := ""
 		if change > 0 {
@@ -269,7 +269,7 @@ func TestDashboard(t *testing.T) {
 				rows = append(rows, r)
 			}
 		}
-		values, _ := tiles(t, body)
+		values, _ := dashTiles(t, body)
 		if got, want := values["MRR, end of "+last.Format("Jan 2006")], usd(rows[len(rows)-1].MRR); got != want {
 			t.Errorf("the CSM's MRR = %q, want %q", got, want)
 		}
@@ -292,7 +292,7 @@ func TestDashboard(t *testing.T) {
 		body := v.get("/").Body
 		rows := table("")
 		label := fmt.Sprintf("MRR（%d年%d月末）", last.Year(), last.Month())
-		values, _ := tiles(t, body)
+		values, _ := dashTiles(t, body)
 		if got := values[label]; got != usd(rows[11].MRR) {
 			t.Errorf("%s = %q, want %q", label, got, usd(rows[11].MRR))
 		}

@@ -48,3 +48,21 @@ document.addEventListener("DOMContentLoaded", () => {
     });
   }
 });
+
+// area: rules
+// A select with data-rules-switch="NAME" shows only the elements with
+// data-rules-show="NAME" whose data-rules-values (space-separated) hold its
+// value: a playbook's trigger and action fields. Without scripts every
+// field shows, and the server keeps only those of the chosen type.
+document.addEventListener("DOMContentLoaded", () => {
+  for (const sel of document.querySelectorAll("select[data-rules-switch]")) {
+    const name = sel.dataset.rulesSwitch;
+    const update = () => {
+      for (const el of document.querySelectorAll('[data-rules-show="' + CSS.escape(name) + '"]')) {
+        el.hidden = !el.dataset.rulesValues.split(" ").includes(sel.value);
+      }
+    };
+    sel.addEventListener("change", update);
+    update();
+  }
+});

@@ -1,0 +1,46 @@
+package ui
+
+import (
+	"errors"
+
+	"github.com/kizuna-cs/kizuna/internal/audit"
+	"github.com/kizuna-cs/kizuna/internal/rule"
+)
+
+// actor is how the audit log names the signed-in user, as the API does.
+func actor(rq *Request) string { return audit.UserActor(rq.User.Email) }
+
+// fieldErrors are a form's messages by field name, shown beside the fields.
+type fieldErrors map[string]string
+
+// add keeps the first message of a field: the first problem is the one to
+// fix first.
+func (e fieldErrors) add(field, msg string) {
+	if _, ok := e[field]; !ok {
+		e[field] = msg
+	}
+}
+
+// ruleMessage is a rule's compile error as the user reads it: the line,
+// the column and the reason, so they can find the typo.
+func ruleMessage(l *Locale, line, col int, msg string) string {
+	return l.T("Line %d, column %d: %s", line, col, msg)
+}
+
+// ruleText is ruleMessage of err when it is a *rule.Error; ok is false for
+// any other error, which is the server's, not the user's.
+func ruleText(l *Locale, err error) (msg string, ok bool) {
+	var re *rule.Error
+	if !errors.As(err, &re) {
+		return "", false
+	}
+	return ruleMessage(l, re.Line, re.Column, re.Message), true
+}
+
+// ruleError formats err, a *rule.Error or another error, for the user.
+func ruleError(l *Locale, err error) string {
+	if msg, ok := ruleText(l, err); ok {
+		return msg
+	}
+	return err.Error()
+}
