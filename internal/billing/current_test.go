@@ -54,6 +54,15 @@ func TestCurrentMRR(t *testing.T) {
 			t.Errorf("CurrentMRR = %v, want %v", got, want)
 		}
 
+		// Every account at once gives the same amounts (c's period ended at `at`).
+		if all, err := billing.AllCurrentMRR(ctx, db, at); err != nil || !reflect.DeepEqual(all, want) {
+			t.Errorf("AllCurrentMRR = %v, %v; want %v", all, err, want)
+		}
+		if all, err := billing.AllCurrentMRR(ctx, db, d(7, 2)); err != nil ||
+			!reflect.DeepEqual(all, map[string]map[string]int64{"a": {"USD": 6000 + 99999, "JPY": 5000}, "b": {"EUR": 700}}) {
+			t.Errorf("AllCurrentMRR on 2 July = %v, %v", all, err)
+		}
+
 		if got, err := billing.CurrentMRR(ctx, db, nil, at); err != nil || len(got) != 0 {
 			t.Errorf("CurrentMRR(no ids) = %v, %v; want empty", got, err)
 		}

@@ -1,9 +1,14 @@
 package web
 
 import (
+	"compress/gzip"
+	"io"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"strconv"
+	"strings"
+	"sync"
 	"time"
 )
 
@@ -118,3 +123,165 @@ func (r *statusRecorder) statusCode() int {
 	}
 	return r.code
 }
+
+// minGzip is the smallest body worth compressing: below it the gzip
+// header and the CPU cost more than the bytes saved.
+const minGzip = 1024
+
+var gzipPool = sync.Pool{New: func() any { return gzip.NewWriter(io.Discard) }}
+
+// compress gzips text responses (HTML, CSS, JavaScript, SVG, JSON, CSV)
+// of at least minGzip bytes for clients that accept it. It leaves alone a
+// HEAD, a range request (whose byte ranges name the uncompressed file), a
+// response that already has a Content-Encoding, and any other type.
+func compress(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Add("Vary", "Accept-Encoding")
+		if r.Method == http.MethodHead || r.Header.Get("Range") != "" || !acceptsGzip(r.Header.Get("Accept-Encoding")) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		gw := &gzipWriter{ResponseWriter: w}
+		defer gw.finish()
+		next.ServeHTTP(gw, r)
+	})
+}
+
+// acceptsGzip reports whether an Accept-Encoding header allows gzip (or
+// *) with a q-value above 0.
+func acceptsGzip(header string) bool {
+	for _, part := range strings.Split(header, ",") {
+		name, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		name = strings.ToLower(strings.TrimSpace(name))
+		if name != "gzip" && name != "*" {
+			continue
+		}
+		q := 1.0
+		for _, p := range strings.Split(params, ";") {
+			if k, v, ok := strings.Cut(strings.TrimSpace(p), "="); ok && strings.EqualFold(k, "q") {
+				if f, err := strconv.ParseFloat(v, 64); err == nil {
+					q = f
+				}
+			}
+		}
+		return q > 0
+	}
+	return false
+}
+
+// compressible reports whether a Content-Type is text that gzip shrinks.
+func compressible(contentType string) bool {
+	mt, _, _ := strings.Cut(contentType, ";")
+	mt = strings.ToLower(strings.TrimSpace(mt))
+	switch {
+	case strings.HasPrefix(mt, "text/"), strings.HasSuffix(mt, "+json"), strings.HasSuffix(mt, "+xml"):
+		return true
+	}
+	switch mt {
+	case "application/json", "application/javascript", "application/xml", "application/x-ndjson":
+		return true
+	}
+	return false
+}
+
+// gzipWriter holds the first minGzip bytes of a response to decide
+// whether to compress it, then writes through a gzip.Writer or straight on.
+type gzipWriter struct {
+	http.ResponseWriter
+	status  int
+	buf     []byte
+	decided bool
+	gz      *gzip.Writer
+}
+
+func (w *gzipWriter) WriteHeader(code int) {
+	if code < 200 || w.decided {
+		w.ResponseWriter.WriteHeader(code) // 1xx go out at once; a second status is net/http's to refuse
+		return
+	}
+	if w.status == 0 {
+		w.status = code
+	}
+}
+
+func (w *gzipWriter) Write(p []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	if !w.decided {
+		w.buf = append(w.buf, p...)
+		if len(w.buf) < minGzip {
+			return len(p), nil
+		}
+		if err := w.decide(false); err != nil {
+			return 0, err
+		}
+		return len(p), nil
+	}
+	if w.gz != nil {
+		return w.gz.Write(p)
+	}
+	return w.ResponseWriter.Write(p)
+}
+
+// decide sends the header, compressed if the body is of a compressible
+// type and either the bytes held so far are enough or stream says the
+// response is streamed, and the held bytes after it.
+func (w *gzipWriter) decide(stream bool) error {
+	w.decided = true
+	h := w.Header()
+	if h.Get("Content-Type") == "" && len(w.buf) > 0 {
+		h.Set("Content-Type", http.DetectContentType(w.buf)) // what net/http would sniff
+	}
+	if (stream || len(w.buf) >= minGzip) && h.Get("Content-Encoding") == "" && compressible(h.Get("Content-Type")) &&
+		w.status != http.StatusNoContent && w.status != http.StatusNotModified {
+		h.Set("Content-Encoding", "gzip")
+		h.Del("Content-Length")
+		w.gz = gzipPool.Get().(*gzip.Writer)
+		w.gz.Reset(w.ResponseWriter)
+	}
+	w.ResponseWriter.WriteHeader(w.status)
+	buf := w.buf
+	w.buf = nil
+	if len(buf) == 0 {
+		return nil
+	}
+	var err error
+	if w.gz != nil {
+		_, err = w.gz.Write(buf)
+	} else {
+		_, err = w.ResponseWriter.Write(buf)
+	}
+	return err
+}
+
+// Flush sends what is held (compressing a streamed response of a
+// compressible type however short so far) and flushes the connection.
+func (w *gzipWriter) Flush() {
+	if !w.decided {
+		if w.status == 0 {
+			w.status = http.StatusOK
+		}
+		w.decide(true)
+	}
+	if w.gz != nil {
+		w.gz.Flush()
+	}
+	http.NewResponseController(w.ResponseWriter).Flush()
+}
+
+// finish writes what is still held and ends the gzip stream.
+func (w *gzipWriter) finish() {
+	if !w.decided && w.status != 0 {
+		w.decide(false)
+	}
+	if w.gz != nil {
+		w.gz.Close()
+		w.gz.Reset(io.Discard)
+		gzipPool.Put(w.gz)
+		w.gz = nil
+	}
+}
+
+// Unwrap lets http.ResponseController reach the connection's writer.
+func (w *gzipWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

@@ -101,7 +101,7 @@ func New(db *store.DB, log *slog.Logger, opts Options) *Server {
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, http.StatusForbidden, "cross-origin request refused: a page on another site may not change data here")
 	}))
-	s.handler = s.observe(securityHeaders(s.recoverPanics(cop.Handler(http.HandlerFunc(s.route)))))
+	s.handler = s.observe(compress(securityHeaders(s.recoverPanics(cop.Handler(http.HandlerFunc(s.route))))))
 	return s
 }
 

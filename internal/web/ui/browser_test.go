@@ -164,7 +164,7 @@ func (c *chrome) shot(t *testing.T, name string) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	png := value(t, c, "screenshot "+name, chromedp.FullScreenshot(90))
+	png := value(t, c, "screenshot "+name, chromedp.FullScreenshot(100))
 	p := filepath.Join(dir, name+".png")
 	if err := os.WriteFile(p, png, 0o644); err != nil {
 		t.Fatal(err)
