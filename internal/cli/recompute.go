@@ -9,13 +9,9 @@ import (
 	"slices"
 	"time"
 
-	"github.com/kizuna-cs/kizuna/internal/health"
 	"github.com/kizuna-cs/kizuna/internal/jobs"
-	"github.com/kizuna-cs/kizuna/internal/lifecycle"
-	"github.com/kizuna-cs/kizuna/internal/onboarding"
-	"github.com/kizuna-cs/kizuna/internal/playbook"
 	"github.com/kizuna-cs/kizuna/internal/recompute"
-	"github.com/kizuna-cs/kizuna/internal/segment"
+	"github.com/kizuna-cs/kizuna/internal/stages"
 	"github.com/kizuna-cs/kizuna/internal/store"
 )
 
@@ -28,34 +24,10 @@ type RecomputeCmd struct {
 	Format    string   `default:"table" enum:"table,json" help:"Output: table or json."`
 }
 
-// pipeline returns the builder of the recompute stages, in order: health,
-// onboarding, lifecycle stages, segments, playbooks. enqueue hands the deliveries a batch wrote to the job
-// queue, in the batch's transaction.
+// pipeline returns the builder of the recompute stages (see package
+// stages); enqueue hands the deliveries a batch wrote to the job queue.
 func pipeline(enqueue func(ctx context.Context, q store.Querier, ids []string) error) func(context.Context, store.Querier, bool) ([]recompute.Stage, error) {
-	return func(ctx context.Context, q store.Querier, partial bool) ([]recompute.Stage, error) {
-		h, err := health.NewStage(ctx, q)
-		if err != nil {
-			return nil, err
-		}
-		ob, err := onboarding.NewStage(ctx, q)
-		if err != nil {
-			return nil, err
-		}
-		ob.Partial = partial
-		lc, err := lifecycle.NewStage(ctx, q)
-		if err != nil {
-			return nil, err
-		}
-		seg, err := segment.NewStage(ctx, q)
-		if err != nil {
-			return nil, err
-		}
-		pb, err := playbook.NewStage(ctx, q, playbook.Options{Enqueue: enqueue, Partial: partial})
-		if err != nil {
-			return nil, err
-		}
-		return []recompute.Stage{h, ob, lc, seg, pb}, nil
-	}
+	return stages.Builder(enqueue)
 }
 
 // queueDeliveries is the playbook stage's Enqueue over j: one deliver job

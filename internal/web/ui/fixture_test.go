@@ -6,12 +6,8 @@ import (
 	"time"
 
 	"github.com/kizuna-cs/kizuna/internal/demo"
-	"github.com/kizuna-cs/kizuna/internal/health"
-	"github.com/kizuna-cs/kizuna/internal/lifecycle"
-	"github.com/kizuna-cs/kizuna/internal/onboarding"
-	"github.com/kizuna-cs/kizuna/internal/playbook"
 	"github.com/kizuna-cs/kizuna/internal/recompute"
-	"github.com/kizuna-cs/kizuna/internal/segment"
+	"github.com/kizuna-cs/kizuna/internal/stages"
 	"github.com/kizuna-cs/kizuna/internal/store"
 	"github.com/kizuna-cs/kizuna/internal/storetest"
 )
@@ -30,31 +26,8 @@ func demoSite(t *testing.T, db *store.DB) *site {
 	if _, err := demo.Generate(ctx, db, demo.Config{Seed: 1, Scale: 0.02, Now: demoDay}); err != nil {
 		t.Fatalf("generate the demo: %v", err)
 	}
-	stages := func(ctx context.Context, q store.Querier, partial bool) ([]recompute.Stage, error) {
-		h, err := health.NewStage(ctx, q)
-		if err != nil {
-			return nil, err
-		}
-		ob, err := onboarding.NewStage(ctx, q)
-		if err != nil {
-			return nil, err
-		}
-		lc, err := lifecycle.NewStage(ctx, q)
-		if err != nil {
-			return nil, err
-		}
-		seg, err := segment.NewStage(ctx, q)
-		if err != nil {
-			return nil, err
-		}
-		pb, err := playbook.NewStage(ctx, q, playbook.Options{Partial: partial,
-			Enqueue: func(context.Context, store.Querier, []string) error { return nil }})
-		if err != nil {
-			return nil, err
-		}
-		return []recompute.Stage{h, ob, lc, seg, pb}, nil
-	}
-	st, err := stages(ctx, db, false)
+	noQueue := func(context.Context, store.Querier, []string) error { return nil }
+	st, err := stages.Builder(noQueue)(ctx, db, false)
 	if err != nil {
 		t.Fatal(err)
 	}
