@@ -59,7 +59,9 @@ func RunWith(ctx context.Context, db *store.DB, addr string, log io.Writer, opts
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", addr, err)
 	}
-	return serve(ctx, ln, New(db, logger, opts), logger)
+	s := New(db, logger, opts)
+	go s.ui.Warm(ctx)
+	return serve(ctx, ln, s, logger)
 }
 
 // serve serves h on ln until ctx is cancelled, then stops accepting

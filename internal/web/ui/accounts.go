@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"context"
 	"net/http"
 	"slices"
 	"strconv"
@@ -21,6 +22,10 @@ type accountsArea struct {
 // registerAccounts registers the accounts list and the account page.
 func (u *UI) registerAccounts() {
 	a := &accountsArea{u: u, cache: newAccountsCache(u.db, u.log)}
+	u.warmers = append(u.warmers, func(ctx context.Context) error {
+		_, err := a.cache.get(ctx)
+		return err
+	})
 	u.mux.Handle("GET /accounts", u.page(user.RoleViewer, a.list))
 	u.mux.Handle("GET /accounts.csv", u.page(user.RoleViewer, a.csv))
 	u.mux.Handle("GET /accounts/{id}", u.page(user.RoleViewer, a.show))

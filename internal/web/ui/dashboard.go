@@ -16,6 +16,10 @@ import (
 // server hands a browser's request for it to [UI.MetricsPage].
 func (u *UI) registerDashboard() {
 	u.mux.Handle("GET /{$}", u.page(user.RoleViewer, u.dashboard))
+	u.warmers = append(u.warmers, func(ctx context.Context) error {
+		_, err := u.dashboardData(ctx, "")
+		return err
+	})
 	u.mux.Handle("GET /metrics/monthly.csv", u.page(user.RoleViewer, u.metricsCSV))
 }
 

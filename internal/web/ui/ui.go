@@ -10,6 +10,7 @@ package ui
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
@@ -45,6 +46,20 @@ type UI struct {
 	// staticHash versions the static files' URLs, so they can be cached
 	// for a year and still change with a new release.
 	staticHash string
+	// warmers load what the slowest pages cache; see Warm.
+	warmers []func(context.Context) error
+}
+
+// Warm loads what the slowest pages cache (the dashboard's figures for
+// everyone, the accounts list's index), so that the first person to open
+// them after a start does not wait seconds on a large database. The
+// server calls it once, in the background, when it starts serving.
+func (u *UI) Warm(ctx context.Context) {
+	for _, w := range u.warmers {
+		if err := w(ctx); err != nil && ctx.Err() == nil {
+			u.log.Warn("warm the page caches", "err", err)
+		}
+	}
 }
 
 // New parses every template in both languages; an error here is a bug in
