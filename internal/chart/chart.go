@@ -107,18 +107,39 @@ func open(b *strings.Builder, label string) {
 	fmt.Fprintf(b, `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %.0f %.0f" role="img" aria-label="%s">`, width, height, esc(label))
 }
 
-// xLabels writes every n-th label under the bars so they do not overlap.
+// xLabels writes every n-th label under the bars, n as small as keeps
+// them from overlapping: the labels' width is estimated from their
+// characters (a wide East Asian character takes about twice a digit's
+// room), as the server cannot measure the browser's font.
 func xLabels(b *strings.Builder, labels []string, x func(i int) float64) {
-	every := int(math.Ceil(float64(len(labels)) / 12))
-	if every < 1 {
-		every = 1
+	widest := 0.0
+	for _, l := range labels {
+		widest = math.Max(widest, textWidth(l))
 	}
+	slot := (width - padL - padR) / math.Max(float64(len(labels)), 1)
+	every := max(int(math.Ceil((widest+4)/slot)), 1)
 	for i, l := range labels {
 		if i%every != 0 {
 			continue
 		}
 		fmt.Fprintf(b, `<text x="%.1f" y="%.1f" text-anchor="middle">%s</text>`, x(i), height-8, esc(l))
 	}
+}
+
+// labelFont is the size of the charts' text (app.css: svg text).
+const labelFont = 11.0
+
+// textWidth estimates how wide s is drawn at labelFont.
+func textWidth(s string) float64 {
+	w := 0.0
+	for _, r := range s {
+		if r >= 0x1100 && (r <= 0x115f || (r >= 0x2e80 && r <= 0xa4cf) || (r >= 0xac00 && r <= 0xd7a3) || (r >= 0xf900 && r <= 0xfaff) || (r >= 0xff00 && r <= 0xff60)) {
+			w += labelFont
+		} else {
+			w += 0.55 * labelFont
+		}
+	}
+	return w
 }
 
 // Bars draws one bar per label, the series stacked: positive values above

@@ -88,3 +88,37 @@ func TestNiceStep(t *testing.T) {
 		}
 	}
 }
+
+// TestXLabelsDoNotOverlap: twelve months fit in English; in Japanese
+// ("2026年1月" is wider) every other one is shown; 36 labels thin out.
+func TestXLabelsDoNotOverlap(t *testing.T) {
+	months := func(n int, f func(i int) string) []string {
+		out := make([]string, n)
+		for i := range out {
+			out[i] = f(i)
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name   string
+		labels []string
+		shown  int
+	}{
+		{"12 English months", months(12, func(i int) string { return fmt.Sprintf("Jan %d", 2020+i) }), 12},
+		{"12 Japanese months", months(12, func(i int) string { return fmt.Sprintf("2026年%d月", i+1) }), 6},
+		{"36 English months", months(36, func(i int) string { return fmt.Sprintf("Jan %d", 2020+i) }), 12},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := Bars("c", tc.labels, []Series{{Name: "s", Values: make([]float64, len(tc.labels))}}, nil)
+			got := 0
+			for _, l := range tc.labels {
+				if strings.Contains(string(c.SVG), `text-anchor="middle">`+l+`</text>`) {
+					got++
+				}
+			}
+			if got != tc.shown {
+				t.Errorf("%d of %d labels shown, want %d", got, len(tc.labels), tc.shown)
+			}
+		})
+	}
+}
