@@ -554,6 +554,14 @@ func testAccountPage(t *testing.T, db *store.DB) {
 		if got := csm.get(page).Body; !strings.Contains(got, "Talked about the renewal &lt;soon&gt;.") {
 			t.Errorf("the note is not on the timeline")
 		}
+		// The redirect's notice shows (its cookie vouches for it); a notice
+		// in a link from elsewhere does not.
+		if got := csm.get(res.Header.Get("Location")).Body; !strings.Contains(got, `<p class="notice" role="status">Note added.</p>`) {
+			t.Errorf("the notice of the redirect is not shown")
+		}
+		if got := csm.get(page + "?notice=Your+account+is+suspended.").Body; strings.Contains(got, `role="status">Your account`) {
+			t.Errorf("a forged notice is shown")
+		}
 		if n := count(`SELECT COUNT(*) FROM notes n JOIN audit_log l ON l.object_type = 'note' AND l.object_id = n.note_id
 			WHERE n.account_id = $1 AND n.kind = 'call' AND n.author_email = 'csm@example.com' AND l.actor = 'user:csm@example.com'`, id); n != 1 {
 			t.Errorf("%d audited call notes, want 1", n)

@@ -58,6 +58,7 @@ func formOptFloat(rq *Request, errs fieldErrors, name string) *float64 {
 // notice and then the anchor (#…) of the part of the page that changed: the
 // anchor must come after the query, or the notice would be part of it.
 func redirectTo(w http.ResponseWriter, rq *Request, path, anchor, notice string) {
+	setNotice(w, rq.Request, notice)
 	http.Redirect(w, rq.Request, path+"?notice="+url.QueryEscape(notice)+anchor, http.StatusSeeOther)
 }
 

@@ -138,7 +138,7 @@ type Request struct {
 	User   user.User
 	Loc    *Locale
 	CSRF   string
-	Notice string // a one-line message after a redirect (?notice=...)
+	Notice string // a one-line message after a redirect (?notice=..., vouched for by a cookie)
 }
 
 // handlerFunc serves a page or an action. Returning an error renders the
@@ -229,7 +229,7 @@ func (u *UI) request(r *http.Request) (*Request, string, error) {
 		return nil, "", err
 	}
 	rq := &Request{Request: r, User: us, Loc: u.localeFor(r, us.Language), CSRF: csrfToken(c.Value)}
-	rq.Notice = r.URL.Query().Get("notice")
+	rq.Notice = vouchedNotice(r)
 	return rq, c.Value, nil
 }
 
@@ -384,8 +384,37 @@ func redirect(w http.ResponseWriter, r *http.Request, path, notice string) {
 			sep = "&"
 		}
 		path += sep + "notice=" + url.QueryEscape(notice)
+		setNotice(w, r, notice)
 	}
 	http.Redirect(w, r, path, http.StatusSeeOther)
+}
+
+// noticeCookie vouches for the ?notice= of the page an action redirects
+// to: the page shows the notice only when the cookie matches it, so a link
+// from elsewhere cannot make Kizuna say a text of its author's choosing.
+const noticeCookie = "kizuna_notice"
+
+func noticeSum(notice string) string {
+	sum := sha256.Sum256([]byte("kizuna notice\x00" + notice))
+	return hex.EncodeToString(sum[:12])
+}
+
+// setNotice sets the cookie that vouches for notice, for a minute.
+func setNotice(w http.ResponseWriter, r *http.Request, notice string) {
+	http.SetCookie(w, &http.Cookie{Name: noticeCookie, Value: noticeSum(notice), Path: "/", MaxAge: 60,
+		HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode})
+}
+
+// vouchedNotice is the request's ?notice= when the cookie vouches for it.
+func vouchedNotice(r *http.Request) string {
+	n := r.URL.Query().Get("notice")
+	if n == "" {
+		return ""
+	}
+	if c, err := r.Cookie(noticeCookie); err == nil && c.Value == noticeSum(n) {
+		return n
+	}
+	return ""
 }
 
 // static serves the embedded static files. A URL carrying the current
