@@ -416,6 +416,20 @@ func testAccountPage(t *testing.T, db *store.DB) {
 		return n
 	}
 
+	// The stored churn risk (issue 7) shows with its reasons.
+	t.Run("churn risk", func(t *testing.T) {
+		risk := []churn.Risk{{AccountID: id, Probability: 0.37, Reasons: []churn.Reason{{Feature: "low_seat_utilization", Value: 1, Contribution: 0.84}}}}
+		if _, err := churn.StoreScores(context.Background(), s.db, risk, demoDay, demoDay); err != nil {
+			t.Fatal(err)
+		}
+		body := s.as(t, user.RoleViewer).get(page).Body
+		for _, want := range []string{`<div class="value">37.0%</div>`, "low_seat_utilization = 1.00", "log-odds &#43;0.84"} {
+			if !strings.Contains(body, want) {
+				t.Errorf("the account page lacks %q", want)
+			}
+		}
+	})
+
 	t.Run("shows the account", func(t *testing.T) {
 		b := s.as(t, user.RoleViewer)
 		res := b.get(page)
