@@ -2,6 +2,9 @@ package ui
 
 import (
 	"errors"
+	"strconv"
+	"strings"
+	"time"
 
 	"github.com/kizuna-cs/kizuna/internal/audit"
 	"github.com/kizuna-cs/kizuna/internal/rule"
@@ -43,4 +46,63 @@ func ruleError(l *Locale, err error) string {
 		return msg
 	}
 	return err.Error()
+}
+
+// The form parsers read a posted field by its name and record a problem
+// under field (the name the messages are shown beside, often the API's
+// JSON name); a blank field is not a problem, it is the default.
+
+// formIntOr reads a whole number; blank or not a number gives def.
+func formIntOr(rq *Request, errs fieldErrors, name, field string, def int) int {
+	v := strings.TrimSpace(rq.PostFormValue(name))
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		errs.add(field, rq.Loc.T("%q is not a whole number.", v))
+		return def
+	}
+	return n
+}
+
+// formInt reads a whole number; blank is 0.
+func formInt(rq *Request, errs fieldErrors, name, field string) int {
+	return formIntOr(rq, errs, name, field, 0)
+}
+
+// formOptFloat reads a number: nil when blank or not a number.
+func formOptFloat(rq *Request, errs fieldErrors, name, field string) *float64 {
+	v := strings.TrimSpace(rq.PostFormValue(name))
+	if v == "" {
+		return nil
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil {
+		errs.add(field, rq.Loc.T("%q is not a number.", v))
+		return nil
+	}
+	return &f
+}
+
+// formFloat reads a number; blank is 0.
+func formFloat(rq *Request, errs fieldErrors, name, field string) float64 {
+	if f := formOptFloat(rq, errs, name, field); f != nil {
+		return *f
+	}
+	return 0
+}
+
+// formDate reads a date (YYYY-MM-DD, 00:00 UTC): nil when blank or not a date.
+func formDate(rq *Request, errs fieldErrors, name, field string) *time.Time {
+	v := strings.TrimSpace(rq.PostFormValue(name))
+	if v == "" {
+		return nil
+	}
+	t, err := time.Parse(time.DateOnly, v)
+	if err != nil {
+		errs.add(field, rq.Loc.T("Enter a date as YYYY-MM-DD."))
+		return nil
+	}
+	return &t
 }

@@ -3,8 +3,6 @@ package ui
 import (
 	"net/http"
 	"net/url"
-	"strconv"
-	"strings"
 
 	"github.com/kizuna-cs/kizuna/internal/user"
 )
@@ -23,35 +21,6 @@ func (u *UI) registerJourney() {
 	u.registerPlan()
 	// The customer's page: no session, the link is the credential.
 	u.mux.HandleFunc("GET /share/{token}", u.sharePage)
-}
-
-// formIntOr reads an integer field; blank gives def. A field that is not a
-// whole number is reported in errs.
-func formIntOr(rq *Request, errs fieldErrors, name string, def int) int {
-	s := strings.TrimSpace(rq.PostFormValue(name))
-	if s == "" {
-		return def
-	}
-	n, err := strconv.Atoi(s)
-	if err != nil {
-		errs[name] = rq.Loc.T("Enter a whole number.")
-		return def
-	}
-	return n
-}
-
-// formOptFloat reads an optional number field: nil when blank.
-func formOptFloat(rq *Request, errs fieldErrors, name string) *float64 {
-	s := strings.TrimSpace(rq.PostFormValue(name))
-	if s == "" {
-		return nil
-	}
-	f, err := strconv.ParseFloat(s, 64)
-	if err != nil {
-		errs[name] = rq.Loc.T("Enter a number.")
-		return nil
-	}
-	return &f
 }
 
 // redirectTo answers a successful action as redirect does, to path with a

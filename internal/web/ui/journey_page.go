@@ -112,9 +112,9 @@ func (u *UI) journeySave(w http.ResponseWriter, rq *Request) error {
 	def.Name = strings.TrimSpace(rq.PostFormValue("name"))
 	def.Description = rq.PostFormValue("description")
 	def.Rule = rq.PostFormValue("rule")
-	def.Priority = formIntOr(rq, errs, "priority", old.Priority)
+	def.Priority = formIntOr(rq, errs, "priority", "priority", old.Priority)
 	f := lifecycle.JourneyFields{
-		Position: formIntOr(rq, errs, "position", 0), Goal: rq.PostFormValue("goal"), Actions: rq.PostFormValue("actions"),
+		Position: formIntOr(rq, errs, "position", "position", 0), Goal: rq.PostFormValue("goal"), Actions: rq.PostFormValue("actions"),
 		Feelings: rq.PostFormValue("feelings"), Questions: rq.PostFormValue("questions"), Support: rq.PostFormValue("support"),
 		Touch:     lifecycle.Touch{High: rq.PostFormValue("touch_high"), Low: rq.PostFormValue("touch_low"), Tech: rq.PostFormValue("touch_tech")},
 		Playbooks: rq.PostForm["playbooks"],

@@ -124,7 +124,7 @@ func (u *UI) onboardingSave(w http.ResponseWriter, rq *Request) error {
 	ctx := rq.Context()
 	errs := fieldErrors{}
 	def := onboarding.OnboardingDefinition{Rule: strings.TrimSpace(rq.PostFormValue("rule")),
-		Applies: strings.TrimSpace(rq.PostFormValue("applies")), WindowDays: formIntOr(rq, errs, "window_days", 0)}
+		Applies: strings.TrimSpace(rq.PostFormValue("applies")), WindowDays: formIntOr(rq, errs, "window_days", "window_days", 0)}
 	if len(errs) == 0 {
 		if err := onboarding.Validate(def); err != nil {
 			var fe *onboarding.FieldError

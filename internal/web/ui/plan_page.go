@@ -178,20 +178,6 @@ func milestoneFormOf(m successplan.PlanMilestone) milestoneForm {
 	return milestoneForm{ID: m.ID, Title: m.Title, GoalID: m.GoalID, OwnerEmail: m.OwnerEmail, DueAt: dateField(m.DueAt), Status: m.Status}
 }
 
-// formDate reads an optional date field (YYYY-MM-DD).
-func formDate(rq *Request, errs fieldErrors, name string) *time.Time {
-	s := strings.TrimSpace(rq.PostFormValue(name))
-	if s == "" {
-		return nil
-	}
-	t, err := time.Parse(time.DateOnly, s)
-	if err != nil {
-		errs[name] = rq.Loc.T("Enter a date as YYYY-MM-DD.")
-		return nil
-	}
-	return &t
-}
-
 // planURL is the plan page of the request's account.
 func planURL(rq *Request) string {
 	return "/accounts/" + rq.PathValue("id") + "/plan"
@@ -324,16 +310,16 @@ func (u *UI) planGoalSave(w http.ResponseWriter, rq *Request) error {
 		*dst = strings.TrimSpace(rq.PostFormValue(name))
 	}
 	g := successplan.PlanGoal{ID: goalID, AccountID: id, Title: f.Title, Description: f.Description, Tracking: f.Tracking, Status: f.Status,
-		DueAt: formDate(rq, errs, "due_at")}
+		DueAt: formDate(rq, errs, "due_at", "due_at")}
 	// Only the fields of the chosen tracking are kept, so that switching
 	// a goal from a rule to a metric needs no clearing by hand.
 	switch g.Tracking {
 	case successplan.TrackRule:
 		g.Rule = f.Rule
 	case successplan.TrackMetric:
-		g.Metric, g.Baseline, g.Target = f.Metric, formOptFloat(rq, errs, "baseline"), formOptFloat(rq, errs, "target")
+		g.Metric, g.Baseline, g.Target = f.Metric, formOptFloat(rq, errs, "baseline", "baseline"), formOptFloat(rq, errs, "target", "target")
 	default:
-		if p := formOptFloat(rq, errs, "manual_percent"); p != nil {
+		if p := formOptFloat(rq, errs, "manual_percent", "manual_percent"); p != nil {
 			g.ManualPercent = *p
 		}
 	}
@@ -436,7 +422,7 @@ func (u *UI) planMilestoneSave(w http.ResponseWriter, rq *Request) error {
 		f.Status = successplan.MilestoneOpen
 	}
 	m := successplan.PlanMilestone{ID: msID, AccountID: id, Title: f.Title, GoalID: f.GoalID, OwnerEmail: f.OwnerEmail, Status: f.Status,
-		DueAt: formDate(rq, errs, "due_at")}
+		DueAt: formDate(rq, errs, "due_at", "due_at")}
 	if f.OwnerEmail != "" && !strings.Contains(f.OwnerEmail, "@") {
 		errs["owner_email"] = rq.Loc.T("Enter an email address.")
 	}

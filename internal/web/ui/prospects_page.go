@@ -238,12 +238,8 @@ func (u *UI) prospectConvert(w http.ResponseWriter, rq *Request) error {
 		} else {
 			conv.MRRMinor = minor
 		}
-		if s := strings.TrimSpace(rq.PostFormValue("start_date")); s != "" {
-			t, err := time.Parse(time.DateOnly, s)
-			if err != nil {
-				row.Errors["start_date"] = rq.Loc.T("Enter a date as YYYY-MM-DD.")
-			}
-			conv.Start = t
+		if t := formDate(rq, row.Errors, "start_date", "start_date"); t != nil {
+			conv.Start = *t
 		}
 		if len(row.Errors) > 0 {
 			return errRefused

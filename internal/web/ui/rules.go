@@ -7,7 +7,6 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
-	"strings"
 
 	"github.com/kizuna-cs/kizuna/internal/audit"
 	"github.com/kizuna-cs/kizuna/internal/rule"
@@ -87,34 +86,6 @@ func (u *UI) validateRule(w http.ResponseWriter, rq *Request) error {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	return json.NewEncoder(w).Encode(out)
-}
-
-// formInt reads an integer field ("" is 0), recording a field error when it
-// is not one.
-func formInt(rq *Request, errs fieldErrors, name, field string) int {
-	v := strings.TrimSpace(rq.PostFormValue(name))
-	if v == "" {
-		return 0
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil {
-		errs.add(field, rq.Loc.T("%q is not a whole number.", v))
-	}
-	return n
-}
-
-// formFloat reads a number field ("" is 0), recording a field error when it
-// is not one.
-func formFloat(rq *Request, errs fieldErrors, name, field string) float64 {
-	v := strings.TrimSpace(rq.PostFormValue(name))
-	if v == "" {
-		return 0
-	}
-	f, err := strconv.ParseFloat(v, 64)
-	if err != nil {
-		errs.add(field, rq.Loc.T("%q is not a number.", v))
-	}
-	return f
 }
 
 // formatNum shows a stored number in a form field without a trailing .0.
