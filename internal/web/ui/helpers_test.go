@@ -1,9 +1,11 @@
 package ui_test
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"log/slog"
+	"mime/multipart"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -130,4 +132,43 @@ func (b *browser) submit(from, path string, form url.Values) response {
 	}
 	form.Set("csrf", b.csrf(from))
 	return b.post(path, form)
+}
+
+// upload posts a multipart form to path as a browser does: the fields, the
+// file content (named name) in the field "file", and the CSRF token csrf
+// unless it is "".
+func (b *browser) upload(path, csrf string, fields map[string]string, name, content string) response {
+	b.t.Helper()
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	if csrf != "" {
+		mw.WriteField("csrf", csrf)
+	}
+	for k, v := range fields {
+		mw.WriteField(k, v)
+	}
+	fw, err := mw.CreateFormFile("file", name)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	fw.Write([]byte(content))
+	mw.Close()
+	req, _ := http.NewRequest(http.MethodPost, b.site.URL+path, &body)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	req.Header.Set("Origin", b.site.URL)
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	return b.do(req)
+}
+
+// want fails unless res has status code and body holds every string.
+func want(t *testing.T, what string, res response, code int, contains ...string) {
+	t.Helper()
+	if res.StatusCode != code {
+		t.Fatalf("%s: status %d, want %d; body: %.600s", what, res.StatusCode, code, res.Body)
+	}
+	for _, s := range contains {
+		if !strings.Contains(res.Body, s) {
+			t.Errorf("%s: the page lacks %q", what, s)
+		}
+	}
 }

@@ -20,19 +20,6 @@ import (
 	"github.com/kizuna-cs/kizuna/internal/successplan"
 )
 
-// want fails unless res has status code and body holds every string.
-func want(t *testing.T, what string, res response, code int, contains ...string) {
-	t.Helper()
-	if res.StatusCode != code {
-		t.Fatalf("%s: status %d, want %d; body: %.600s", what, res.StatusCode, code, res.Body)
-	}
-	for _, s := range contains {
-		if !strings.Contains(res.Body, s) {
-			t.Errorf("%s: the page lacks %q", what, s)
-		}
-	}
-}
-
 // audited counts the audit entries of an object.
 func audited(t *testing.T, s *site, objectType, objectID string) int {
 	t.Helper()

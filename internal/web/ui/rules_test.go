@@ -1,13 +1,11 @@
 package ui_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"html"
 	"math"
-	"mime/multipart"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -62,18 +60,6 @@ func count(t *testing.T, s *site, query string, args ...any) int {
 	return n
 }
 
-func wantStatus(t *testing.T, what string, res response, status int, contains ...string) {
-	t.Helper()
-	if res.StatusCode != status {
-		t.Fatalf("%s = %d, want %d:\n%s", what, res.StatusCode, status, res.Body)
-	}
-	for _, c := range contains {
-		if !strings.Contains(res.Body, c) {
-			t.Errorf("%s: the page lacks %q", what, c)
-		}
-	}
-}
-
 // playbookForm is the editor's form for a rule-triggered playbook with one task.
 func playbookForm(id, condition, holdout string) url.Values {
 	return url.Values{"playbook_id": {id}, "name": {"Low health, big account"}, "enabled": {"1"},
@@ -89,7 +75,7 @@ func TestRulesPlaybooks(t *testing.T) {
 
 	t.Run("the list counts each playbook's firings and open tasks", func(t *testing.T) {
 		res := s.as(t, user.RoleViewer).get("/playbooks")
-		wantStatus(t, "GET /playbooks", res, http.StatusOK, "Health turned red → call", "Renewal in 90 days → renewal prep")
+		want(t, "GET /playbooks", res, http.StatusOK, "Health turned red → call", "Renewal in 90 days → renewal prep")
 		if strings.Contains(res.Body, `href="/playbooks/new"`) {
 			t.Errorf("a viewer is offered to create a playbook")
 		}
@@ -110,7 +96,7 @@ func TestRulesPlaybooks(t *testing.T) {
 
 	t.Run("the detail page shows recent firings", func(t *testing.T) {
 		res := s.as(t, user.RoleViewer).get("/playbooks/health-red-call")
-		wantStatus(t, "GET /playbooks/health-red-call", res, http.StatusOK, "Health band turns red", "Recent firings", "due in 3 days")
+		want(t, "GET /playbooks/health-red-call", res, http.StatusOK, "Health band turns red", "Recent firings", "due in 3 days")
 		var last string
 		if err := s.db.QueryRow(`SELECT account_id FROM enrollments WHERE playbook_id = 'health-red-call' ORDER BY fired_at DESC, enrollment_id DESC LIMIT 1`).Scan(&last); err != nil {
 			t.Fatal(err)
@@ -121,15 +107,15 @@ func TestRulesPlaybooks(t *testing.T) {
 		if strings.Contains(res.Body, `action="/playbooks/health-red-call/delete"`) {
 			t.Errorf("a viewer is offered to delete")
 		}
-		wantStatus(t, "GET an unknown playbook", s.as(t, user.RoleViewer).get("/playbooks/nope"), http.StatusNotFound, `There is no playbook &#34;nope&#34;.`)
+		want(t, "GET an unknown playbook", s.as(t, user.RoleViewer).get("/playbooks/nope"), http.StatusNotFound, `There is no playbook &#34;nope&#34;.`)
 	})
 
 	t.Run("roles and CSRF", func(t *testing.T) {
 		csm := s.as(t, user.RoleCSM)
-		wantStatus(t, "csm GET /playbooks/new", csm.get("/playbooks/new"), http.StatusForbidden, "it needs manager or above")
-		wantStatus(t, "csm GET edit", csm.get("/playbooks/health-red-call/edit"), http.StatusForbidden)
-		wantStatus(t, "csm disables", csm.submit("/playbooks", "/playbooks/health-red-call/enabled", url.Values{"enabled": {"false"}}), http.StatusForbidden)
-		wantStatus(t, "manager without CSRF", manager.post("/playbooks", playbookForm("no-csrf", "health_score < 40", "10")), http.StatusForbidden, "This form has expired")
+		want(t, "csm GET /playbooks/new", csm.get("/playbooks/new"), http.StatusForbidden, "it needs manager or above")
+		want(t, "csm GET edit", csm.get("/playbooks/health-red-call/edit"), http.StatusForbidden)
+		want(t, "csm disables", csm.submit("/playbooks", "/playbooks/health-red-call/enabled", url.Values{"enabled": {"false"}}), http.StatusForbidden)
+		want(t, "manager without CSRF", manager.post("/playbooks", playbookForm("no-csrf", "health_score < 40", "10")), http.StatusForbidden, "This form has expired")
 		if _, err := playbook.Get(context.Background(), s.db, "no-csrf"); err != playbook.ErrNotFound {
 			t.Errorf("a form without the CSRF token was saved: %v", err)
 		}
@@ -150,7 +136,7 @@ func TestRulesPlaybooks(t *testing.T) {
 			{"health_score < 40", "ten", []string{"&#34;ten&#34; is not a number."}},
 		} {
 			res := manager.submit("/playbooks/new", "/playbooks", playbookForm("low-health-big", tc.condition, tc.holdout))
-			wantStatus(t, "save with "+tc.condition+" and holdout "+tc.holdout, res, http.StatusUnprocessableEntity,
+			want(t, "save with "+tc.condition+" and holdout "+tc.holdout, res, http.StatusUnprocessableEntity,
 				append(tc.want, "The playbook was not saved", `value="Low health, big account"`)...)
 		}
 		if _, err := playbook.Get(context.Background(), s.db, "low-health-big"); err != playbook.ErrNotFound {
@@ -160,7 +146,7 @@ func TestRulesPlaybooks(t *testing.T) {
 
 	t.Run("a valid playbook is saved with an audit entry", func(t *testing.T) {
 		res := manager.submit("/playbooks/new", "/playbooks", playbookForm("low-health-big", "health_score < 40", "20"))
-		wantStatus(t, "save", res, http.StatusSeeOther)
+		want(t, "save", res, http.StatusSeeOther)
 		if loc := res.Header.Get("Location"); !strings.HasPrefix(loc, "/playbooks/low-health-big?notice=") {
 			t.Errorf("saved, to %q", loc)
 		}
@@ -170,8 +156,8 @@ func TestRulesPlaybooks(t *testing.T) {
 		}
 		// The band and days typed before choosing the rule trigger are dropped,
 		// and so is the task's "to" (an email field).
-		want := playbook.Trigger{Type: "rule", Condition: "health_score < 40"}
-		if p.Trigger != want || p.HoldoutShare != 0.2 || p.CooldownDays != 14 || p.Filter != "arr >= 1000" || !p.Enabled ||
+		wantTrigger := playbook.Trigger{Type: "rule", Condition: "health_score < 40"}
+		if p.Trigger != wantTrigger || p.HoldoutShare != 0.2 || p.CooldownDays != 14 || p.Filter != "arr >= 1000" || !p.Enabled ||
 			len(p.Actions) != 1 || p.Actions[0] != (playbook.Action{Type: "task", Title: "Call {{.Account.Name}}", DueInDays: 3, Priority: "high"}) {
 			t.Errorf("stored %+v", p)
 		}
@@ -179,28 +165,28 @@ func TestRulesPlaybooks(t *testing.T) {
 			t.Errorf("%d audit entries for the creation", n)
 		}
 		res = manager.submit("/playbooks/new", "/playbooks", playbookForm("low-health-big", "health_score < 40", "20"))
-		wantStatus(t, "create it again", res, http.StatusUnprocessableEntity, "A playbook with this id exists")
+		want(t, "create it again", res, http.StatusUnprocessableEntity, "A playbook with this id exists")
 	})
 
 	t.Run("edit, disable and delete", func(t *testing.T) {
 		res := manager.get("/playbooks/low-health-big/edit")
-		wantStatus(t, "GET edit", res, http.StatusOK, `data-validate="/rules/validate"`, `>health_score &lt; 40</textarea>`, `name="holdout" value="20"`)
+		want(t, "GET edit", res, http.StatusOK, `data-validate="/rules/validate"`, `>health_score &lt; 40</textarea>`, `name="holdout" value="20"`)
 		form := playbookForm("", "health_score < 30", "0")
 		res = manager.submit("/playbooks/low-health-big/edit", "/playbooks/low-health-big", form)
-		wantStatus(t, "update", res, http.StatusSeeOther)
+		want(t, "update", res, http.StatusSeeOther)
 		p, _ := playbook.Get(context.Background(), s.db, "low-health-big")
 		if p.Trigger.Condition != "health_score < 30" || p.HoldoutShare != 0 {
 			t.Errorf("updated to %+v", p)
 		}
 		res = manager.submit("/playbooks/low-health-big", "/playbooks/low-health-big/enabled", url.Values{"enabled": {"false"}})
-		wantStatus(t, "disable", res, http.StatusSeeOther)
+		want(t, "disable", res, http.StatusSeeOther)
 		if p, _ := playbook.Get(context.Background(), s.db, "low-health-big"); p.Enabled {
 			t.Errorf("still enabled")
 		}
 		page := manager.get("/playbooks/low-health-big")
-		wantStatus(t, "detail", page, http.StatusOK, `data-confirm="Delete the playbook Low health, big account?`)
+		want(t, "detail", page, http.StatusOK, `data-confirm="Delete the playbook Low health, big account?`)
 		res = manager.submit("/playbooks/low-health-big", "/playbooks/low-health-big/delete", nil)
-		wantStatus(t, "delete", res, http.StatusSeeOther)
+		want(t, "delete", res, http.StatusSeeOther)
 		if _, err := playbook.Get(context.Background(), s.db, "low-health-big"); err != playbook.ErrNotFound {
 			t.Errorf("after delete: %v", err)
 		}
@@ -235,15 +221,15 @@ func TestRulesPlaybooks(t *testing.T) {
 				t.Errorf("validate %q as %s = %+v, want ok %v and %q", tc.rule, tc.kind, out, tc.ok, tc.err)
 			}
 		}
-		wantStatus(t, "validate without CSRF", manager.post("/rules/validate", url.Values{"rule": {"true"}}), http.StatusForbidden)
+		want(t, "validate without CSRF", manager.post("/rules/validate", url.Values{"rule": {"true"}}), http.StatusForbidden)
 	})
 
 	t.Run("Japanese", func(t *testing.T) {
 		ja := s.as(t, user.RoleManager)
-		wantStatus(t, "choose Japanese", ja.submit("/me", "/me/language", url.Values{"language": {"ja"}, "next": {"/me"}}), http.StatusSeeOther)
-		wantStatus(t, "GET /playbooks in Japanese", ja.get("/playbooks"), http.StatusOK, "<h1>プレイブック</h1>", "実行済み", "ヘルスバンドが「危険」に変化")
+		want(t, "choose Japanese", ja.submit("/me", "/me/language", url.Values{"language": {"ja"}, "next": {"/me"}}), http.StatusSeeOther)
+		want(t, "GET /playbooks in Japanese", ja.get("/playbooks"), http.StatusOK, "<h1>プレイブック</h1>", "実行済み", "ヘルスバンドが「危険」に変化")
 		res := ja.submit("/playbooks/new", "/playbooks", playbookForm("ja-typo", "helth_score < 40", "10"))
-		wantStatus(t, "a typo in Japanese", res, http.StatusUnprocessableEntity, "1 行 1 列目: unknown name helth_score", "プレイブックは保存されていません")
+		want(t, "a typo in Japanese", res, http.StatusUnprocessableEntity, "1 行 1 列目: unknown name helth_score", "プレイブックは保存されていません")
 	})
 }
 
@@ -256,7 +242,7 @@ func TestRulesSegments(t *testing.T) {
 
 	t.Run("the demo's segments show their stored membership", func(t *testing.T) {
 		res := s.as(t, user.RoleViewer).get("/segments")
-		wantStatus(t, "GET /segments", res, http.StatusOK)
+		want(t, "GET /segments", res, http.StatusOK)
 		for _, id := range []string{"at_risk", "champions", "enterprise", "onboarding"} {
 			members := count(t, s, `SELECT COUNT(*) FROM segment_members WHERE segment_id = $1`, id)
 			if cells := rowCells(t, res.Body, "<code>"+id+"</code>"); cells[2] != strconv.Itoa(members) {
@@ -278,11 +264,11 @@ func TestRulesSegments(t *testing.T) {
 			{seg("Big One", "arr >= 10000"), "Use lower-case letters, digits and _"},
 		} {
 			res := manager.submit("/segments/new", "/segments", tc.form)
-			wantStatus(t, "save "+tc.form.Get("rule"), res, http.StatusUnprocessableEntity, tc.want, "The segment was not saved")
+			want(t, "save "+tc.form.Get("rule"), res, http.StatusUnprocessableEntity, tc.want, "The segment was not saved")
 		}
-		wantStatus(t, "csm creates", s.as(t, user.RoleCSM).submit("/segments", "/segments", seg("big", "arr >= 10000")), http.StatusForbidden)
-		wantStatus(t, "csm opens the editor", s.as(t, user.RoleCSM).get("/segments/new"), http.StatusForbidden)
-		wantStatus(t, "manager without CSRF", manager.post("/segments", seg("big", "arr >= 10000")), http.StatusForbidden)
+		want(t, "csm creates", s.as(t, user.RoleCSM).submit("/segments", "/segments", seg("big", "arr >= 10000")), http.StatusForbidden)
+		want(t, "csm opens the editor", s.as(t, user.RoleCSM).get("/segments/new"), http.StatusForbidden)
+		want(t, "manager without CSRF", manager.post("/segments", seg("big", "arr >= 10000")), http.StatusForbidden)
 		if n := count(t, s, `SELECT COUNT(*) FROM segments WHERE segment_id = 'big'`); n != 0 {
 			t.Fatalf("a refused segment was stored")
 		}
@@ -291,10 +277,10 @@ func TestRulesSegments(t *testing.T) {
 	t.Run("saved segments list their live members and ARR", func(t *testing.T) {
 		for _, f := range []url.Values{seg("big", "arr >= 10000"), seg("red", `health_band == "red"`)} {
 			res := manager.submit("/segments/new", "/segments", f)
-			wantStatus(t, "save "+f.Get("segment_id"), res, http.StatusSeeOther)
+			want(t, "save "+f.Get("segment_id"), res, http.StatusSeeOther)
 		}
 		res := s.as(t, user.RoleViewer).get("/segments?live=1")
-		wantStatus(t, "GET /segments?live=1", res, http.StatusOK, "Workload per CSM", "Touch tiers", "Members now")
+		want(t, "GET /segments?live=1", res, http.StatusOK, "Workload per CSM", "Touch tiers", "Members now")
 		snaps, err := snapshot.All(context.Background(), s.db, time.Now())
 		if err != nil {
 			t.Fatal(err)
@@ -344,22 +330,22 @@ func TestRulesSegments(t *testing.T) {
 	})
 
 	t.Run("edit and delete", func(t *testing.T) {
-		wantStatus(t, "GET edit", manager.get("/segments/big/edit"), http.StatusOK, `data-validate-kind="segment"`, ">arr &gt;= 10000</textarea>")
+		want(t, "GET edit", manager.get("/segments/big/edit"), http.StatusOK, `data-validate-kind="segment"`, ">arr &gt;= 10000</textarea>")
 		res := manager.submit("/segments/big/edit", "/segments/big", url.Values{"name": {"Bigger"}, "rule": {"arr >= 1000000000"}})
-		wantStatus(t, "update", res, http.StatusSeeOther)
+		want(t, "update", res, http.StatusSeeOther)
 		if n := count(t, s, `SELECT COUNT(*) FROM segment_members WHERE segment_id = 'big'`); n != 0 {
 			t.Errorf("after raising the bar to a billion, %d members remain", n)
 		}
-		wantStatus(t, "delete", manager.submit("/segments", "/segments/big/delete", nil), http.StatusSeeOther)
+		want(t, "delete", manager.submit("/segments", "/segments/big/delete", nil), http.StatusSeeOther)
 		if n := count(t, s, `SELECT COUNT(*) FROM audit_log WHERE object_type = 'segment' AND object_id = 'big' AND actor = 'user:manager@example.com'`); n != 3 {
 			t.Errorf("%d audit entries (create, update, delete)", n)
 		}
 	})
 
 	t.Run("auto-assign gives every unassigned customer an owner", func(t *testing.T) {
-		wantStatus(t, "csm assigns", s.as(t, user.RoleCSM).submit("/segments", "/segments/coverage/assign", url.Values{"strategy": {"fewest_accounts"}}), http.StatusForbidden)
+		want(t, "csm assigns", s.as(t, user.RoleCSM).submit("/segments", "/segments/coverage/assign", url.Values{"strategy": {"fewest_accounts"}}), http.StatusForbidden)
 		res := manager.submit("/segments", "/segments/coverage/assign", url.Values{"strategy": {"round_robin"}})
-		wantStatus(t, "assign", res, http.StatusSeeOther)
+		want(t, "assign", res, http.StatusSeeOther)
 		notice, _ := url.QueryUnescape(strings.TrimPrefix(res.Header.Get("Location"), "/segments?notice="))
 		var n int
 		if _, err := fmt.Sscanf(notice, "%d accounts assigned.", &n); err != nil {
@@ -368,7 +354,7 @@ func TestRulesSegments(t *testing.T) {
 		if got := count(t, s, `SELECT COUNT(*) FROM audit_log WHERE actor = 'user:manager@example.com' AND object_type = 'account'`); got != n {
 			t.Errorf("%d accounts assigned, %d audit entries", n, got)
 		}
-		wantStatus(t, "bad strategy", manager.submit("/segments", "/segments/coverage/assign", url.Values{"strategy": {"dice"}}), http.StatusUnprocessableEntity, "strategy")
+		want(t, "bad strategy", manager.submit("/segments", "/segments/coverage/assign", url.Values{"strategy": {"dice"}}), http.StatusUnprocessableEntity, "strategy")
 	})
 }
 
@@ -442,12 +428,12 @@ func TestRulesHealth(t *testing.T) {
 	t.Run("the list, for a viewer", func(t *testing.T) {
 		viewer := s.as(t, user.RoleViewer)
 		res := viewer.get("/health")
-		wantStatus(t, "GET /health", res, http.StatusOK, "Default health", "Default: every other account", `href="/health/export"`)
+		want(t, "GET /health", res, http.StatusOK, "Default health", "Default: every other account", `href="/health/export"`)
 		if cells := rowCells(t, res.Body, "Default health"); cells[3] != "8" {
 			t.Errorf("measures = %q, want 8", cells[3])
 		}
-		wantStatus(t, "viewer opens the editor", viewer.get("/health/default"), http.StatusForbidden)
-		wantStatus(t, "csm previews", s.as(t, user.RoleCSM).submit("/health", "/health/default/preview", modelForm(saved)), http.StatusForbidden)
+		want(t, "viewer opens the editor", viewer.get("/health/default"), http.StatusForbidden)
+		want(t, "csm previews", s.as(t, user.RoleCSM).submit("/health", "/health/default/preview", modelForm(saved)), http.StatusForbidden)
 	})
 
 	t.Run("the back-test AUC", func(t *testing.T) {
@@ -464,13 +450,13 @@ func TestRulesHealth(t *testing.T) {
 
 	var before map[string]int // the preview's tiles with the saved model
 	t.Run("the preview of the saved model changes no band", func(t *testing.T) {
-		wantStatus(t, "GET editor", manager.get("/health/default"), http.StatusOK, `value="CSM sentiment"`, `data-validate-kind="number"`)
+		want(t, "GET editor", manager.get("/health/default"), http.StatusOK, `value="CSM sentiment"`, `data-validate-kind="number"`)
 		snaps, err := snapshot.All(ctx, s.db, time.Now())
 		if err != nil {
 			t.Fatal(err)
 		}
 		res := manager.submit("/health/default", "/health/default/preview", modelForm(saved))
-		wantStatus(t, "preview", res, http.StatusOK, "Preview (not saved)")
+		want(t, "preview", res, http.StatusOK, "Preview (not saved)")
 		tl := tiles(res.Body)
 		before = tl
 		// The default model is the only one, so it scores every account.
@@ -494,11 +480,11 @@ func TestRulesHealth(t *testing.T) {
 		f.Set("red_below", "100.5")
 		f.Set("yellow_below", "100.5")
 		res := manager.submit("/health/default", "/health/default/preview", f)
-		wantStatus(t, "preview", res, http.StatusUnprocessableEntity, "need 0 ≤ red_below (100.5) ≤ yellow_below (100.5) ≤ 100")
+		want(t, "preview", res, http.StatusUnprocessableEntity, "need 0 ≤ red_below (100.5) ≤ yellow_below (100.5) ≤ 100")
 		f.Set("red_below", "100")
 		f.Set("yellow_below", "100")
 		res = manager.submit("/health/default", "/health/default/preview", f)
-		wantStatus(t, "preview", res, http.StatusOK)
+		want(t, "preview", res, http.StatusOK)
 		tl := tiles(res.Body)
 		// Every score is red but 100, which stays green: the accounts that
 		// change are those yellow or green before, less the ones at 100.
@@ -516,16 +502,16 @@ func TestRulesHealth(t *testing.T) {
 		f.Set("m1.field", "setup_don ? 100 : 0")
 		f.Set("m2.thresholds", "0:0, one:60")
 		res := manager.submit("/health/default", "/health/default", f)
-		wantStatus(t, "save with a typo", res, http.StatusUnprocessableEntity, "&#34;one:60&#34; is not min:score")
+		want(t, "save with a typo", res, http.StatusUnprocessableEntity, "&#34;one:60&#34; is not min:score")
 		f.Set("m2.thresholds", "0:0, 1:60, 4:100")
 		res = manager.submit("/health/default", "/health/default", f)
-		wantStatus(t, "save with a typo", res, http.StatusUnprocessableEntity,
+		want(t, "save with a typo", res, http.StatusUnprocessableEntity,
 			"Line 1, column 1: unknown name setup_don (did you mean setup_done?)", `>setup_don ? 100 : 0</textarea>`)
 		f.Set("m1.field", saved.Measures[1].Field)
 		f.Set("m0.weight", "5")
 		f.Set("m7.remove", "1")
 		res = manager.submit("/health/default", "/health/default", f)
-		wantStatus(t, "save", res, http.StatusSeeOther)
+		want(t, "save", res, http.StatusSeeOther)
 		m, _ := health.GetModel(ctx, s.db, "default")
 		if m.Version != saved.Version+1 || m.Measures[0].Weight != 5 || len(m.Measures) != 7 || m.Measures[6].Name != "Payment failures" {
 			t.Errorf("saved %+v", m)
@@ -545,24 +531,14 @@ func TestRulesHealth(t *testing.T) {
 			t.Fatalf("exported %+v, %v", f, err)
 		}
 		upload := func(data string) response {
-			var buf bytes.Buffer
-			mw := multipart.NewWriter(&buf)
-			mw.WriteField("csrf", manager.csrf("/health"))
-			fw, _ := mw.CreateFormFile("file", "models.json")
-			fw.Write([]byte(data))
-			mw.Close()
-			req, _ := http.NewRequest(http.MethodPost, s.URL+"/health/import", &buf)
-			req.Header.Set("Content-Type", mw.FormDataContentType())
-			req.Header.Set("Origin", s.URL)
-			req.Header.Set("Sec-Fetch-Site", "same-origin")
-			return manager.do(req)
+			return manager.upload("/health/import", manager.csrf("/health"), nil, "models.json", data)
 		}
 		bad := strings.Replace(res.Body, `"weight": 5`, `"weight": 0`, 1)
-		wantStatus(t, "import a zero weight", upload(bad), http.StatusUnprocessableEntity, "the weight must be a number greater than 0")
+		want(t, "import a zero weight", upload(bad), http.StatusUnprocessableEntity, "the weight must be a number greater than 0")
 		if m, _ := health.GetModel(ctx, s.db, "default"); m.Version != saved.Version+1 {
 			t.Errorf("a refused import changed the model: version %d", m.Version)
 		}
-		wantStatus(t, "import", upload(res.Body), http.StatusSeeOther)
+		want(t, "import", upload(res.Body), http.StatusSeeOther)
 		if m, _ := health.GetModel(ctx, s.db, "default"); m.Version != saved.Version+2 {
 			t.Errorf("after the import, version %d", m.Version)
 		}
@@ -576,7 +552,7 @@ func TestRulesHealth(t *testing.T) {
 		m.Name, m.AppliesTo, m.Priority = "Enterprise health", ent.Rule, 1
 		f := modelForm(m)
 		f.Set("id", "enterprise")
-		wantStatus(t, "without CSRF", manager.post("/health", f), http.StatusForbidden)
+		want(t, "without CSRF", manager.post("/health", f), http.StatusForbidden)
 		// The preview scores exactly the accounts the enterprise segment
 		// holds now, and the default model keeps the others.
 		snaps, err := snapshot.All(ctx, s.db, time.Now())
@@ -588,11 +564,11 @@ func TestRulesHealth(t *testing.T) {
 			t.Fatalf("enterprise members: %v, %v", members, err)
 		}
 		res := manager.submit("/health/new", "/health/preview", f)
-		wantStatus(t, "preview", res, http.StatusOK, "Preview (not saved)")
+		want(t, "preview", res, http.StatusOK, "Preview (not saved)")
 		if tl := tiles(res.Body); tl["Accounts scored by this model"] != len(members) {
 			t.Errorf("the new model scores %d accounts; the segment has %d", tl["Accounts scored by this model"], len(members))
 		}
-		wantStatus(t, "save", manager.submit("/health/new", "/health", f), http.StatusSeeOther)
+		want(t, "save", manager.submit("/health/new", "/health", f), http.StatusSeeOther)
 		got, err := health.GetModel(ctx, s.db, "enterprise")
 		if err != nil || got.AppliesTo != ent.Rule || got.Priority != 1 || len(got.Measures) != len(saved.Measures) || got.Version != 1 {
 			t.Errorf("saved %+v, %v", got, err)
@@ -601,20 +577,20 @@ func TestRulesHealth(t *testing.T) {
 		if cells := rowCells(t, list.Body, "Enterprise health"); cells[1] != ent.Rule || cells[2] != "1" {
 			t.Errorf("the list shows %q", cells)
 		}
-		wantStatus(t, "create it again", manager.submit("/health/new", "/health", f), http.StatusUnprocessableEntity, "A health model with this id exists")
+		want(t, "create it again", manager.submit("/health/new", "/health", f), http.StatusUnprocessableEntity, "A health model with this id exists")
 		// A second default model is refused: exactly one is required.
 		f.Set("id", "second")
 		f.Set("applies_to", "")
-		wantStatus(t, "a second default", manager.submit("/health/new", "/health", f), http.StatusUnprocessableEntity, "exactly one default model")
+		want(t, "a second default", manager.submit("/health/new", "/health", f), http.StatusUnprocessableEntity, "exactly one default model")
 	})
 	// Last: choosing Japanese is the manager's setting, for every later request.
 	t.Run("Japanese", func(t *testing.T) {
 		ja := s.as(t, user.RoleManager)
-		wantStatus(t, "choose Japanese", ja.submit("/me", "/me/language", url.Values{"language": {"ja"}, "next": {"/me"}}), http.StatusSeeOther)
-		wantStatus(t, "GET /health in Japanese", ja.get("/health"), http.StatusOK, "<h1>ヘルススコアモデル</h1>", "デフォルト: その他すべての取引先")
+		want(t, "choose Japanese", ja.submit("/me", "/me/language", url.Values{"language": {"ja"}, "next": {"/me"}}), http.StatusSeeOther)
+		want(t, "GET /health in Japanese", ja.get("/health"), http.StatusOK, "<h1>ヘルススコアモデル</h1>", "デフォルト: その他すべての取引先")
 		res := ja.submit("/health/default", "/health/default/preview", modelForm(saved))
-		wantStatus(t, "preview in Japanese", res, http.StatusOK, "プレビュー（未保存）", "このモデルでスコアリングされる取引先", `<span class="tag band-red">危険</span>`)
-		wantStatus(t, "GET /segments in Japanese", ja.get("/segments"), http.StatusOK, "CSM ごとの担当量", "ハイタッチ", "担当取引先の最も少ない CSM へ")
+		want(t, "preview in Japanese", res, http.StatusOK, "プレビュー（未保存）", "このモデルでスコアリングされる取引先", `<span class="tag band-red">危険</span>`)
+		want(t, "GET /segments in Japanese", ja.get("/segments"), http.StatusOK, "CSM ごとの担当量", "ハイタッチ", "担当取引先の最も少ない CSM へ")
 	})
 
 }

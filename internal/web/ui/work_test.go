@@ -1,11 +1,9 @@
 package ui_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"html"
-	"mime/multipart"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -296,31 +294,16 @@ func TestWorkQueue(t *testing.T) {
 }
 
 // upload posts the import form as a browser does: multipart, with the
-// page's CSRF token unless csrf is "-".
+// page's CSRF token when csrf is "", none when it is "-".
 func upload(t *testing.T, b *browser, csrf string, fields map[string]string, name, content string) response {
 	t.Helper()
-	if csrf == "" {
+	switch csrf {
+	case "":
 		csrf = b.csrf("/import")
+	case "-":
+		csrf = ""
 	}
-	var body bytes.Buffer
-	mw := multipart.NewWriter(&body)
-	if csrf != "-" {
-		mw.WriteField("csrf", csrf)
-	}
-	for k, v := range fields {
-		mw.WriteField(k, v)
-	}
-	fw, err := mw.CreateFormFile("file", name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fw.Write([]byte(content))
-	mw.Close()
-	req, _ := http.NewRequest(http.MethodPost, b.site.URL+"/import", &body)
-	req.Header.Set("Content-Type", mw.FormDataContentType())
-	req.Header.Set("Origin", b.site.URL)
-	req.Header.Set("Sec-Fetch-Site", "same-origin")
-	return b.do(req)
+	return b.upload("/import", csrf, fields, name, content)
 }
 
 // importResult follows an upload to its result page, waiting while the
