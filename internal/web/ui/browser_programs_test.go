@@ -62,3 +62,39 @@ func TestBrowserPrograms(t *testing.T) {
 		chromedp.Navigate(s.URL+"/programs/"+demo.SeminarProgram), chromedp.WaitVisible(chromedp.CSS(`table.programs-results`)))
 	c.shot(t, "programs-seminar-phone")
 }
+
+// TestBrowserProgramCreate: a manager creates a program with the editor
+// and lands on its page with the measures it was given.
+func TestBrowserProgramCreate(t *testing.T) {
+	s := demoSite(t, storetest.SQLite(t))
+	c := newChrome(t, s)
+	c.signIn(t, user.RoleManager, "/programs")
+	c.run(t, "open the editor", chromedp.Click(chromedp.CSS(`a[href="/programs/new"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`form.programs-form`)))
+	c.run(t, "fill it in",
+		chromedp.SendKeys(chromedp.CSS(`input[name=id]`), "dashboards-video"),
+		chromedp.SendKeys(chromedp.CSS(`input[name=name]`), "Dashboards video"),
+		chromedp.SendKeys(chromedp.CSS(`textarea[name=hypothesis]`), "A short video makes customers build dashboards"),
+		chromedp.SetValue(chromedp.CSS(`select[name=action]`), "video"),
+		chromedp.SetValue(chromedp.CSS(`input[name=start_date]`), "2026-07-01"),
+		chromedp.SetValue(chromedp.CSS(`select[name="m0.kind"]`), "adoption"),
+		chromedp.SetValue(chromedp.CSS(`select[name="m0.feature"]`), "dashboards"),
+	)
+	c.shot(t, "programs-new")
+	c.run(t, "save", chromedp.Click(chromedp.CSS(`form.programs-form button.primary`)),
+		chromedp.WaitVisible(chromedp.CSS(`p.notice`)))
+	if got := c.text(t, "p.notice"); got != "Program saved." {
+		t.Errorf("the notice says %q", got)
+	}
+	if got := c.text(t, "h1"); got != "Dashboards video" {
+		t.Errorf("the page's heading is %q", got)
+	}
+	if got := c.text(t, "table.programs-results tbody tr:first-child td"); got != "dashboards adoption" {
+		t.Errorf("the first measure is %q", got)
+	}
+	p, err := program.Get(context.Background(), s.db, "dashboards-video")
+	if err != nil || p.Action != "video" || p.Start.Format("2006-01-02") != "2026-07-01" || len(p.Measures) != 1 {
+		t.Errorf("stored %+v (%v)", p, err)
+	}
+	c.shot(t, "programs-created")
+}

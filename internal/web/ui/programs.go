@@ -17,7 +17,15 @@ import (
 func (u *UI) registerPrograms() {
 	u.mux.Handle("GET /programs", u.page(user.RoleViewer, u.programsPage))
 	u.mux.Handle("GET /programs/{id}", u.page(user.RoleViewer, u.programPage))
+	u.mux.Handle("GET /programs/new", u.page(user.RoleManager, u.programNew))
+	u.mux.Handle("POST /programs", u.action(user.RoleManager, u.programCreate))
+	u.mux.Handle("GET /programs/{id}/edit", u.page(user.RoleManager, u.programEdit))
+	u.mux.Handle("POST /programs/{id}", u.action(user.RoleManager, u.programUpdate))
+	u.mux.Handle("POST /programs/{id}/delete", u.action(user.RoleManager, u.programDelete))
+	// Adding participants is a CSM's work, as in the API.
 	u.mux.Handle("POST /programs/{id}/participants", u.action(user.RoleCSM, u.addProgramParticipants))
+	u.mux.Handle("POST /programs/{id}/participants/import", u.action(user.RoleCSM, u.importProgramParticipants))
+	u.mux.Handle("POST /programs/{id}/participants/playbook", u.action(user.RoleCSM, u.playbookProgramParticipants))
 }
 
 // programRow is one program in the list.
@@ -55,7 +63,8 @@ func (u *UI) programsPage(w http.ResponseWriter, rq *Request) error {
 		Programs     []programRow
 		View         program.CorrelationView
 		Correlations []correlationRow
-	}{rows, view, corr})
+		CanEdit      bool
+	}{rows, view, corr, user.AtLeast(rq.User.Role, user.RoleManager)})
 }
 
 // measureRow is one outcome measure's result, in words.
@@ -71,8 +80,11 @@ type programData struct {
 	Measures []measureRow
 	Sources  map[string]int
 	CanAdd   bool
+	CanEdit  bool
 	Accounts string // the add form's value, kept when it fails
-	Error    string
+	// The message of a refused add, beside the form it came from: accounts
+	// (typed ids), file (the CSV upload) or playbook.
+	Errors fieldErrors
 }
 
 func (u *UI) programData(rq *Request, id string) (*programData, error) {
@@ -89,7 +101,7 @@ func (u *UI) programData(rq *Request, id string) (*programData, error) {
 		return nil, err
 	}
 	d := &programData{Results: res, Action: actionLabel(rq.Loc, res.Program.Action), Sources: map[string]int{},
-		CanAdd: user.AtLeast(rq.User.Role, user.RoleCSM)}
+		CanAdd: user.AtLeast(rq.User.Role, user.RoleCSM), CanEdit: user.AtLeast(rq.User.Role, user.RoleManager), Errors: fieldErrors{}}
 	for _, p := range parts {
 		d.Sources[p.Source]++
 	}
@@ -118,33 +130,65 @@ func (u *UI) programPage(w http.ResponseWriter, rq *Request) error {
 // addProgramParticipants adds the accounts typed in the form (separated
 // by commas, spaces or lines), all or nothing.
 func (u *UI) addProgramParticipants(w http.ResponseWriter, rq *Request) error {
-	ctx, id := rq.Context(), rq.PathValue("id")
 	raw := rq.FormValue("accounts")
 	var list []program.Participant
 	for _, a := range strings.FieldsFunc(raw, func(r rune) bool { return r == ',' || r == ' ' || r == '\n' || r == '\r' || r == '\t' }) {
 		list = append(list, program.Participant{AccountID: a, Source: program.SourceHand})
 	}
-	fail := func(msg string) error {
-		d, err := u.programData(rq, id)
-		if err != nil {
-			return err
-		}
-		d.Accounts, d.Error = raw, msg
-		return u.render(w, rq, http.StatusUnprocessableEntity, "programs_detail", d.Results.Program.Name, d)
-	}
 	if len(list) == 0 {
-		return fail(rq.Loc.T("Enter at least one account id."))
+		return u.refuseParticipants(w, rq, "accounts", raw, rq.Loc.T("Enter at least one account id."))
 	}
+	return u.addParticipants(w, rq, "accounts", raw, func(*sql.Tx, program.Program) ([]program.Participant, error) { return list, nil })
+}
+
+// importProgramParticipants adds the accounts of an uploaded CSV file
+// (account_id[,joined_date][,source]), all or nothing; a refused file's
+// problem reads as the command line prints it.
+func (u *UI) importProgramParticipants(w http.ResponseWriter, rq *Request) error {
+	file, header, err := rq.FormFile("file")
+	if err != nil {
+		return u.refuseParticipants(w, rq, "file", "", rq.Loc.T("Choose a CSV file to import."))
+	}
+	defer file.Close()
+	list, err := program.ParseCSV(file)
+	var ve *program.ValidationError
+	if errors.As(err, &ve) {
+		return u.refuseParticipants(w, rq, "file", "", header.Filename+": "+ve.Error())
+	}
+	if err != nil {
+		return err
+	}
+	return u.addParticipants(w, rq, "file", "", func(*sql.Tx, program.Program) ([]program.Participant, error) { return list, nil })
+}
+
+// playbookProgramParticipants adds the accounts the program's playbook
+// acted on in the post-period.
+func (u *UI) playbookProgramParticipants(w http.ResponseWriter, rq *Request) error {
+	return u.addParticipants(w, rq, "playbook", "", func(tx *sql.Tx, prog program.Program) ([]program.Participant, error) {
+		return program.FromPlaybook(rq.Context(), tx, prog)
+	})
+}
+
+// addParticipants adds the participants list gives, in one transaction
+// with one audit entry, and goes back to the program's page; a refusal is
+// shown beside the form named field, with raw (what was typed) kept.
+func (u *UI) addParticipants(w http.ResponseWriter, rq *Request, field, raw string,
+	list func(*sql.Tx, program.Program) ([]program.Participant, error)) error {
+	ctx, id := rq.Context(), rq.PathValue("id")
 	var added int
 	err := u.db.InTx(ctx, func(tx *sql.Tx) error {
 		before, err := program.Get(ctx, tx, id)
 		if err != nil {
 			return err
 		}
-		if added, err = program.AddParticipants(ctx, tx, id, list, rq.User.Email, time.Now()); err != nil {
+		ps, err := list(tx, before)
+		if err != nil {
 			return err
 		}
-		return audit.Record(ctx, tx, audit.UserActor(rq.User.Email), audit.ActionUpdate, "program", id,
+		if added, err = program.AddParticipants(ctx, tx, id, ps, rq.User.Email, time.Now()); err != nil {
+			return err
+		}
+		return audit.Record(ctx, tx, actorOf(rq), audit.ActionUpdate, "program", id,
 			map[string]int{"participants": before.Participants}, map[string]int{"participants": before.Participants + added, "added": added})
 	})
 	var ve *program.ValidationError
@@ -152,15 +196,27 @@ func (u *UI) addProgramParticipants(w http.ResponseWriter, rq *Request) error {
 	case errors.Is(err, program.ErrNotFound):
 		return Errorf(http.StatusNotFound, rq.Loc.T("There is no program %s.", id))
 	case errors.As(err, &ve):
-		if _, bad, ok := strings.Cut(ve.Message, "no account "); ok {
-			return fail(rq.Loc.T("There is no account %s: nothing was added.", bad))
+		if _, bad, ok := strings.Cut(ve.Message, "no account "); ok && field == "accounts" {
+			return u.refuseParticipants(w, rq, field, raw, rq.Loc.T("There is no account %s: nothing was added.", bad))
 		}
-		return fail(ve.Error())
+		return u.refuseParticipants(w, rq, field, raw, ve.Error())
 	case err != nil:
 		return err
 	}
 	redirect(w, rq.Request, "/programs/"+id, rq.Loc.T("%d participants added.", added))
 	return nil
+}
+
+// refuseParticipants shows the program's page again (422) with msg beside
+// the add form named field.
+func (u *UI) refuseParticipants(w http.ResponseWriter, rq *Request, field, raw, msg string) error {
+	d, err := u.programData(rq, rq.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	d.Accounts = raw
+	d.Errors.add(field, msg)
+	return u.render(w, rq, http.StatusUnprocessableEntity, "programs_detail", d.Results.Program.Name, d)
 }
 
 func actionLabel(l *Locale, action string) string {
