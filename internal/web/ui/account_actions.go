@@ -105,7 +105,7 @@ func (a *accountsArea) changeOwner(w http.ResponseWriter, rq *Request) error {
 	if change.From == change.To {
 		return a.back(w, rq, acc, l.T("The owner is unchanged."))
 	}
-	a.cache.invalidate()
+	a.cache.invalidate(struct{}{})
 	return a.back(w, rq, acc, l.T("The owner is now %s.", change.To))
 }
 

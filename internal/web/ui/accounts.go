@@ -16,14 +16,22 @@ import (
 // the list's in-memory index (accounts_index.go).
 type accountsArea struct {
 	u     *UI
-	cache *accountsCache
+	cache swrCache[struct{}, *accountIndex]
+}
+
+// index returns the list's (cached) index.
+func (a *accountsArea) index(ctx context.Context) (*accountIndex, error) {
+	ix, _, err := a.cache.get(ctx, struct{}{}, func(ctx context.Context) (*accountIndex, error) {
+		return loadIndex(ctx, a.u.db, time.Now())
+	}, func(err error) { a.u.log.Error("refresh the accounts list", "err", err) })
+	return ix, err
 }
 
 // registerAccounts registers the accounts list and the account page.
 func (u *UI) registerAccounts() {
-	a := &accountsArea{u: u, cache: newAccountsCache(u.db, u.log)}
+	a := &accountsArea{u: u, cache: swrCache[struct{}, *accountIndex]{ttl: indexTTL}}
 	u.warmers = append(u.warmers, func(ctx context.Context) error {
-		_, err := a.cache.get(ctx)
+		_, err := a.index(ctx)
 		return err
 	})
 	u.mux.Handle("GET /accounts", u.page(user.RoleViewer, a.list))
@@ -128,7 +136,7 @@ func (a *accountsArea) list(w http.ResponseWriter, rq *Request) error {
 	if err != nil {
 		return err
 	}
-	ix, err := a.cache.get(rq.Context())
+	ix, err := a.index(rq.Context())
 	if err != nil {
 		return err
 	}

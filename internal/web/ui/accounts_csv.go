@@ -23,7 +23,7 @@ func (a *accountsArea) csv(w http.ResponseWriter, rq *Request) error {
 	if err != nil {
 		return err
 	}
-	ix, err := a.cache.get(rq.Context())
+	ix, err := a.index(rq.Context())
 	if err != nil {
 		return err
 	}

@@ -4,10 +4,8 @@ import (
 	"cmp"
 	"context"
 	"fmt"
-	"log/slog"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/kizuna-cs/kizuna/internal/billing"
@@ -26,10 +24,10 @@ import (
 // domain's current state once into memory (a few bulk reads), keeps it for
 // indexTTL (or ten times as long as it took to load, so that a large book
 // is not reloaded back to back) and answers every filter, sort and page
-// from it in a scan. A stale index is refreshed in the background, on the
-// first request after it went stale, while the old one still answers; so
-// only the first request after a start waits. The UI's own changes to
-// what the list shows (an owner) mark it stale at once.
+// from it in a scan (swrCache: a stale index is refreshed in the
+// background, on the first request after it went stale, while the old one
+// still answers; so only the first request after a start waits). The UI's
+// own changes to what the list shows (an owner) invalidate it at once.
 const indexTTL = 30 * time.Second
 
 // listRow is one account as the list shows it.
@@ -58,7 +56,6 @@ type accountIndex struct {
 	rows     []listRow
 	currency string
 	loadedAt time.Time
-	took     time.Duration // how long the load took
 	// present[key] are the rows with a value for key in ascending order
 	// (ties by name, then id); missing[key] are the others by name. Rows
 	// without a value come last in either direction.
@@ -70,66 +67,8 @@ type accountIndex struct {
 	segments []segment.Segment
 }
 
-// accountsCache holds the current index and refreshes it.
-type accountsCache struct {
-	db  *store.DB
-	log *slog.Logger
-
-	mu         sync.Mutex
-	ix         *accountIndex
-	stale      bool
-	refreshing bool
-}
-
-func newAccountsCache(db *store.DB, log *slog.Logger) *accountsCache {
-	return &accountsCache{db: db, log: log}
-}
-
-// invalidate makes the next request load a fresh index.
-func (c *accountsCache) invalidate() {
-	c.mu.Lock()
-	c.stale = true
-	c.mu.Unlock()
-}
-
-// get returns the index: loaded now when there is none or it was
-// invalidated, else the current one (starting a refresh when it is older
-// than indexTTL).
-func (c *accountsCache) get(ctx context.Context) (*accountIndex, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.ix == nil || c.stale {
-		ix, err := loadIndex(ctx, c.db, time.Now())
-		if err != nil {
-			return nil, err
-		}
-		c.ix, c.stale = ix, false
-		return ix, nil
-	}
-	if time.Since(c.ix.loadedAt) > max(indexTTL, 10*c.ix.took) && !c.refreshing {
-		c.refreshing = true
-		go c.refresh()
-	}
-	return c.ix, nil
-}
-
-func (c *accountsCache) refresh() {
-	ix, err := loadIndex(context.Background(), c.db, time.Now())
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.refreshing = false
-	if err != nil {
-		c.log.Error("refresh the accounts list", "err", err)
-		return
-	}
-	if !c.stale {
-		c.ix = ix
-	}
-}
-
 // loadIndex reads every account's list row as of now.
 func loadIndex(ctx context.Context, q store.Querier, now time.Time) (*accountIndex, error) {
-	start := time.Now()
 	book, err := coverage.LoadBook(ctx, q, now)
 	if err != nil {
 		return nil, fmt.Errorf("accounts list: %w", err)
@@ -191,7 +130,6 @@ func loadIndex(ctx context.Context, q store.Querier, now time.Time) (*accountInd
 	}
 	ix.plans, ix.owners = sortedKeys(plans), sortedKeys(owners)
 	ix.sortAll()
-	ix.took = time.Since(start)
 	return ix, nil
 }
 
