@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -80,23 +79,8 @@ func (c MonthlyCmd) Run(ctx context.Context, g *Globals) error {
 }
 
 func writeMonthly(w io.Writer, format string, t *metrics.Table) error {
-	keys := append([]string(nil), metrics.Keys...)
-	if t.Interval != metrics.Month {
-		keys[0] = "period"
-	}
-	if len(t.Rows) > 0 && t.Rows[0].Extended != nil {
-		keys = append(keys, metrics.ExtendedKeys...)
-	}
-	if t.By != "" {
-		keys = append([]string{"group"}, keys...)
-	}
-	records := make([][]any, 0, len(t.Rows))
-	for _, r := range t.Rows {
-		v := r.Values()
-		if r.Group != nil {
-			v = append([]any{*r.Group}, v...)
-		}
-		records = append(records, v)
+	if format == "csv" {
+		return t.WriteCSV(w)
 	}
 	rows := t.Rows
 	if rows == nil {
@@ -109,25 +93,7 @@ func writeMonthly(w io.Writer, format string, t *metrics.Table) error {
 		}
 		fmt.Fprintln(w)
 	}
-	return writeRecords(w, format, keys, records, rows, t.Currency)
-}
-
-// csvValue writes numbers in full and nulls as empty cells.
-func csvValue(v any) string {
-	switch x := v.(type) {
-	case *float64:
-		if x == nil {
-			return ""
-		}
-		return strconv.FormatFloat(*x, 'f', -1, 64)
-	case float64:
-		return strconv.FormatFloat(x, 'f', -1, 64)
-	case int:
-		return strconv.Itoa(x)
-	case string:
-		return x
-	}
-	return fmt.Sprint(v)
+	return writeRecords(w, format, t.Columns(), t.Records(), rows, t.Currency)
 }
 
 // tableValue rounds for reading: amounts to the currency's minor unit,
@@ -154,7 +120,7 @@ func tableValue(key string, v any, currency string) string {
 	case float64:
 		return amount(x, currency)
 	}
-	return csvValue(v)
+	return metrics.CSVValue(v)
 }
 
 func amount(v float64, currency string) string {
@@ -240,17 +206,7 @@ func writeRecords(w io.Writer, format string, header []string, records [][]any, 
 	case "json":
 		return writeJSON(w, jsonValue)
 	case "csv":
-		cw := csv.NewWriter(w)
-		cw.Write(header)
-		for _, r := range records {
-			rec := make([]string, len(r))
-			for i, v := range r {
-				rec[i] = csvValue(v)
-			}
-			cw.Write(rec)
-		}
-		cw.Flush()
-		return cw.Error()
+		return metrics.WriteCSV(w, header, records)
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, strings.Join(header, "\t")+"\t")

@@ -23,6 +23,7 @@ import (
 	"golang.org/x/text/message"
 
 	"github.com/kizuna-cs/kizuna/internal/billing"
+	"github.com/kizuna-cs/kizuna/internal/cli"
 	"github.com/kizuna-cs/kizuna/internal/demo"
 	"github.com/kizuna-cs/kizuna/internal/health"
 	"github.com/kizuna-cs/kizuna/internal/metrics"
@@ -490,6 +491,14 @@ func TestMetricsPage(t *testing.T) {
 		}
 		if recs[6][0] != "2026-06" || recs[6][1] != fmt.Sprint(tb.Rows[5].MRR) {
 			t.Errorf("June = %v, want MRR %v", recs[6][:2], tb.Rows[5].MRR)
+		}
+		// The download is the command line's output, byte for byte.
+		var out, errs strings.Builder
+		if code := cli.Main([]string{"metrics", "monthly", "--from", "2026-01", "--to", "2026-06", "--format", "csv", "--db", s.db.Location}, &out, &errs); code != 0 {
+			t.Fatalf("kizuna metrics monthly: exit %d: %s", code, errs.String())
+		}
+		if out.String() != res.Body {
+			t.Errorf("the CLI's CSV differs from the download:\n%s\n---\n%s", out.String(), res.Body)
 		}
 	})
 

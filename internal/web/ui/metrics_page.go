@@ -1,7 +1,6 @@
 package ui
 
 import (
-	"encoding/csv"
 	"fmt"
 	"math"
 	"net/http"
@@ -226,33 +225,5 @@ func (u *UI) metricsCSV(w http.ResponseWriter, rq *Request) error {
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="kizuna-metrics-%s-%s.csv"`, from.Format("2006-01"), to.Format("2006-01")))
 	w.Header().Set("Cache-Control", "no-store")
-	cw := csv.NewWriter(w)
-	cw.Write(metrics.Keys)
-	for _, r := range t.Rows {
-		vals := r.Values()
-		rec := make([]string, len(vals))
-		for i, v := range vals {
-			rec[i] = csvCell(v)
-		}
-		cw.Write(rec)
-	}
-	cw.Flush()
-	return cw.Error()
-}
-
-func csvCell(v any) string {
-	switch x := v.(type) {
-	case *float64:
-		if x == nil {
-			return ""
-		}
-		return strconv.FormatFloat(*x, 'f', -1, 64)
-	case float64:
-		return strconv.FormatFloat(x, 'f', -1, 64)
-	case int:
-		return strconv.Itoa(x)
-	case string:
-		return x
-	}
-	return fmt.Sprint(v)
+	return t.WriteCSV(w)
 }
