@@ -19,6 +19,7 @@ import (
 	"github.com/kizuna-cs/kizuna/internal/audit"
 	"github.com/kizuna-cs/kizuna/internal/jobs"
 	"github.com/kizuna-cs/kizuna/internal/survey"
+	"github.com/kizuna-cs/kizuna/internal/web/ui"
 )
 
 // The respondent's pages: GET/POST /s/{token} (a contact's emailed link),
@@ -176,16 +177,15 @@ func clientIP(r *http.Request) string {
 
 // surveyPages serves the respondent's pages.
 type surveyPages struct {
-	s              *Server
-	answers        *limiter
-	publicAnswers  *limiter
-	now            func() time.Time
-	acceptLanguage func(*http.Request) string
+	s             *Server
+	answers       *limiter
+	publicAnswers *limiter
+	now           func() time.Time
 }
 
 func registerSurveyPages(s *Server) {
 	p := &surveyPages{s: s, answers: newLimiter(answerLimit, surveyLimitWindow),
-		publicAnswers: newLimiter(publicAnswerLimit, surveyLimitWindow), now: time.Now, acceptLanguage: acceptLanguage}
+		publicAnswers: newLimiter(publicAnswerLimit, surveyLimitWindow), now: time.Now}
 	// /s/public/{token} and /s/{token}/unsubscribe overlap as patterns
 	// (/s/public/unsubscribe matches both), so one pattern takes both.
 	s.mux.HandleFunc("GET /s/{token}", p.invitation)
@@ -202,7 +202,7 @@ func (p *surveyPages) twoPart(w http.ResponseWriter, r *http.Request) {
 	case b == "unsubscribe":
 		p.unsubscribe(w, r, a)
 	default:
-		p.message(w, r, http.StatusNotFound, p.acceptLanguage(r), func(t surveyText) (string, string) { return t.NotFound, t.NotFoundDetail })
+		p.message(w, r, http.StatusNotFound, ui.BrowserLanguage(r), func(t surveyText) (string, string) { return t.NotFound, t.NotFoundDetail })
 	}
 }
 
@@ -324,29 +324,85 @@ func invalidField(err error, t surveyText) (string, string, bool) {
 	return ie.Field, ie.Reason, true
 }
 
-// invitation serves GET and POST /s/{token}.
-func (p *surveyPages) invitation(w http.ResponseWriter, r *http.Request) {
+// admit counts a POST against l and reads its bounded form; false when it
+// answered already (too many answers, a form too large). A GET passes.
+func (p *surveyPages) admit(w http.ResponseWriter, r *http.Request, l *limiter, lang string) bool {
+	if r.Method != http.MethodPost {
+		return true
+	}
+	return !p.limited(w, r, l, lang) && p.readForm(w, r, lang)
+}
+
+// invited starts a request on a contact's emailed link: it admits it and
+// finds the invitation, whose contact's language the page speaks; ok is
+// false when it answered already.
+func (p *surveyPages) invited(w http.ResponseWriter, r *http.Request, token string) (inv survey.Invitation, lang string, t surveyText, ok bool) {
+	lang = ui.BrowserLanguage(r)
+	if !p.admit(w, r, p.answers, lang) {
+		return inv, lang, t, false
+	}
+	inv, err := survey.Invited(r.Context(), p.s.db, token)
+	if err != nil {
+		p.fail(w, r, lang, err)
+		return inv, lang, t, false
+	}
+	lang, t = texts(inv.Language)
+	return inv, lang, t, true
+}
+
+// thanks is the page after an answer; again links to the form.
+func thanks(lang string, t surveyText, name, again string) surveyPage {
+	return surveyPage{Lang: lang, T: t, Heading: name, Message: t.Thanks, Detail: t.ThanksDetail, Again: again}
+}
+
+// saveAnswer stores an answer with save (which records its audit entry)
+// and goes to done; a refused answer shows form again (422) with the
+// message beside its field.
+func (p *surveyPages) saveAnswer(w http.ResponseWriter, r *http.Request, lang string, t surveyText,
+	save func(*sql.Tx) (survey.Response, error), form func() surveyPage, done string) {
 	ctx := r.Context()
-	token := r.PathValue("token")
-	lang := p.acceptLanguage(r)
-	if r.Method == http.MethodPost && p.limited(w, r, p.answers, lang) {
+	var saved survey.Response
+	err := p.s.db.InTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		saved, err = save(tx)
+		return err
+	})
+	if field, reason, ok := invalidField(err, t); ok {
+		page := form()
+		page.Errors[field] = reason
+		p.render(w, r, http.StatusUnprocessableEntity, page)
 		return
 	}
-	inv, err := survey.Invited(ctx, p.s.db, token)
 	if err != nil {
 		p.fail(w, r, lang, err)
 		return
 	}
-	lang, t := texts(inv.Language)
+	jobs.Changed(ctx, []string{saved.AccountID})
+	http.Redirect(w, r, done, http.StatusSeeOther)
+}
+
+// invitation serves GET and POST /s/{token}.
+func (p *surveyPages) invitation(w http.ResponseWriter, r *http.Request) {
+	token := r.PathValue("token")
+	inv, lang, t, ok := p.invited(w, r, token)
+	if !ok {
+		return
+	}
 	self := "/s/" + token
 	if inv.Survey.Status != survey.StatusActive {
 		p.fail(w, r, lang, survey.ErrClosed)
 		return
 	}
+	form := func(checked int, comment string) surveyPage {
+		page := answerForm(inv.Survey, lang, t, checked, comment)
+		page.Action, page.UnsubscribeLink = self, self+"/unsubscribe"
+		return page
+	}
 	if r.Method == http.MethodGet {
 		if r.URL.Query().Get("done") == "1" && inv.Answer != nil {
-			p.render(w, r, http.StatusOK, surveyPage{Lang: lang, T: t, Heading: inv.Survey.Name, Message: t.Thanks,
-				Detail: t.ThanksDetail, Again: self, UnsubscribeLink: self + "/unsubscribe"})
+			page := thanks(lang, t, inv.Survey.Name, self)
+			page.UnsubscribeLink = self + "/unsubscribe"
+			p.render(w, r, http.StatusOK, page)
 			return
 		}
 		checked, comment := -1, ""
@@ -356,38 +412,21 @@ func (p *surveyPages) invitation(w http.ResponseWriter, r *http.Request) {
 		if v, err := strconv.Atoi(r.URL.Query().Get("score")); err == nil && survey.CheckScore(inv.Survey.Kind, v) == nil {
 			checked = v // a score chosen in the email's link
 		}
-		page := answerForm(inv.Survey, lang, t, checked, comment)
-		page.Action, page.UnsubscribeLink = self, self+"/unsubscribe"
+		page := form(checked, comment)
 		if inv.Answer != nil {
 			page.Previous = fmt.Sprintf(t.Previous, inv.Answer.Score, inv.Answer.AnsweredAt.Format(t.DateLayout))
 		}
 		p.render(w, r, http.StatusOK, page)
 		return
 	}
-	if !p.readForm(w, r, lang) {
-		return
-	}
 	a := parseAnswer(r)
-	var saved survey.Response
-	err = p.s.db.InTx(ctx, func(tx *sql.Tx) error {
-		var err error
-		if saved, err = survey.Respond(ctx, tx, inv, a, p.now()); err != nil {
-			return err
+	p.saveAnswer(w, r, lang, t, func(tx *sql.Tx) (survey.Response, error) {
+		saved, err := survey.Respond(r.Context(), tx, inv, a, p.now())
+		if err != nil {
+			return saved, err
 		}
-		return audit.Record(ctx, tx, "survey link:"+inv.ContactID, audit.ActionUpdate, "survey_response", saved.ID, inv.Answer, saved)
-	})
-	if field, reason, ok := invalidField(err, t); ok {
-		page := answerForm(inv.Survey, lang, t, a.Score, a.Comment)
-		page.Action, page.UnsubscribeLink, page.Errors[field] = self, self+"/unsubscribe", reason
-		p.render(w, r, http.StatusUnprocessableEntity, page)
-		return
-	}
-	if err != nil {
-		p.fail(w, r, lang, err)
-		return
-	}
-	jobs.Changed(ctx, []string{saved.AccountID})
-	http.Redirect(w, r, self+"?done=1", http.StatusSeeOther)
+		return saved, audit.Record(r.Context(), tx, "survey link:"+inv.ContactID, audit.ActionUpdate, "survey_response", saved.ID, inv.Answer, saved)
+	}, func() surveyPage { return form(a.Score, a.Comment) }, self+"?done=1")
 }
 
 // unsubscribe serves GET (the question) and POST (the act, also RFC 8058's
@@ -395,16 +434,10 @@ func (p *surveyPages) invitation(w http.ResponseWriter, r *http.Request) {
 // nothing: mail scanners open links.
 func (p *surveyPages) unsubscribe(w http.ResponseWriter, r *http.Request, token string) {
 	ctx := r.Context()
-	lang := p.acceptLanguage(r)
-	if r.Method == http.MethodPost && p.limited(w, r, p.answers, lang) {
+	inv, lang, t, ok := p.invited(w, r, token)
+	if !ok {
 		return
 	}
-	inv, err := survey.Invited(ctx, p.s.db, token)
-	if err != nil {
-		p.fail(w, r, lang, err)
-		return
-	}
-	lang, t := texts(inv.Language)
 	done := surveyPage{Lang: lang, T: t, Heading: inv.Survey.Name, Message: fmt.Sprintf(t.Unsubscribed, inv.Email), Detail: t.UnsubscribedDetail}
 	if r.Method == http.MethodGet {
 		if inv.Unsubscribed {
@@ -415,10 +448,7 @@ func (p *surveyPages) unsubscribe(w http.ResponseWriter, r *http.Request, token 
 			Unsubscribe: fmt.Sprintf(t.UnsubscribeQ, inv.Email), Action: "/s/" + token + "/unsubscribe"})
 		return
 	}
-	if !p.readForm(w, r, lang) {
-		return
-	}
-	err = p.s.db.InTx(ctx, func(tx *sql.Tx) error {
+	err := p.s.db.InTx(ctx, func(tx *sql.Tx) error {
 		if err := survey.Unsubscribe(ctx, tx, inv, p.now()); err != nil {
 			return err
 		}
@@ -437,23 +467,17 @@ func (p *surveyPages) unsubscribe(w http.ResponseWriter, r *http.Request, token 
 
 // public serves GET and POST /s/public/{token}.
 func (p *surveyPages) public(w http.ResponseWriter, r *http.Request, token string) {
-	ctx := r.Context()
-	lang := p.acceptLanguage(r)
+	lang := ui.BrowserLanguage(r)
 	if l := r.URL.Query().Get("lang"); l == "en" || l == "ja" {
 		lang = l
 	}
-	if r.Method == http.MethodPost {
-		if p.limited(w, r, p.publicAnswers, lang) {
-			return
-		}
-		if !p.readForm(w, r, lang) {
-			return
-		}
-		if l := r.PostFormValue("lang"); l == "en" || l == "ja" {
-			lang = l
-		}
+	if !p.admit(w, r, p.publicAnswers, lang) {
+		return
 	}
-	s, err := survey.ByPublicToken(ctx, p.s.db, token)
+	if l := r.PostFormValue("lang"); l == "en" || l == "ja" {
+		lang = l
+	}
+	s, err := survey.ByPublicToken(r.Context(), p.s.db, token)
 	if err == nil && s.Status != survey.StatusActive {
 		err = survey.ErrClosed
 	}
@@ -463,45 +487,29 @@ func (p *surveyPages) public(w http.ResponseWriter, r *http.Request, token strin
 	}
 	lang, t := texts(lang)
 	self := "/s/public/" + token
+	form := func(checked int, comment string) surveyPage {
+		page := answerForm(s, lang, t, checked, comment)
+		page.Action, page.Public = self, true
+		return page
+	}
 	if r.Method == http.MethodGet {
 		if r.URL.Query().Get("done") == "1" {
-			p.render(w, r, http.StatusOK, surveyPage{Lang: lang, T: t, Heading: s.Name, Message: t.Thanks, Detail: t.ThanksDetail})
+			p.render(w, r, http.StatusOK, thanks(lang, t, s.Name, ""))
 			return
 		}
-		page := answerForm(s, lang, t, -1, "")
-		page.Action, page.Public = self, true
-		p.render(w, r, http.StatusOK, page)
+		p.render(w, r, http.StatusOK, form(-1, ""))
 		return
 	}
 	a := survey.PublicAnswer{Answer: parseAnswer(r), Email: r.PostFormValue("email"), Account: r.PostFormValue("account")}
-	var saved survey.Response
-	err = p.s.db.InTx(ctx, func(tx *sql.Tx) error {
-		var err error
-		if saved, err = survey.RespondPublic(ctx, tx, s, a, p.now()); err != nil {
-			return err
+	p.saveAnswer(w, r, lang, t, func(tx *sql.Tx) (survey.Response, error) {
+		saved, err := survey.RespondPublic(r.Context(), tx, s, a, p.now())
+		if err != nil {
+			return saved, err
 		}
-		return audit.Record(ctx, tx, "public survey link:"+s.ID, audit.ActionUpdate, "survey_response", saved.ID, nil, saved)
-	})
-	if field, reason, ok := invalidField(err, t); ok {
-		page := answerForm(s, lang, t, a.Score, a.Comment)
-		page.Action, page.Public, page.Email, page.Account, page.Errors[field] = self, true, a.Email, a.Account, reason
-		p.render(w, r, http.StatusUnprocessableEntity, page)
-		return
-	}
-	if err != nil {
-		p.fail(w, r, lang, err)
-		return
-	}
-	jobs.Changed(ctx, []string{saved.AccountID})
-	http.Redirect(w, r, self+"?done=1&lang="+lang, http.StatusSeeOther)
-}
-
-// acceptLanguage is ja when the browser prefers Japanese, else en: for a
-// respondent whose contact record names no language.
-func acceptLanguage(r *http.Request) string {
-	al := strings.ToLower(strings.TrimSpace(r.Header.Get("Accept-Language")))
-	if strings.HasPrefix(al, "ja") {
-		return "ja"
-	}
-	return "en"
+		return saved, audit.Record(r.Context(), tx, "public survey link:"+s.ID, audit.ActionUpdate, "survey_response", saved.ID, nil, saved)
+	}, func() surveyPage {
+		page := form(a.Score, a.Comment)
+		page.Email, page.Account = a.Email, a.Account
+		return page
+	}, self+"?done=1&lang="+lang)
 }

@@ -71,10 +71,17 @@ func newLocale(tag language.Tag, cat catalog.Catalog) *Locale {
 }
 
 // Lang is the locale's language as a short tag ("en", "ja").
-func (l *Locale) Lang() string {
-	base, _ := l.Tag.Base()
+func (l *Locale) Lang() string { return tagLang(l.Tag) }
+
+func tagLang(tag language.Tag) string {
+	base, _ := tag.Base()
 	return base.String()
 }
+
+// BrowserLanguage is the language ("en" or "ja") the UI speaks to r when
+// its user chose none: the best match of the browser's Accept-Language,
+// else English. Pages outside the UI (a survey respondent's) use it too.
+func BrowserLanguage(r *http.Request) string { return tagLang(pickLocale(r, "")) }
 
 // T translates key, a format in English, and formats args into it with
 // the locale's number formatting.

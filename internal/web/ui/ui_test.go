@@ -15,6 +15,7 @@ import (
 	"github.com/kizuna-cs/kizuna/internal/store"
 	"github.com/kizuna-cs/kizuna/internal/storetest"
 	"github.com/kizuna-cs/kizuna/internal/user"
+	"github.com/kizuna-cs/kizuna/internal/web/ui"
 )
 
 func TestLoginPage(t *testing.T) {
@@ -210,6 +211,25 @@ func TestCatalog(t *testing.T) {
 	for k, where := range uses {
 		if _, ok := ja[k]; !ok {
 			t.Errorf("%s: %q has no Japanese translation in locales/ja", where, k)
+		}
+	}
+}
+
+// TestBrowserLanguage: the language a page speaks when no one chose one,
+// as the UI and the survey respondent's pages choose it.
+func TestBrowserLanguage(t *testing.T) {
+	for _, c := range []struct{ header, want string }{
+		{"", "en"},
+		{"ja", "ja"},
+		{"ja-JP,ja;q=0.9", "ja"},
+		{"en-US,en;q=0.9,ja;q=0.5", "en"},
+		{"fr-FR,ja;q=0.8,en;q=0.5", "ja"},
+		{"de", "en"},
+	} {
+		r, _ := http.NewRequest(http.MethodGet, "/", nil)
+		r.Header.Set("Accept-Language", c.header)
+		if got := ui.BrowserLanguage(r); got != c.want {
+			t.Errorf("Accept-Language %q: %s, want %s", c.header, got, c.want)
 		}
 	}
 }
