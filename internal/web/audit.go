@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -64,5 +65,21 @@ func registerAudit(s *Server, api huma.API) {
 			out.Entries = append(out.Entries, auditEntry(e))
 		}
 		return &auditPageOutput{Body: out}, nil
+	})
+}
+
+// deleteRecorded deletes one object in a transaction with its audit
+// entry: get reads what it was (and refuses the delete with its error, such
+// as not found), del removes it, and the entry keeps what get read.
+func (s *Server) deleteRecorded(ctx context.Context, objectType, id string, get func(*sql.Tx) (any, error), del func(*sql.Tx) error) error {
+	return s.db.InTx(ctx, func(tx *sql.Tx) error {
+		before, err := get(tx)
+		if err != nil {
+			return err
+		}
+		if err := del(tx); err != nil {
+			return err
+		}
+		return audit.Record(ctx, tx, principalFrom(ctx).actor, audit.ActionDelete, objectType, id, before, nil)
 	})
 }

@@ -177,16 +177,9 @@ func registerOnboarding(s *Server, api huma.API) {
 		Summary: "Delete a milestone", Description: "Removes it from the checklist with every account's completion of it.",
 		DefaultStatus: http.StatusNoContent, Errors: []int{http.StatusNotFound},
 	}, func(ctx context.Context, in *onboardingMilestoneKeyInput) (*struct{}, error) {
-		err := s.db.InTx(ctx, func(tx *sql.Tx) error {
-			before, err := onboarding.GetMilestone(ctx, tx, in.MilestoneID)
-			if err != nil {
-				return err
-			}
-			if err := onboarding.DeleteMilestone(ctx, tx, in.MilestoneID); err != nil {
-				return err
-			}
-			return audit.Record(ctx, tx, principalFrom(ctx).actor, audit.ActionDelete, "onboarding_milestone", in.MilestoneID, before, nil)
-		})
+		err := s.deleteRecorded(ctx, "onboarding_milestone", in.MilestoneID,
+			func(tx *sql.Tx) (any, error) { return onboarding.GetMilestone(ctx, tx, in.MilestoneID) },
+			func(tx *sql.Tx) error { return onboarding.DeleteMilestone(ctx, tx, in.MilestoneID) })
 		if err != nil {
 			return nil, s.onboardingError(ctx, err)
 		}

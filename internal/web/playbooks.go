@@ -149,16 +149,12 @@ func registerPlaybooks(s *Server, api huma.API) {
 		Summary: "Delete a playbook", Description: "With its enrollments; the tasks it created stay.",
 		DefaultStatus: http.StatusNoContent, Errors: []int{http.StatusNotFound},
 	}, func(ctx context.Context, in *playbookIDInput) (*struct{}, error) {
-		err := s.db.InTx(ctx, func(tx *sql.Tx) error {
-			before, err := playbook.Get(ctx, tx, in.PlaybookID)
-			if err != nil {
-				return err
-			}
-			if err := playbook.Delete(ctx, tx, in.PlaybookID); err != nil {
-				return err
-			}
-			return audit.Record(ctx, tx, principalFrom(ctx).actor, audit.ActionDelete, "playbook", in.PlaybookID, before.Masked(), nil)
-		})
+		err := s.deleteRecorded(ctx, "playbook", in.PlaybookID,
+			func(tx *sql.Tx) (any, error) {
+				before, err := playbook.Get(ctx, tx, in.PlaybookID)
+				return before.Masked(), err
+			},
+			func(tx *sql.Tx) error { return playbook.Delete(ctx, tx, in.PlaybookID) })
 		if errors.Is(err, playbook.ErrNotFound) {
 			return nil, huma.Error404NotFound("no playbook " + in.PlaybookID)
 		}

@@ -274,16 +274,9 @@ func registerPrograms(s *Server, api huma.API) {
 		Summary: "Delete a program", Description: "Removes the program and its participants.",
 		DefaultStatus: http.StatusNoContent, Errors: []int{http.StatusNotFound},
 	}, func(ctx context.Context, in *programKeyInput) (*struct{}, error) {
-		err := s.db.InTx(ctx, func(tx *sql.Tx) error {
-			before, err := program.Get(ctx, tx, in.ProgramID)
-			if err != nil {
-				return err
-			}
-			if err := program.Delete(ctx, tx, in.ProgramID); err != nil {
-				return err
-			}
-			return audit.Record(ctx, tx, principalFrom(ctx).actor, audit.ActionDelete, "program", in.ProgramID, before, nil)
-		})
+		err := s.deleteRecorded(ctx, "program", in.ProgramID,
+			func(tx *sql.Tx) (any, error) { return program.Get(ctx, tx, in.ProgramID) },
+			func(tx *sql.Tx) error { return program.Delete(ctx, tx, in.ProgramID) })
 		if err != nil {
 			return nil, s.programError(ctx, err)
 		}

@@ -471,16 +471,9 @@ func (rs *resource[R, F, O, B]) registerRecord(s *Server, api huma.API) {
 		if err != nil {
 			return nil, err
 		}
-		err = s.db.InTx(ctx, func(tx *sql.Tx) error {
-			before, err := rs.load(ctx, tx, key)
-			if err != nil {
-				return err
-			}
-			if err := rs.remove(ctx, tx, key); err != nil {
-				return err
-			}
-			return audit.Record(ctx, tx, principalFrom(ctx).actor, audit.ActionDelete, rs.object, objectID(key), before, nil)
-		})
+		err = s.deleteRecorded(ctx, rs.object, objectID(key),
+			func(tx *sql.Tx) (any, error) { return rs.load(ctx, tx, key) },
+			func(tx *sql.Tx) error { return rs.remove(ctx, tx, key) })
 		if isNotFound(err) {
 			return nil, rs.notFound(key)
 		}

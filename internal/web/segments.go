@@ -173,16 +173,9 @@ func registerSegments(s *Server, api huma.API) {
 		Summary: "Delete a segment", Description: "Removes the segment with its membership and history.",
 		DefaultStatus: http.StatusNoContent, Errors: []int{http.StatusNotFound},
 	}, func(ctx context.Context, in *segmentKeyInput) (*struct{}, error) {
-		err := s.db.InTx(ctx, func(tx *sql.Tx) error {
-			before, err := segment.Get(ctx, tx, in.SegmentID)
-			if err != nil {
-				return err
-			}
-			if err := segment.Delete(ctx, tx, in.SegmentID); err != nil {
-				return err
-			}
-			return audit.Record(ctx, tx, principalFrom(ctx).actor, audit.ActionDelete, "segment", in.SegmentID, before, nil)
-		})
+		err := s.deleteRecorded(ctx, "segment", in.SegmentID,
+			func(tx *sql.Tx) (any, error) { return segment.Get(ctx, tx, in.SegmentID) },
+			func(tx *sql.Tx) error { return segment.Delete(ctx, tx, in.SegmentID) })
 		if err != nil {
 			return nil, s.segmentError(ctx, err)
 		}

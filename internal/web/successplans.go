@@ -365,16 +365,9 @@ func registerSuccessPlans(s *Server, api huma.API) {
 		Description:   "Removes the plan with its goals, milestones and links (every link stops working).",
 		DefaultStatus: http.StatusNoContent, Errors: []int{http.StatusNotFound},
 	}, func(ctx context.Context, in *planKeyInput) (*struct{}, error) {
-		err := s.db.InTx(ctx, func(tx *sql.Tx) error {
-			before, err := successplan.Load(ctx, tx, in.AccountID, time.Now())
-			if err != nil {
-				return err
-			}
-			if err := successplan.DeletePlan(ctx, tx, in.AccountID); err != nil {
-				return err
-			}
-			return audit.Record(ctx, tx, principalFrom(ctx).actor, audit.ActionDelete, "success_plan", in.AccountID, before, nil)
-		})
+		err := s.deleteRecorded(ctx, "success_plan", in.AccountID,
+			func(tx *sql.Tx) (any, error) { return successplan.Load(ctx, tx, in.AccountID, time.Now()) },
+			func(tx *sql.Tx) error { return successplan.DeletePlan(ctx, tx, in.AccountID) })
 		if err != nil {
 			return nil, s.planError(ctx, err)
 		}
@@ -487,16 +480,9 @@ func registerSuccessPlans(s *Server, api huma.API) {
 		Summary: "Delete a goal", Description: "Its milestones stay, as steps of the whole plan.",
 		DefaultStatus: http.StatusNoContent, Errors: []int{http.StatusNotFound},
 	}, func(ctx context.Context, in *goalKeyInput) (*struct{}, error) {
-		err := s.db.InTx(ctx, func(tx *sql.Tx) error {
-			before, err := successplan.GetGoal(ctx, tx, in.AccountID, in.GoalID)
-			if err != nil {
-				return err
-			}
-			if err := successplan.DeleteGoal(ctx, tx, in.AccountID, in.GoalID); err != nil {
-				return err
-			}
-			return audit.Record(ctx, tx, principalFrom(ctx).actor, audit.ActionDelete, "success_goal", in.GoalID, before, nil)
-		})
+		err := s.deleteRecorded(ctx, "success_goal", in.GoalID,
+			func(tx *sql.Tx) (any, error) { return successplan.GetGoal(ctx, tx, in.AccountID, in.GoalID) },
+			func(tx *sql.Tx) error { return successplan.DeleteGoal(ctx, tx, in.AccountID, in.GoalID) })
 		if err != nil {
 			return nil, s.planError(ctx, err)
 		}
@@ -620,16 +606,9 @@ func registerSuccessPlans(s *Server, api huma.API) {
 		OperationID: "delete-success-milestone", Method: http.MethodDelete, Path: plan + "/milestones/{milestone_id}", Tags: []string{tag},
 		Summary: "Delete a milestone", DefaultStatus: http.StatusNoContent, Errors: []int{http.StatusNotFound},
 	}, func(ctx context.Context, in *milestoneKeyInput) (*struct{}, error) {
-		err := s.db.InTx(ctx, func(tx *sql.Tx) error {
-			before, err := successplan.GetMilestone(ctx, tx, in.AccountID, in.MilestoneID)
-			if err != nil {
-				return err
-			}
-			if err := successplan.DeleteMilestone(ctx, tx, in.AccountID, in.MilestoneID); err != nil {
-				return err
-			}
-			return audit.Record(ctx, tx, principalFrom(ctx).actor, audit.ActionDelete, "success_milestone", in.MilestoneID, before, nil)
-		})
+		err := s.deleteRecorded(ctx, "success_milestone", in.MilestoneID,
+			func(tx *sql.Tx) (any, error) { return successplan.GetMilestone(ctx, tx, in.AccountID, in.MilestoneID) },
+			func(tx *sql.Tx) error { return successplan.DeleteMilestone(ctx, tx, in.AccountID, in.MilestoneID) })
 		if err != nil {
 			return nil, s.planError(ctx, err)
 		}

@@ -217,16 +217,9 @@ func registerTasks(s *Server, api huma.API) {
 		Summary: "Delete a task", Description: "Prefer cancelling: a deleted task no longer counts in a playbook's results.",
 		DefaultStatus: http.StatusNoContent, Errors: []int{http.StatusNotFound},
 	}, func(ctx context.Context, in *taskIDInput) (*struct{}, error) {
-		err := s.db.InTx(ctx, func(tx *sql.Tx) error {
-			before, err := task.Get(ctx, tx, in.TaskID)
-			if err != nil {
-				return err
-			}
-			if err := task.Delete(ctx, tx, in.TaskID); err != nil {
-				return err
-			}
-			return audit.Record(ctx, tx, principalFrom(ctx).actor, audit.ActionDelete, "task", in.TaskID, before, nil)
-		})
+		err := s.deleteRecorded(ctx, "task", in.TaskID,
+			func(tx *sql.Tx) (any, error) { return task.Get(ctx, tx, in.TaskID) },
+			func(tx *sql.Tx) error { return task.Delete(ctx, tx, in.TaskID) })
 		if err != nil {
 			return nil, s.taskError(ctx, err)
 		}
