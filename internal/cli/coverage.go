@@ -125,14 +125,10 @@ func (c CoverageWorkloadCmd) Run(ctx context.Context, g *Globals) error {
 	if err != nil {
 		return err
 	}
-	var records [][]any
-	for _, w := range ws {
-		records = append(records, []any{w.Email, w.Role, w.Accounts, w.ARR, w.OpenTasks, w.RedAccounts})
-	}
-	if ws == nil {
-		ws = []coverage.Workload{}
-	}
-	return writeRecords(g.stdout, tableOr(c.Format), []string{"email", "role", "accounts", "arr", "open_tasks", "red_accounts"}, records, ws, "")
+	return writeList(g.stdout, c.Format, []string{"email", "role", "accounts", "arr", "open_tasks", "red_accounts"}, ws,
+		func(w coverage.Workload) []any {
+			return []any{w.Email, w.Role, w.Accounts, w.ARR, w.OpenTasks, w.RedAccounts}
+		})
 }
 
 // CoverageSetCmd sets a touch-tier setting.

@@ -99,23 +99,8 @@ type OnboardingMilestonesCmd struct{ formatFlag }
 
 // Run prints the checklist.
 func (c OnboardingMilestonesCmd) Run(ctx context.Context, g *Globals) error {
-	db, err := g.open(ctx)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	ms, err := onboarding.Milestones(ctx, db)
-	if err != nil {
-		return err
-	}
-	var records [][]any
-	for _, m := range ms {
-		records = append(records, []any{m.Position, m.ID, m.Name, m.Event})
-	}
-	if ms == nil {
-		ms = []onboarding.ChecklistMilestone{}
-	}
-	return writeRecords(g.stdout, tableOr(c.Format), []string{"position", "milestone_id", "name", "event"}, records, ms, "")
+	return runList(ctx, g, c.Format, []string{"position", "milestone_id", "name", "event"}, onboarding.Milestones,
+		func(m onboarding.ChecklistMilestone) []any { return []any{m.Position, m.ID, m.Name, m.Event} })
 }
 
 // OnboardingMilestoneCmd creates, replaces or deletes a milestone.

@@ -31,23 +31,8 @@ type SegmentListCmd struct{ formatFlag }
 
 // Run prints every segment.
 func (c SegmentListCmd) Run(ctx context.Context, g *Globals) error {
-	db, err := g.open(ctx)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	list, err := segment.List(ctx, db)
-	if err != nil {
-		return err
-	}
-	var records [][]any
-	for _, s := range list {
-		records = append(records, []any{s.ID, s.Name, s.Members, s.Rule})
-	}
-	if list == nil {
-		list = []segment.Segment{}
-	}
-	return writeRecords(g.stdout, tableOr(c.Format), []string{"segment_id", "name", "members", "rule"}, records, list, "")
+	return runList(ctx, g, c.Format, []string{"segment_id", "name", "members", "rule"}, segment.List,
+		func(s segment.Segment) []any { return []any{s.ID, s.Name, s.Members, s.Rule} })
 }
 
 // tableOr maps the text format onto writeRecords' table.

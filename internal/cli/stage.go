@@ -30,23 +30,8 @@ type StageListCmd struct{ formatFlag }
 
 // Run prints every stage.
 func (c StageListCmd) Run(ctx context.Context, g *Globals) error {
-	db, err := g.open(ctx)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	list, err := lifecycle.List(ctx, db)
-	if err != nil {
-		return err
-	}
-	var records [][]any
-	for _, d := range list {
-		records = append(records, []any{d.Priority, d.ID, d.Name, d.Rule})
-	}
-	if list == nil {
-		list = []lifecycle.StageDefinition{}
-	}
-	return writeRecords(g.stdout, tableOr(c.Format), []string{"priority", "stage_id", "name", "rule"}, records, list, "")
+	return runList(ctx, g, c.Format, []string{"priority", "stage_id", "name", "rule"}, lifecycle.List,
+		func(d lifecycle.StageDefinition) []any { return []any{d.Priority, d.ID, d.Name, d.Rule} })
 }
 
 // StageShowCmd shows one stage.
@@ -287,13 +272,11 @@ func (c StageHistoryCmd) Run(ctx context.Context, g *Globals) error {
 	if err != nil {
 		return err
 	}
-	var records [][]any
-	for _, s := range stays {
+	return writeList(g.stdout, c.Format, []string{"stage_id", "entered_at", "left_at", "days"}, stays, func(s lifecycle.Stay) []any {
 		left := ""
 		if s.LeftAt != nil {
 			left = s.LeftAt.Format(time.RFC3339)
 		}
-		records = append(records, []any{s.StageID, s.EnteredAt.Format(time.RFC3339), left, s.Days})
-	}
-	return writeRecords(g.stdout, tableOr(c.Format), []string{"stage_id", "entered_at", "left_at", "days"}, records, stays, "")
+		return []any{s.StageID, s.EnteredAt.Format(time.RFC3339), left, s.Days}
+	})
 }
