@@ -20,6 +20,22 @@ func run(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	return code, out.String(), errb.String()
 }
 
+// importCSV imports each file (its kind and content, as kizuna import KIND
+// FILE would) into a fresh SQLite database in a temporary directory, and
+// returns the directory and the database's path.
+func importCSV(t *testing.T, files ...[2]string) (dir, db string) {
+	t.Helper()
+	dir = t.TempDir()
+	db = filepath.Join(dir, "k.db")
+	for _, f := range files {
+		path := writeFile(t, dir, f[0]+".csv", f[1])
+		if code, _, stderr := run(t, "import", f[0], path, "--db", db); code != 0 {
+			t.Fatalf("import %s: %s", f[0], stderr)
+		}
+	}
+	return dir, db
+}
+
 func writeFile(t *testing.T, dir, name, content string) string {
 	t.Helper()
 	p := filepath.Join(dir, name)

@@ -9,15 +9,8 @@ import (
 )
 
 func TestHealthCommands(t *testing.T) {
-	dir := t.TempDir()
-	db := filepath.Join(dir, "k.db")
-	accounts := writeFile(t, dir, "accounts.csv", "account_id,name,segment\nA1,Acme,smb\nA2,Beta,enterprise\n")
-	subs := writeFile(t, dir, "subs.csv", "subscription_id,account_id,start_date,mrr\nS1,A1,2024-01-01,100\n")
-	for _, f := range [][]string{{"accounts", accounts}, {"subscriptions", subs}} {
-		if code, _, stderr := run(t, "import", f[0], f[1], "--db", db); code != 0 {
-			t.Fatal(stderr)
-		}
-	}
+	dir, db := importCSV(t, [2]string{"accounts", "account_id,name,segment\nA1,Acme,smb\nA2,Beta,enterprise\n"},
+		[2]string{"subscriptions", "subscription_id,account_id,start_date,mrr\nS1,A1,2024-01-01,100\n"})
 	// MRR of 100 or more scores 100 (green); less scores 0 (red).
 	models := `{"models": [{"id": "default", "measures": [{"name": "MRR", "field": "mrr", "weight": 1,
 		"thresholds": [{"min": 0, "score": 0}, {"min": 100, "score": 100}]}]}]}`

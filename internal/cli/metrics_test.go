@@ -2,22 +2,14 @@ package cli
 
 import (
 	"encoding/json"
-	"path/filepath"
 	"strings"
 	"testing"
 )
 
 func TestMetricsCommands(t *testing.T) {
-	dir := t.TempDir()
-	db := filepath.Join(dir, "k.db")
-	accounts := writeFile(t, dir, "accounts.csv", "account_id,name,segment\nA1,Acme,smb\nA2,Beta,enterprise\n")
-	subs := writeFile(t, dir, "subs.csv", "subscription_id,account_id,start_date,end_date,mrr,currency,plan\n"+
-		"S1,A1,2024-01-01,2024-03-01,100,USD,pro\nS2,A2,2024-01-15,,49.90,USD,basic\n")
-	for _, f := range [][]string{{"accounts", accounts}, {"subscriptions", subs}} {
-		if code, _, stderr := run(t, "import", f[0], f[1], "--db", db); code != 0 {
-			t.Fatalf("import %s: %s", f[0], stderr)
-		}
-	}
+	dir, db := importCSV(t, [2]string{"accounts", "account_id,name,segment\nA1,Acme,smb\nA2,Beta,enterprise\n"},
+		[2]string{"subscriptions", "subscription_id,account_id,start_date,end_date,mrr,currency,plan\n" +
+			"S1,A1,2024-01-01,2024-03-01,100,USD,pro\nS2,A2,2024-01-15,,49.90,USD,basic\n"})
 
 	code, out, stderr := run(t, "metrics", "monthly", "--from", "2024-01", "--to", "2024-03", "--format", "json", "--db", db)
 	if code != 0 {

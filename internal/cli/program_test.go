@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"encoding/json"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -13,15 +12,8 @@ import (
 )
 
 func TestProgramCommands(t *testing.T) {
-	dir := t.TempDir()
-	db := filepath.Join(dir, "k.db")
-	accounts := writeFile(t, dir, "accounts.csv", "account_id,name\nA1,Acme\nA2,Beta\nA3,Gamma\n")
-	subs := writeFile(t, dir, "subs.csv", "subscription_id,account_id,start_date,mrr\nS1,A1,2024-01-01,100\nS2,A2,2024-01-01,100\nS3,A3,2024-01-01,100\n")
-	for _, f := range [][]string{{"accounts", accounts}, {"subscriptions", subs}} {
-		if code, _, stderr := run(t, "import", f[0], f[1], "--db", db); code != 0 {
-			t.Fatal(stderr)
-		}
-	}
+	dir, db := importCSV(t, [2]string{"accounts", "account_id,name\nA1,Acme\nA2,Beta\nA3,Gamma\n"},
+		[2]string{"subscriptions", "subscription_id,account_id,start_date,mrr\nS1,A1,2024-01-01,100\nS2,A2,2024-01-01,100\nS3,A3,2024-01-01,100\n"})
 	ctx := context.Background()
 	sdb, err := store.Open(ctx, db, store.Options{})
 	if err != nil {

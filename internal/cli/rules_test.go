@@ -2,21 +2,13 @@ package cli
 
 import (
 	"encoding/json"
-	"path/filepath"
 	"strings"
 	"testing"
 )
 
 func TestSnapshotAndRuleCommands(t *testing.T) {
-	dir := t.TempDir()
-	db := filepath.Join(dir, "k.db")
-	accounts := writeFile(t, dir, "accounts.csv", "account_id,name,segment\nA1,Acme,smb\nA2,Beta,enterprise\n")
-	subs := writeFile(t, dir, "subs.csv", "subscription_id,account_id,start_date,mrr\nS1,A1,2024-01-01,100\n")
-	for _, f := range [][]string{{"accounts", accounts}, {"subscriptions", subs}} {
-		if code, _, stderr := run(t, "import", f[0], f[1], "--db", db); code != 0 {
-			t.Fatal(stderr)
-		}
-	}
+	_, db := importCSV(t, [2]string{"accounts", "account_id,name,segment\nA1,Acme,smb\nA2,Beta,enterprise\n"},
+		[2]string{"subscriptions", "subscription_id,account_id,start_date,mrr\nS1,A1,2024-01-01,100\n"})
 	code, out, stderr := run(t, "snapshot", "A1", "--at", "2024-06-01", "--db", db)
 	var snap map[string]any
 	if code != 0 || json.Unmarshal([]byte(out), &snap) != nil || snap["mrr"] != 100.0 || snap["tenure_days"] != 152.0 {

@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"encoding/json"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -12,16 +11,9 @@ import (
 )
 
 func TestSegmentCoverageAndAssignCommands(t *testing.T) {
-	dir := t.TempDir()
-	db := filepath.Join(dir, "k.db")
 	// A1: 100 a month (ARR 1,200: tech touch); A2: 10,000 (ARR 120,000: high touch).
-	accounts := writeFile(t, dir, "accounts.csv", "account_id,name\nA1,Acme\nA2,Beta\n")
-	subs := writeFile(t, dir, "subs.csv", "subscription_id,account_id,start_date,mrr\nS1,A1,2024-01-01,100\nS2,A2,2024-01-01,10000\n")
-	for _, f := range [][]string{{"accounts", accounts}, {"subscriptions", subs}} {
-		if code, _, stderr := run(t, "import", f[0], f[1], "--db", db); code != 0 {
-			t.Fatal(stderr)
-		}
-	}
+	_, db := importCSV(t, [2]string{"accounts", "account_id,name\nA1,Acme\nA2,Beta\n"},
+		[2]string{"subscriptions", "subscription_id,account_id,start_date,mrr\nS1,A1,2024-01-01,100\nS2,A2,2024-01-01,10000\n"})
 	ctx := context.Background()
 	sdb, err := store.Open(ctx, db, store.Options{})
 	if err != nil {

@@ -2,22 +2,14 @@ package cli
 
 import (
 	"encoding/json"
-	"path/filepath"
 	"strings"
 	"testing"
 )
 
 func TestStageCommands(t *testing.T) {
-	dir := t.TempDir()
-	db := filepath.Join(dir, "k.db")
 	// A1 pays 100 a month (ARR 1,200), A2 10,000 (ARR 120,000), both since 2024.
-	accounts := writeFile(t, dir, "accounts.csv", "account_id,name\nA1,Acme\nA2,Beta\n")
-	subs := writeFile(t, dir, "subs.csv", "subscription_id,account_id,start_date,mrr\nS1,A1,2024-01-01,100\nS2,A2,2024-01-01,10000\n")
-	for _, f := range [][]string{{"accounts", accounts}, {"subscriptions", subs}} {
-		if code, _, stderr := run(t, "import", f[0], f[1], "--db", db); code != 0 {
-			t.Fatal(stderr)
-		}
-	}
+	_, db := importCSV(t, [2]string{"accounts", "account_id,name\nA1,Acme\nA2,Beta\n"},
+		[2]string{"subscriptions", "subscription_id,account_id,start_date,mrr\nS1,A1,2024-01-01,100\nS2,A2,2024-01-01,10000\n"})
 	code, out, _ := run(t, "stage", "list", "--db", db)
 	if code != 0 || !strings.Contains(out, "prospect") || !strings.Contains(out, "adoption") {
 		t.Errorf("list: %d %s", code, out)
