@@ -185,16 +185,27 @@ func (u *UI) programNew(w http.ResponseWriter, rq *Request) error {
 }
 
 func (u *UI) programEdit(w http.ResponseWriter, rq *Request) error {
-	p, err := u.programOf(rq)
-	if err != nil {
-		return err
-	}
-	f, err := u.newProgramForm(rq)
+	p, f, err := u.storedProgramForm(rq)
 	if err != nil {
 		return err
 	}
 	f.fill(p)
 	return u.renderProgramForm(w, rq, http.StatusOK, f)
+}
+
+// storedProgramForm is the request's program ({id}, or a 404) and an
+// empty editor for it.
+func (u *UI) storedProgramForm(rq *Request) (program.Program, *programForm, error) {
+	p, err := u.programOf(rq)
+	if err != nil {
+		return p, nil, err
+	}
+	f, err := u.newProgramForm(rq)
+	if err != nil {
+		return p, nil, err
+	}
+	f.ID = p.ID
+	return p, f, nil
 }
 
 func (u *UI) renderProgramForm(w http.ResponseWriter, rq *Request, status int, f *programForm) error {
@@ -228,15 +239,10 @@ func (u *UI) programCreate(w http.ResponseWriter, rq *Request) error {
 }
 
 func (u *UI) programUpdate(w http.ResponseWriter, rq *Request) error {
-	p, err := u.programOf(rq)
+	_, f, err := u.storedProgramForm(rq)
 	if err != nil {
 		return err
 	}
-	f, err := u.newProgramForm(rq)
-	if err != nil {
-		return err
-	}
-	f.ID = p.ID
 	return u.saveProgram(w, rq, f)
 }
 
