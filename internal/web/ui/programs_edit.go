@@ -209,12 +209,19 @@ func (u *UI) storedProgramForm(rq *Request) (program.Program, *programForm, erro
 }
 
 func (u *UI) renderProgramForm(w http.ResponseWriter, rq *Request, status int, f *programForm) error {
-	// A measure may be about a feature that is no longer a key feature:
-	// it stays a choice, or saving the form would drop it.
+	// A measure may be about a feature that is no longer a key feature,
+	// and the segment or playbook may be gone: each stays a choice, or
+	// saving the form would drop it without a word.
 	for _, m := range f.Measures {
 		if m.Feature != "" && !slices.Contains(f.Features, m.Feature) {
 			f.Features = append(f.Features, m.Feature)
 		}
+	}
+	if id := f.SegmentID; id != "" && !slices.ContainsFunc(f.Segments, func(s segment.Segment) bool { return s.ID == id }) {
+		f.Segments = append(f.Segments, segment.Segment{ID: id, Name: id})
+	}
+	if id := f.PlaybookID; id != "" && !slices.ContainsFunc(f.Playbooks, func(p playbook.Playbook) bool { return p.ID == id }) {
+		f.Playbooks = append(f.Playbooks, playbook.Playbook{ID: id, Name: id})
 	}
 	title := rq.Loc.T("New program")
 	if !f.New {

@@ -211,6 +211,14 @@ func TestProgramEditor(t *testing.T) {
 
 		want(t, "GET edit", manager.get("/programs/integrations-call/edit"), http.StatusOK,
 			`name="pre_days" value="21"`, `<option value="integrations" selected>`, `name="m1.days" value="90"`, `<option value="call" selected>`)
+		// A segment that is gone (the API does not check) stays chosen in the editor.
+		gone := p
+		gone.SegmentID = "retired-segment"
+		if _, err := program.Update(ctx, s.db, gone, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		want(t, "GET edit with a gone segment", manager.get("/programs/integrations-call/edit"), http.StatusOK,
+			`<option value="retired-segment" selected>retired-segment</option>`)
 		f := programForm("ignored")
 		f.Set("name", "Integrations call, second round")
 		f.Set("m3.kind", "expansion")
