@@ -77,7 +77,7 @@ func TestEvaluate(t *testing.T) {
 		// Only the last 6 values count: the two 1000s before them do not.
 		{name: "last six", target: 210, baseline: ptr(100), deadline: "2026-12-31", now: date("2026-09-03"),
 			actuals: points("2026-01", 1000, 1000, 100, 110, 120, 130, 140, 150),
-			slope: 10, value: 150, forecast: 190, progress: 50.0 / 110 * 100, points: 6, status: goal.StatusOffTrack},
+			slope:   10, value: 150, forecast: 190, progress: 50.0 / 110 * 100, points: 6, status: goal.StatusOffTrack},
 		// At most: logo churn 5%, 4.5%, 4%, 3.5% heads for 2.5% by June,
 		// under the 3% target; progress (0.035 − 0.05) / (0.03 − 0.05) = 75%.
 		{name: "at most, on track", direction: goal.AtMost, target: 0.03, actuals: points("2026-01", 0.05, 0.045, 0.04, 0.035),
