@@ -58,14 +58,14 @@ func invalid(field, format string, args ...any) error {
 
 // Goal is a KPI goal.
 type Goal struct {
-	ID          string   `json:"id"`
-	Name        string   `json:"name"`
-	Description string   `json:"description,omitempty"`
-	Metric      string   `json:"metric" doc:"A metric key of kizuna metrics monthly (with --extended), arr, nps, csat or ces."`
-	Scope       Scope    `json:"scope"`
-	Target      float64  `json:"target" doc:"In the metric's unit: rates as fractions (0.02 for 2%), amounts in the reporting currency."`
-	Direction   string   `json:"direction" enum:"at_least,at_most"`
-	Baseline    *float64 `json:"baseline,omitempty" doc:"Where progress is measured from; absent: the actual at the end of the month before the start."`
+	ID          string    `json:"id"`
+	Name        string    `json:"name"`
+	Description string    `json:"description,omitempty"`
+	Metric      string    `json:"metric" doc:"A metric key of kizuna metrics monthly (with --extended), arr, nps, csat or ces."`
+	Scope       GoalScope `json:"scope"`
+	Target      float64   `json:"target" doc:"In the metric's unit: rates as fractions (0.02 for 2%), amounts in the reporting currency."`
+	Direction   string    `json:"direction" enum:"at_least,at_most"`
+	Baseline    *float64  `json:"baseline,omitempty" doc:"Where progress is measured from; absent: the actual at the end of the month before the start."`
 	// Start and Deadline are dates (00:00 UTC).
 	Start     time.Time `json:"start_date"`
 	Deadline  time.Time `json:"deadline"`

@@ -94,9 +94,9 @@ func TestCreateValidate(t *testing.T) {
 			{"unknown parent", "parent_id", `no goal "nope"`, func(g *goal.Goal) { g.ParentID = "nope" }},
 			{"parent due first", "parent_id", "the parent's deadline 2026-09-30 is before this goal's 2026-12-31", func(g *goal.Goal) { g.ParentID = "churn" }},
 			{"scope without value", "scope.value", "required with scope.by owner", func(g *goal.Goal) { g.Scope.By = "owner" }},
-			{"unknown scope", "scope.by", `"plan" is not one of owner, tier`, func(g *goal.Goal) { g.Scope = goal.Scope{By: "plan", Value: "x"} }},
+			{"unknown scope", "scope.by", `"plan" is not one of owner, tier`, func(g *goal.Goal) { g.Scope = goal.GoalScope{By: "plan", Value: "x"} }},
 			{"scoped onboarding", "scope.by", "business-wide only", func(g *goal.Goal) {
-				g.Metric, g.Scope = "onboarding_completion_rate", goal.Scope{By: "tier", Value: "smb"}
+				g.Metric, g.Scope = "onboarding_completion_rate", goal.GoalScope{By: "tier", Value: "smb"}
 			}},
 		} {
 			g := newGoal("x")
@@ -165,7 +165,7 @@ func TestReport(t *testing.T) {
 			t.Fatal(err)
 		}
 		kei := newGoal("kei-book")
-		kei.ParentID, kei.Target, kei.Scope = "company", 100, goal.Scope{By: "owner", Value: "kei@example.com"}
+		kei.ParentID, kei.Target, kei.Scope = "company", 100, goal.GoalScope{By: "owner", Value: "kei@example.com"}
 		if _, err := goal.Create(ctx, db, kei, now); err != nil {
 			t.Fatal(err)
 		}

@@ -101,10 +101,10 @@ func LookupMetric(key string) (Metric, bool) {
 	return Metrics[i], true
 }
 
-// Scope is what part of the business a goal's metric is computed over:
+// GoalScope is what part of the business a goal's metric is computed over:
 // everything (By ""), one owner's accounts (By "owner", Value the email)
 // or one tier (By "tier", Value as the tier_attribute setting names it).
-type Scope struct {
+type GoalScope struct {
 	By    string `json:"by,omitempty" enum:"owner,tier" doc:"Compute the metric over one owner's accounts or one tier only; absent: the whole business."`
 	Value string `json:"value,omitempty" maxLength:"255" doc:"The owner's email or the tier."`
 }
@@ -118,7 +118,7 @@ var Scopes = []string{"owner", "tier"}
 type Actuals struct {
 	From, To time.Time // first instants of the first and the last month
 	Currency string
-	values   map[Scope]map[string][]*float64 // scope → metric key → value per month from From
+	values   map[GoalScope]map[string][]*float64 // scope → metric key → value per month from From
 }
 
 // month numbers (months since year 0) make month arithmetic plain integers.
@@ -131,9 +131,9 @@ func monthLabel(n int) string { return monthTime(n).Format("2006-01") }
 // LoadActuals computes every metric for months from..to (instants inside
 // the first and the last month) for each of the scopes, from the data as
 // it is now.
-func LoadActuals(ctx context.Context, q store.Querier, from, to time.Time, scopes []Scope) (*Actuals, error) {
+func LoadActuals(ctx context.Context, q store.Querier, from, to time.Time, scopes []GoalScope) (*Actuals, error) {
 	lo, hi := monthNum(from), monthNum(to)
-	a := &Actuals{From: monthTime(lo), To: monthTime(hi), values: map[Scope]map[string][]*float64{}}
+	a := &Actuals{From: monthTime(lo), To: monthTime(hi), values: map[GoalScope]map[string][]*float64{}}
 	if hi < lo {
 		return a, nil
 	}
@@ -206,12 +206,12 @@ func number(v any) *float64 {
 
 // Series is the month-end values of metric in scope for months lo..hi
 // (month numbers); months outside what a was loaded for are null.
-func (a *Actuals) series(sc Scope, metric string, lo, hi int) []Point {
+func (a *Actuals) series(sc GoalScope, metric string, lo, hi int) []MonthValue {
 	vals := a.values[sc][metric]
 	base := monthNum(a.From)
-	out := make([]Point, 0, max(hi-lo+1, 0))
+	out := make([]MonthValue, 0, max(hi-lo+1, 0))
 	for m := lo; m <= hi; m++ {
-		p := Point{Month: monthLabel(m)}
+		p := MonthValue{Month: monthLabel(m)}
 		if i := m - base; i >= 0 && i < len(vals) {
 			p.Value = vals[i]
 		}

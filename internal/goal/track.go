@@ -39,15 +39,15 @@ const (
 	AtRiskShare = 0.1
 )
 
-// Point is one month-end actual; Value is null where the metric is
+// MonthValue is one month-end actual; Value is null where the metric is
 // (a rate with no denominator, a month without survey answers).
-type Point struct {
+type MonthValue struct {
 	Month string   `json:"month" doc:"YYYY-MM: the value at the end of this month."`
 	Value *float64 `json:"value"`
 }
 
 // Trend is the least-squares line through the latest month-end actuals.
-type Trend struct {
+type GoalTrend struct {
 	Points int    `json:"points" doc:"How many month-end actuals the line is fitted to."`
 	From   string `json:"from" doc:"The first of them (YYYY-MM)."`
 	To     string `json:"to" doc:"The last of them (YYYY-MM)."`
@@ -59,27 +59,27 @@ type Trend struct {
 
 // At is the line's value at month m ("YYYY-MM" of another month, as a
 // month number).
-func (t Trend) at(m int) float64 {
+func (t GoalTrend) at(m int) float64 {
 	to, _ := time.Parse("2006-01", t.To)
 	return t.Value + float64(m-monthNum(to))*t.Slope
 }
 
-// Tracking is a goal measured against its actuals.
-type Tracking struct {
+// GoalTracking is a goal measured against its actuals.
+type GoalTracking struct {
 	// Actuals are the month-ends from the baseline month (the month before
 	// the start; six months back when the goal is younger, so that the
 	// trend has points) to the last complete month or the deadline month,
 	// whichever is earlier.
-	Actuals  []Point  `json:"actuals"`
-	Baseline *float64 `json:"baseline" doc:"The goal's baseline, or else the actual at the end of the month before the start."`
-	Latest   *Point   `json:"latest" doc:"The last month-end with a value."`
+	Actuals  []MonthValue `json:"actuals"`
+	Baseline *float64     `json:"baseline" doc:"The goal's baseline, or else the actual at the end of the month before the start."`
+	Latest   *MonthValue  `json:"latest" doc:"The last month-end with a value."`
 	// Progress is (latest − baseline) / (target − baseline) in percent:
 	// 100 when the target is reached, negative when the metric moved the
 	// wrong way; null without a baseline or when it equals the target.
-	Progress *float64 `json:"progress"`
-	Trend    *Trend   `json:"trend" doc:"Null with fewer than 2 month-end actuals."`
-	Forecast *float64 `json:"forecast" doc:"The trend's value at the end of the deadline month."`
-	Status   string   `json:"status" enum:"achieved,on_track,at_risk,off_track,missed,no_data"`
+	Progress *float64   `json:"progress"`
+	Trend    *GoalTrend `json:"trend" doc:"Null with fewer than 2 month-end actuals."`
+	Forecast *float64   `json:"forecast" doc:"The trend's value at the end of the deadline month."`
+	Status   string     `json:"status" enum:"achieved,on_track,at_risk,off_track,missed,no_data"`
 }
 
 // window is the months a goal's tracking looks at, as month numbers: from
@@ -92,7 +92,7 @@ func window(g Goal, now time.Time) (lo, hi, deadline int) {
 }
 
 // Track measures g against the actuals in a at now.
-func Track(g Goal, a *Actuals, now time.Time) Tracking {
+func Track(g Goal, a *Actuals, now time.Time) GoalTracking {
 	lo, hi, _ := window(g, now)
 	return Evaluate(g, a.series(g.Scope, g.Metric, lo, hi), now)
 }
@@ -101,13 +101,13 @@ func Track(g Goal, a *Actuals, now time.Time) Tracking {
 // as [Track] selects them) at now: baseline, latest, progress, the trend
 // over the last TrendPoints actuals with a value, its forecast at the
 // deadline month, and the status.
-func Evaluate(g Goal, actuals []Point, now time.Time) Tracking {
-	tr := Tracking{Actuals: actuals, Baseline: g.Baseline}
+func Evaluate(g Goal, actuals []MonthValue, now time.Time) GoalTracking {
+	tr := GoalTracking{Actuals: actuals, Baseline: g.Baseline}
 	if tr.Actuals == nil {
-		tr.Actuals = []Point{}
+		tr.Actuals = []MonthValue{}
 	}
 	baselineMonth := monthLabel(monthNum(g.Start) - 1)
-	var known []Point
+	var known []MonthValue
 	for _, p := range actuals {
 		if p.Month == baselineMonth && tr.Baseline == nil {
 			tr.Baseline = p.Value
@@ -167,7 +167,7 @@ func Evaluate(g Goal, actuals []Point, now time.Time) Tracking {
 
 // fitTrend is the ordinary least-squares line of value on month number
 // through points (at least two, with values).
-func fitTrend(points []Point) *Trend {
+func fitTrend(points []MonthValue) *GoalTrend {
 	xs := make([]float64, len(points))
 	var mx, my float64
 	for i, p := range points {
@@ -188,6 +188,6 @@ func fitTrend(points []Point) *Trend {
 		slope = sxy / sxx
 	}
 	last := xs[len(xs)-1]
-	return &Trend{Points: len(points), From: points[0].Month, To: points[len(points)-1].Month,
+	return &GoalTrend{Points: len(points), From: points[0].Month, To: points[len(points)-1].Month,
 		Slope: slope, Value: my + slope*(last-mx)}
 }

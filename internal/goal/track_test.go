@@ -17,9 +17,9 @@ func date(s string) time.Time {
 }
 
 // points are consecutive month-ends from first; NaN is a month without a value.
-func points(first string, values ...float64) []goal.Point {
+func points(first string, values ...float64) []goal.MonthValue {
 	t, _ := time.Parse("2006-01", first)
-	out := make([]goal.Point, len(values))
+	out := make([]goal.MonthValue, len(values))
 	for i, v := range values {
 		out[i].Month = t.AddDate(0, i, 0).Format("2006-01")
 		if !math.IsNaN(v) {
@@ -48,7 +48,7 @@ func TestEvaluate(t *testing.T) {
 		baseline  *float64
 		deadline  string
 		now       time.Time
-		actuals   []goal.Point
+		actuals   []goal.MonthValue
 		// want: the trend's slope and value at its last month (NaN: no
 		// trend), the forecast at the deadline, the progress and status.
 		slope, value, forecast, progress float64

@@ -7,8 +7,8 @@ import (
 	"github.com/kizuna-cs/kizuna/internal/store"
 )
 
-// Summary is a goal's headline: what a parent shows of each child.
-type Summary struct {
+// GoalSummary is a goal's headline: what a parent shows of each child.
+type GoalSummary struct {
 	ID       string   `json:"id"`
 	Name     string   `json:"name"`
 	Metric   string   `json:"metric"`
@@ -20,18 +20,18 @@ type Summary struct {
 	Status   string   `json:"status"`
 }
 
-// Tracked is a goal with its tracking and its children's summaries.
-type Tracked struct {
+// TrackedGoal is a goal with its tracking and its children's summaries.
+type TrackedGoal struct {
 	Goal
-	Tracking Tracking  `json:"tracking"`
-	Children []Summary `json:"children" doc:"The goals whose parent this is, soonest deadline first."`
+	Tracking GoalTracking  `json:"tracking"`
+	Children []GoalSummary `json:"children" doc:"The goals whose parent this is, soonest deadline first."`
 	// Depth is the goal's level in the tree (0 for a top-level goal).
 	Depth int `json:"-"`
 }
 
 // Summary is t's headline.
-func (t Tracked) Summary() Summary {
-	s := Summary{ID: t.ID, Name: t.Name, Metric: t.Metric, Owner: t.Owner, Target: t.Target,
+func (t TrackedGoal) Summary() GoalSummary {
+	s := GoalSummary{ID: t.ID, Name: t.Name, Metric: t.Metric, Owner: t.Owner, Target: t.Target,
 		Progress: t.Tracking.Progress, Forecast: t.Tracking.Forecast, Status: t.Tracking.Status}
 	if t.Tracking.Latest != nil {
 		s.Latest = t.Tracking.Latest.Value
@@ -41,11 +41,11 @@ func (t Tracked) Summary() Summary {
 
 // Cache is how [Report] gets actuals: LoadActuals, or a caller's cache of
 // it (the dashboard's), for the months and scopes asked.
-type Cache func(ctx context.Context, from, to time.Time, scopes []Scope) (*Actuals, error)
+type Cache func(ctx context.Context, from, to time.Time, scopes []GoalScope) (*Actuals, error)
 
 // Direct loads the actuals without caching.
 func Direct(q store.Querier) Cache {
-	return func(ctx context.Context, from, to time.Time, scopes []Scope) (*Actuals, error) {
+	return func(ctx context.Context, from, to time.Time, scopes []GoalScope) (*Actuals, error) {
 		return LoadActuals(ctx, q, from, to, scopes)
 	}
 }
@@ -54,12 +54,12 @@ func Direct(q store.Querier) Cache {
 // followed by its children, soonest deadline first at each level), with
 // their children's summaries. Goals whose parent is not among goals are
 // roots.
-func Report(ctx context.Context, goals []Goal, now time.Time, load Cache) ([]Tracked, *Actuals, error) {
+func Report(ctx context.Context, goals []Goal, now time.Time, load Cache) ([]TrackedGoal, *Actuals, error) {
 	if len(goals) == 0 {
-		return []Tracked{}, &Actuals{}, nil
+		return []TrackedGoal{}, &Actuals{}, nil
 	}
 	lo, hi := 0, 0
-	var scopes []Scope
+	var scopes []GoalScope
 	for i, g := range goals {
 		l, h, _ := window(g, now)
 		if i == 0 || l < lo {
@@ -74,14 +74,14 @@ func Report(ctx context.Context, goals []Goal, now time.Time, load Cache) ([]Tra
 	if err != nil {
 		return nil, nil, err
 	}
-	byID := map[string]*Tracked{}
-	tracked := make([]Tracked, len(goals))
+	byID := map[string]*TrackedGoal{}
+	tracked := make([]TrackedGoal, len(goals))
 	for i, g := range goals {
-		tracked[i] = Tracked{Goal: g, Tracking: Track(g, a, now), Children: []Summary{}}
+		tracked[i] = TrackedGoal{Goal: g, Tracking: Track(g, a, now), Children: []GoalSummary{}}
 		byID[g.ID] = &tracked[i]
 	}
-	kids := map[string][]*Tracked{}
-	var roots []*Tracked
+	kids := map[string][]*TrackedGoal{}
+	var roots []*TrackedGoal
 	for i := range tracked {
 		t := &tracked[i]
 		if _, ok := byID[t.ParentID]; ok {
@@ -90,9 +90,9 @@ func Report(ctx context.Context, goals []Goal, now time.Time, load Cache) ([]Tra
 			roots = append(roots, t)
 		}
 	}
-	out := make([]Tracked, 0, len(tracked))
-	var walk func(t *Tracked, depth int)
-	walk = func(t *Tracked, depth int) {
+	out := make([]TrackedGoal, 0, len(tracked))
+	var walk func(t *TrackedGoal, depth int)
+	walk = func(t *TrackedGoal, depth int) {
 		for _, c := range kids[t.ID] {
 			t.Children = append(t.Children, c.Summary())
 		}
@@ -109,22 +109,22 @@ func Report(ctx context.Context, goals []Goal, now time.Time, load Cache) ([]Tra
 }
 
 // ReportOne tracks the goal id with its children.
-func ReportOne(ctx context.Context, q store.Querier, id string, now time.Time, load Cache) (Tracked, *Actuals, error) {
+func ReportOne(ctx context.Context, q store.Querier, id string, now time.Time, load Cache) (TrackedGoal, *Actuals, error) {
 	g, err := Get(ctx, q, id)
 	if err != nil {
-		return Tracked{}, nil, err
+		return TrackedGoal{}, nil, err
 	}
 	rows, err := q.QueryContext(ctx, `SELECT `+columns+` FROM kpi_goals WHERE parent_id = $1 ORDER BY deadline_day, goal_id`, id)
 	if err != nil {
-		return Tracked{}, nil, err
+		return TrackedGoal{}, nil, err
 	}
 	children, err := store.Collect(rows, scan)
 	if err != nil {
-		return Tracked{}, nil, err
+		return TrackedGoal{}, nil, err
 	}
 	list, a, err := Report(ctx, append([]Goal{g}, children...), now, load)
 	if err != nil {
-		return Tracked{}, nil, err
+		return TrackedGoal{}, nil, err
 	}
 	// g's parent is not in the list, so g is the first root.
 	return list[0], a, nil
