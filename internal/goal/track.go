@@ -57,8 +57,17 @@ type GoalTrend struct {
 	Value float64 `json:"value_at_to"`
 }
 
-// At is the line's value at month m ("YYYY-MM" of another month, as a
-// month number).
+// AtMonth is the line's value at the end of month ("YYYY-MM"); NaN for
+// a month that does not parse.
+func (t GoalTrend) AtMonth(month string) float64 {
+	m, err := time.Parse("2006-01", month)
+	if err != nil {
+		return math.NaN()
+	}
+	return t.at(monthNum(m))
+}
+
+// at is the line's value at the end of month number m.
 func (t GoalTrend) at(m int) float64 {
 	to, _ := time.Parse("2006-01", t.To)
 	return t.Value + float64(m-monthNum(to))*t.Slope

@@ -9,15 +9,16 @@ import (
 
 // GoalSummary is a goal's headline: what a parent shows of each child.
 type GoalSummary struct {
-	ID       string   `json:"id"`
-	Name     string   `json:"name"`
-	Metric   string   `json:"metric"`
-	Owner    string   `json:"owner_email"`
-	Target   float64  `json:"target"`
-	Latest   *float64 `json:"latest"`
-	Progress *float64 `json:"progress"`
-	Forecast *float64 `json:"forecast"`
-	Status   string   `json:"status"`
+	ID       string    `json:"id"`
+	Name     string    `json:"name"`
+	Metric   string    `json:"metric"`
+	Owner    string    `json:"owner_email"`
+	Target   float64   `json:"target"`
+	Deadline time.Time `json:"deadline"`
+	Latest   *float64  `json:"latest"`
+	Progress *float64  `json:"progress"`
+	Forecast *float64  `json:"forecast"`
+	Status   string    `json:"status"`
 }
 
 // TrackedGoal is a goal with its tracking and its children's summaries.
@@ -32,7 +33,7 @@ type TrackedGoal struct {
 // Summary is t's headline.
 func (t TrackedGoal) Summary() GoalSummary {
 	s := GoalSummary{ID: t.ID, Name: t.Name, Metric: t.Metric, Owner: t.Owner, Target: t.Target,
-		Progress: t.Tracking.Progress, Forecast: t.Tracking.Forecast, Status: t.Tracking.Status}
+		Deadline: t.Deadline, Progress: t.Tracking.Progress, Forecast: t.Tracking.Forecast, Status: t.Tracking.Status}
 	if t.Tracking.Latest != nil {
 		s.Latest = t.Tracking.Latest.Value
 	}
