@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -76,7 +77,7 @@ func goalValue(metric string, v *float64) string {
 	if m, _ := goal.LookupMetric(metric); m.Kind == goal.KindRate {
 		return strconv.FormatFloat(100**v, 'f', 1, 64) + "%"
 	}
-	return strconv.FormatFloat(*v, 'f', -1, 64)
+	return strconv.FormatFloat(math.Round(*v*100)/100, 'f', -1, 64)
 }
 
 func percent(v *float64) string {
