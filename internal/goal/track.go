@@ -84,7 +84,8 @@ type GoalTracking struct {
 	Latest   *MonthValue  `json:"latest" doc:"The last month-end with a value."`
 	// Progress is (latest − baseline) / (target − baseline) in percent:
 	// 100 when the target is reached, negative when the metric moved the
-	// wrong way; null without a baseline or when it equals the target.
+	// wrong way; null without a baseline, or when the baseline already met
+	// the target (there was no way to go, so no share of it was gone).
 	Progress *float64   `json:"progress"`
 	Trend    *GoalTrend `json:"trend" doc:"Null with fewer than 2 month-end actuals."`
 	Forecast *float64   `json:"forecast" doc:"The trend's value at the end of the deadline month."`
@@ -132,16 +133,6 @@ func Evaluate(g Goal, actuals []MonthValue, now time.Time) GoalTracking {
 	latest := known[len(known)-1]
 	tr.Latest = &latest
 	v := *latest.Value
-	if b := tr.Baseline; b != nil && *b != g.Target {
-		p := 100 * (v - *b) / (g.Target - *b)
-		tr.Progress = &p
-	}
-	_, _, deadline := window(g, now)
-	if fit := known[max(0, len(known)-TrendPoints):]; len(fit) >= MinTrendPoints {
-		tr.Trend = fitTrend(fit)
-		f := tr.Trend.at(deadline)
-		tr.Forecast = &f
-	}
 	// A hair of tolerance: a trend through exact figures lands on the
 	// target give or take the last bit of a float.
 	eps := 1e-9 * math.Max(1, math.Abs(g.Target))
@@ -150,6 +141,16 @@ func Evaluate(g Goal, actuals []MonthValue, now time.Time) GoalTracking {
 			return x <= g.Target+eps
 		}
 		return x >= g.Target-eps
+	}
+	if b := tr.Baseline; b != nil && !meets(*b) {
+		p := 100 * (v - *b) / (g.Target - *b)
+		tr.Progress = &p
+	}
+	_, _, deadline := window(g, now)
+	if fit := known[max(0, len(known)-TrendPoints):]; len(fit) >= MinTrendPoints {
+		tr.Trend = fitTrend(fit)
+		f := tr.Trend.at(deadline)
+		tr.Forecast = &f
 	}
 	switch {
 	case meets(v):

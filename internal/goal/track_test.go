@@ -107,6 +107,12 @@ func TestEvaluate(t *testing.T) {
 			slope: nan, forecast: nan, progress: 0, points: 0, status: goal.StatusNoData},
 		{name: "no values", target: 150, actuals: points("2026-01", nan, nan),
 			slope: nan, forecast: nan, progress: nan, points: 0, status: goal.StatusNoData},
+		// A baseline that met the target already leaves no way to go: no
+		// progress, while the status still follows the latest value. ȳ = 106,
+		// Sxy = −14, Sxx = 5: slope −2.8, 106 − 1.5 × 2.8 = 101.8 at April,
+		// 96.2 at June.
+		{name: "baseline met already", target: 105, actuals: points("2026-01", 110, 108, 104, 102),
+			slope: -2.8, value: 101.8, forecast: 96.2, progress: nan, points: 4, status: goal.StatusOffTrack},
 		// A given baseline is where progress counts from: (130 − 120) / (150 − 120).
 		{name: "own baseline", target: 150, baseline: ptr(120), actuals: points("2026-01", 100, 110, 120, 130),
 			slope: 10, value: 130, forecast: 150, progress: 100.0 / 3, points: 4, status: goal.StatusOnTrack},

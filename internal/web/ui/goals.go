@@ -284,7 +284,11 @@ func kpiChart(l *Locale, t goal.TrackedGoal, cur string) chart.Chart {
 		trend.Values = append(trend.Values, tv)
 		target.Values = append(target.Values, t.Target)
 	}
+	// Amounts in short form ($1.2M): full ones do not fit beside the axis.
 	format := func(x float64) string { return kpiValue(l, t.Metric, &x, cur) }
+	if m, _ := goal.LookupMetric(t.Metric); m.Kind == goal.KindAmount {
+		format = func(x float64) string { return l.MoneyShort(x, cur) }
+	}
 	return chart.Lines(l.T("%s at each month-end, its trend to the deadline and the target", kpiMetricLabel(l, t.Metric)),
 		labels, []chart.Series{actual, trend, target}, format)
 }
@@ -304,13 +308,22 @@ type kpiForm struct {
 // kpiOption is one choice of a select.
 type kpiOption struct{ Value, Label string }
 
-// kpiFormOf fills the form from a stored goal.
+// kpiFormOf fills the form from a stored goal; a rate's target and
+// baseline read as percentages, as people type them.
 func kpiFormOf(g goal.Goal) kpiForm {
+	m, _ := goal.LookupMetric(g.Metric)
+	num := func(v float64) string {
+		if m.Kind == goal.KindRate {
+			// Rounded to hide the float noise of v × 100 (0.07 → 7.000000000000001).
+			return strconv.FormatFloat(math.Round(v*1e8)/1e6, 'f', -1, 64) + "%"
+		}
+		return strconv.FormatFloat(v, 'f', -1, 64)
+	}
 	f := kpiForm{ID: g.ID, Name: g.Name, Description: g.Description, Metric: g.Metric, ScopeBy: g.Scope.By,
-		ScopeValue: g.Scope.Value, Target: strconv.FormatFloat(g.Target, 'f', -1, 64), Direction: g.Direction,
+		ScopeValue: g.Scope.Value, Target: num(g.Target), Direction: g.Direction,
 		Start: g.Start.Format(time.DateOnly), Deadline: g.Deadline.Format(time.DateOnly), Owner: g.Owner, Parent: g.ParentID}
 	if g.Baseline != nil {
-		f.Baseline = strconv.FormatFloat(*g.Baseline, 'f', -1, 64)
+		f.Baseline = num(*g.Baseline)
 	}
 	return f
 }
