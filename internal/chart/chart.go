@@ -219,7 +219,13 @@ func Lines(caption string, labels []string, series []Series, f Format) Chart {
 			}
 			pts = append(pts, fmt.Sprintf("%.1f,%.1f", x(i), sc.y(v)))
 		}
-		fmt.Fprintf(&b, `<polyline class="line%d" points="%s"/>`, si%2, strings.Join(pts, " "))
+		// A series' own class also marks its line, so a page can tell a
+		// target or a trend from the data (dashed, say).
+		line := fmt.Sprintf("line%d", si%2)
+		if s.Class != "" {
+			line += " " + s.Class
+		}
+		fmt.Fprintf(&b, `<polyline class="%s" points="%s"/>`, line, strings.Join(pts, " "))
 		for i, l := range labels {
 			v := at(s.Values, i)
 			if math.IsNaN(v) {

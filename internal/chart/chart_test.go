@@ -122,3 +122,19 @@ func TestXLabelsDoNotOverlap(t *testing.T) {
 		})
 	}
 }
+
+// TestLinesSeriesClass: a series' own class marks its line as well as its
+// points, so a page can draw a target or a forecast differently; a series
+// without one keeps the positional classes.
+func TestLinesSeriesClass(t *testing.T) {
+	c := Lines("goal", []string{"Jan", "Feb"}, []Series{
+		{Name: "Actual", Values: []float64{1, 2}},
+		{Name: "Target", Values: []float64{3, 3}, Class: "target"},
+	}, nil)
+	svg := string(c.SVG)
+	for _, want := range []string{`<polyline class="line0" points=`, `<polyline class="line1 target" points=`, `<circle class="target"`, `<circle class="s0"`} {
+		if !strings.Contains(svg, want) {
+			t.Errorf("SVG lacks %q", want)
+		}
+	}
+}

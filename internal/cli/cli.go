@@ -54,6 +54,7 @@ type CLI struct {
 	Task       TaskCmd       `cmd:"" help:"Tasks: list a CSM's queue, mark tasks done."`
 	Prospect   ProspectCmd   `cmd:"" help:"Trial prospects: the triage queue (decided / undecided / browsing) and conversion by class."`
 	Program    ProgramCmd    `cmd:"" help:"Programs (hypothesis → action → verification): list, show, results, add-participants."`
+	Goal       GoalCmd       `cmd:"" help:"KPI goals: targets on any metric with a deadline, owner and parent, tracked with a forecast (list, show, set, delete)."`
 	Handoff    HandoffCmd    `cmd:"" help:"Sales→CS handoffs: paying accounts missing one."`
 	Survey     SurveyCmd     `cmd:"" help:"NPS, CSAT and CES surveys sent by email: list, show, send."`
 	Feedback   FeedbackCmd   `cmd:"" help:"Feedback: product requests ranked by count or ARR, tickets to feedback, FAQ candidates."`

@@ -153,6 +153,9 @@ func Generate(ctx context.Context, db *store.DB, cfg Config) (*Truth, error) {
 		// data, and SQLite has one writer at a time.
 		err = w.writePrograms(ctx, db)
 	}
+	if err == nil {
+		err = w.writeGoals(ctx, db) // goals.go; after the users, who own them
+	}
 	if err != nil {
 		return nil, err
 	}

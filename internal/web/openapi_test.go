@@ -139,6 +139,8 @@ func TestOpenAPIDocument(t *testing.T) {
 		"/api/v1/programs/{program_id}/participants":        {"get", "post", "delete"},
 		"/api/v1/programs/{program_id}/participants/import": {"post"},
 		"/api/v1/programs/{program_id}/results":             {"get"},
+		"/api/v1/goals":                                     {"get", "post"},
+		"/api/v1/goals/{goal_id}":                           {"get", "put", "delete"},
 	}
 	for path, methods := range want {
 		for _, m := range methods {

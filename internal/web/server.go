@@ -140,6 +140,7 @@ func (s *Server) routes() {
 	registerSuccessPlans(s, s.api) // with the customer's shared page, GET /share/{token}
 	registerProspects(s, s.api)
 	registerPrograms(s, s.api)
+	registerGoals(s, s.api)
 	registerOnboarding(s, s.api)
 	registerSurveys(s, s.api) // with the respondent's pages, /s/{token}
 	registerFeedback(s, s.api)

@@ -56,6 +56,7 @@ type dashView struct {
 	Tiles     []tile
 	Movements chart.Chart
 	LastMonth string
+	Goals     []kpiRow // the top-level KPI goals (goals.go)
 }
 
 func (u *UI) dashboard(w http.ResponseWriter, rq *Request) error {
@@ -81,6 +82,9 @@ func (u *UI) dashboard(w http.ResponseWriter, rq *Request) error {
 	}
 	v := &dashView{D: d, Owner: owner, Owners: choices, Tiles: dashTiles(rq.Loc, d), LastMonth: rq.Loc.Month(d.Last.Month)}
 	v.Movements = movementsChart(rq.Loc, d.Currency, d.Rows)
+	if v.Goals, err = u.topGoals(ctx, rq.Loc); err != nil {
+		return err
+	}
 	return u.render(w, rq, http.StatusOK, "dashboard", rq.Loc.T("Dashboard"), v)
 }
 

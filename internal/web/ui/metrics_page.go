@@ -163,17 +163,7 @@ func cohortChart(l *Locale, ct *metrics.CohortTable, retention string) (chart.Ch
 // metricLines are the table's rows: every key of CONTRACT.md's monthly
 // table in its order, formatted for the reader.
 func metricLines(l *Locale, t *metrics.Table) []metricLine {
-	labels := map[string]string{
-		"mrr": l.T("MRR"), "customers": l.T("Customers"), "new_mrr": l.T("New MRR"), "expansion_mrr": l.T("Expansion MRR"),
-		"contraction_mrr": l.T("Contraction MRR"), "churned_mrr": l.T("Churned MRR"), "reactivation_mrr": l.T("Reactivation MRR"),
-		"net_new_mrr": l.T("Net new MRR"), "new_customers": l.T("New customers"), "reactivated_customers": l.T("Reactivated customers"),
-		"expansion_customers": l.T("Expanding customers"), "contraction_customers": l.T("Contracting customers"),
-		"churned_customers": l.T("Churned customers"), "logo_churn_rate": l.T("Logo churn rate"),
-		"gross_mrr_churn_rate": l.T("Gross MRR churn rate"), "net_mrr_churn_rate": l.T("Net MRR churn rate"),
-		"quick_ratio": l.T("Quick ratio"), "arpa": l.T("ARPA"), "ltv": l.T("LTV"), "nrr_12m": l.T("NRR (12 months)"),
-		"grr_12m": l.T("GRR (12 months)"), "upsell_rate": l.T("Upsell rate"), "cross_sell_rate": l.T("Cross-sell rate"),
-		"cac": l.T("CAC"), "ltv_to_cac": l.T("LTV:CAC"), "onboarding_completion_rate": l.T("Onboarding completion rate"),
-	}
+	labels := metricLabels(l)
 	var out []metricLine
 	for k, key := range metrics.Keys[1:] {
 		line := metricLine{Key: key, Label: labels[key]}
@@ -186,6 +176,21 @@ func metricLines(l *Locale, t *metrics.Table) []metricLine {
 		out = append(out, line)
 	}
 	return out
+}
+
+// metricLabels name the keys of CONTRACT.md's monthly table for people.
+func metricLabels(l *Locale) map[string]string {
+	return map[string]string{
+		"mrr": l.T("MRR"), "customers": l.T("Customers"), "new_mrr": l.T("New MRR"), "expansion_mrr": l.T("Expansion MRR"),
+		"contraction_mrr": l.T("Contraction MRR"), "churned_mrr": l.T("Churned MRR"), "reactivation_mrr": l.T("Reactivation MRR"),
+		"net_new_mrr": l.T("Net new MRR"), "new_customers": l.T("New customers"), "reactivated_customers": l.T("Reactivated customers"),
+		"expansion_customers": l.T("Expanding customers"), "contraction_customers": l.T("Contracting customers"),
+		"churned_customers": l.T("Churned customers"), "logo_churn_rate": l.T("Logo churn rate"),
+		"gross_mrr_churn_rate": l.T("Gross MRR churn rate"), "net_mrr_churn_rate": l.T("Net MRR churn rate"),
+		"quick_ratio": l.T("Quick ratio"), "arpa": l.T("ARPA"), "ltv": l.T("LTV"), "nrr_12m": l.T("NRR (12 months)"),
+		"grr_12m": l.T("GRR (12 months)"), "upsell_rate": l.T("Upsell rate"), "cross_sell_rate": l.T("Cross-sell rate"),
+		"cac": l.T("CAC"), "ltv_to_cac": l.T("LTV:CAC"), "onboarding_completion_rate": l.T("Onboarding completion rate"),
+	}
 }
 
 // metricCell formats one value: counts as integers, rates as percentages,
