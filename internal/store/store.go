@@ -268,13 +268,6 @@ func (db *DB) InTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 // transaction tx that runs on conn. It is the one place Kizuna leaves
 // database/sql for pgx, because COPY is several times faster than INSERT.
 func CopyFrom(ctx context.Context, conn *sql.Conn, table string, columns []string, rows [][]any) (int64, error) {
-	return CopyFromSource(ctx, conn, table, columns, pgxRows(rows))
-}
-
-// CopyFromSource is CopyFrom with the rows read from src as COPY sends them,
-// so that a caller need not build them all first. src is a
-// pgx.CopyFromSource: Values may return the same slice each time.
-func CopyFromSource(ctx context.Context, conn *sql.Conn, table string, columns []string, src CopySource) (int64, error) {
 	var n int64
 	err := conn.Raw(func(dc any) error {
 		c, ok := dc.(*stdlib.Conn)
@@ -282,7 +275,7 @@ func CopyFromSource(ctx context.Context, conn *sql.Conn, table string, columns [
 			return fmt.Errorf("copy into %s: not a PostgreSQL connection", table)
 		}
 		var err error
-		n, err = c.Conn().CopyFrom(ctx, []string{table}, columns, src)
+		n, err = c.Conn().CopyFrom(ctx, []string{table}, columns, pgxRows(rows))
 		return err
 	})
 	if err != nil {
