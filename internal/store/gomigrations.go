@@ -41,6 +41,9 @@ var dialectSpecific = []dialectMigration{
 		// WITHOUT ROWID ones.
 		SQLite: `SELECT 1`, Postgres: `SELECT 1`,
 	}},
+	{version: 34, name: "events_message_id_c", down: map[Dialect]string{
+		SQLite: `SELECT 1`, Postgres: `ALTER TABLE events ALTER COLUMN message_id TYPE TEXT COLLATE "default"`,
+	}},
 }
 
 // goMigrations are the dialect-specific migrations for d.

@@ -12,6 +12,8 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -83,12 +85,15 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 		// _txlock=immediate takes the write lock at BEGIN so two writers queue on
 		// busy_timeout instead of failing with SQLITE_BUSY halfway through.
 		q := url.Values{}
-		for _, p := range []string{"page_size(16384)", "journal_mode(WAL)", "foreign_keys(1)", "busy_timeout(10000)", "synchronous(FULL)", "temp_store(FILE)", "cache_size(-65536)"} {
+		for _, p := range []string{"journal_mode(WAL)", "foreign_keys(1)", "busy_timeout(10000)", "synchronous(FULL)", "temp_store(FILE)", "cache_size(-65536)"} {
 			q.Add("_pragma", p)
 		}
 		q.Set("_txlock", "immediate")
 		// The path is a URI path here: escape what would end it early (? and #) or be decoded (%).
 		escaped := strings.NewReplacer("%", "%25", "?", "%3F", "#", "%23").Replace(path)
+		if err := createSQLite(ctx, path, escaped); err != nil {
+			return nil, err
+		}
 		sdb, err := sql.Open("sqlite", "file:"+escaped+"?"+q.Encode())
 		if err != nil {
 			return nil, fmt.Errorf("open database %s: %w", path, err)
@@ -111,6 +116,38 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 		return nil, err
 	}
 	return db, nil
+}
+
+// sqlitePageSize is the page size of a new SQLite database: a quarter of
+// the pages of the default 4096 to read, write and balance for the same rows
+// (a CSV import of a million events spends a fifth less CPU time).
+const sqlitePageSize = 16384
+
+// createSQLite creates the database file at path, when there is none yet,
+// with sqlitePageSize pages and in WAL mode. It cannot be left to the DSN's
+// pragmas: modernc.org/sqlite runs them sorted by name, so journal_mode(WAL)
+// ran before page_size(16384), and a database in WAL mode keeps the page
+// size it was created with. escaped is path as a URI path.
+func createSQLite(ctx context.Context, path, escaped string) error {
+	if fi, err := os.Stat(path); err == nil && fi.Size() > 0 {
+		return nil
+	}
+	sdb, err := sql.Open("sqlite", "file:"+escaped)
+	if err != nil {
+		return fmt.Errorf("create database %s: %w", path, err)
+	}
+	defer sdb.Close()
+	conn, err := sdb.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("create database %s: %w", path, err)
+	}
+	defer conn.Close()
+	for _, q := range []string{"PRAGMA page_size = " + strconv.Itoa(sqlitePageSize), "PRAGMA journal_mode = WAL"} {
+		if _, err := conn.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("create database %s: %s: %w", path, q, err)
+		}
+	}
+	return nil
 }
 
 func redact(dsn string) string {
@@ -231,13 +268,6 @@ func (db *DB) InTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 // transaction tx that runs on conn. It is the one place Kizuna leaves
 // database/sql for pgx, because COPY is several times faster than INSERT.
 func CopyFrom(ctx context.Context, conn *sql.Conn, table string, columns []string, rows [][]any) (int64, error) {
-	return CopyFromSource(ctx, conn, table, columns, pgxRows(rows))
-}
-
-// CopyFromSource is CopyFrom with the rows read from src as COPY sends them,
-// so that a caller need not build them all first. src is a
-// pgx.CopyFromSource: Values may return the same slice each time.
-func CopyFromSource(ctx context.Context, conn *sql.Conn, table string, columns []string, src CopySource) (int64, error) {
 	var n int64
 	err := conn.Raw(func(dc any) error {
 		c, ok := dc.(*stdlib.Conn)
@@ -245,7 +275,7 @@ func CopyFromSource(ctx context.Context, conn *sql.Conn, table string, columns [
 			return fmt.Errorf("copy into %s: not a PostgreSQL connection", table)
 		}
 		var err error
-		n, err = c.Conn().CopyFrom(ctx, []string{table}, columns, src)
+		n, err = c.Conn().CopyFrom(ctx, []string{table}, columns, pgxRows(rows))
 		return err
 	})
 	if err != nil {

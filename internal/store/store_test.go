@@ -2,9 +2,11 @@ package store_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/kizuna-cs/kizuna/internal/store"
@@ -97,4 +99,47 @@ func TestOpenPathWithURICharacters(t *testing.T) {
 			t.Errorf("unexpected file %q beside the database", e.Name())
 		}
 	}
+}
+
+// A new SQLite database gets 16 KiB pages and WAL; one created with
+// another page size keeps it (changing it needs a VACUUM outside WAL).
+func TestSQLitePageSize(t *testing.T) {
+	ctx := context.Background()
+	pragmas := func(t *testing.T, db *store.DB) (int64, string) {
+		t.Helper()
+		var size int64
+		var mode string
+		if err := db.QueryRowContext(ctx, "PRAGMA page_size").Scan(&size); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
+			t.Fatal(err)
+		}
+		return size, mode
+	}
+	t.Run("new", func(t *testing.T) {
+		db := storetest.SQLite(t)
+		if size, mode := pragmas(t, db); size != 16384 || mode != "wal" {
+			t.Fatalf("page_size %d, journal_mode %s; want 16384, wal", size, mode)
+		}
+	})
+	t.Run("existing", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "old?#%.db") // characters a URI path must escape
+		old, err := sql.Open("sqlite", "file:"+strings.NewReplacer("%", "%25", "?", "%3F", "#", "%23").Replace(path)+"?_pragma=page_size(4096)")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := old.Exec("CREATE TABLE before_kizuna (x INTEGER)"); err != nil {
+			t.Fatal(err)
+		}
+		old.Close()
+		db, err := store.Open(ctx, path, store.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		if size, mode := pragmas(t, db); size != 4096 || mode != "wal" {
+			t.Fatalf("page_size %d, journal_mode %s; want 4096 kept, wal", size, mode)
+		}
+	})
 }

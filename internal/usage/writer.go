@@ -355,7 +355,7 @@ func (w *Writer) stop() {
 
 // prepare builds a chunk's SQL values on the Add side, off the SQL
 // goroutine. PostgreSQL needs none: COPY reads the rows as they are
-// (pgEventRows), which keeps a third of a chunk's memory out of the heap.
+// (pgEventRow), which keeps a third of a chunk's memory out of the heap.
 func (w *Writer) prepare(c *chunk) {
 	if w.db.Dialect == store.Postgres {
 		return

@@ -20,7 +20,6 @@ import (
 type pgSide struct {
 	w         *Writer
 	tables    bool // the temporary tables exist
-	rows      [][]any
 	plainUsed int  // rollup writes by plain COPY (savepoints opened)
 	directs   int  // event chunks COPYed into events (savepoints opened)
 	noDirect  bool // a direct COPY met a stored event: use the temporary table
@@ -73,7 +72,10 @@ func (s *pgSide) chunk(ctx context.Context, c *chunk) error {
 	}
 	s.directs++
 	copied, err := s.inSavepoint(ctx, func() error {
-		_, err := store.CopyFromSource(ctx, s.w.conn, "events", pgEventsColumns, &pgEventRows{rows: c.rows, now: s.w.now})
+		_, err := store.CopyBinary(ctx, s.w.conn, "events", pgEventsColumns, len(c.rows), func(i int, r *store.CopyRow) {
+			pgEventRow(r, &c.rows[i])
+			r.Int8(s.w.now)
+		})
 		return err
 	})
 	if err != nil {
@@ -90,27 +92,15 @@ func (s *pgSide) chunk(ctx context.Context, c *chunk) error {
 	return nil
 }
 
-// pgEventRows feeds a chunk's events to COPY, one reused row of values at a
-// time: with seq, as pgEventsInColumns, else as pgEventsColumns.
-type pgEventRows struct {
-	rows []Raw
-	seq  bool
-	now  int64
-	i    int
-	vals [7]any
-}
-
-func (r *pgEventRows) Next() bool { r.i++; return r.i <= len(r.rows) }
-func (r *pgEventRows) Err() error { return nil }
-
-func (r *pgEventRows) Values() ([]any, error) {
-	e := &r.rows[r.i-1]
-	if r.seq {
-		r.vals = [7]any{int32(r.i - 1), e.MessageID, nullable(e.AccountID), e.UserID, e.Event, e.TS, e.Properties}
-	} else {
-		r.vals = [7]any{e.MessageID, nullable(e.AccountID), e.UserID, e.Event, e.TS, e.Properties, r.now}
-	}
-	return r.vals[:], nil
+// pgEventRow appends an event's values but recorded_at, as in
+// pgEventsColumns (and pgEventsInColumns after seq).
+func pgEventRow(r *store.CopyRow, e *Raw) {
+	r.Text(e.MessageID)
+	r.NullText(e.AccountID)
+	r.Text(e.UserID)
+	r.Text(e.Event)
+	r.Int8(e.TS)
+	r.Text(e.Properties)
 }
 
 // inSavepoint runs write in a savepoint and reports whether it succeeded;
@@ -151,7 +141,10 @@ func (s *pgSide) viaTable(ctx context.Context, c *chunk) error {
 	if _, err := w.tx.ExecContext(ctx, "TRUNCATE "+pgEventsIn); err != nil {
 		return fmt.Errorf("store events: %w", err)
 	}
-	if _, err := store.CopyFromSource(ctx, w.conn, pgEventsIn, pgEventsInColumns, &pgEventRows{rows: c.rows, seq: true}); err != nil {
+	if _, err := store.CopyBinary(ctx, w.conn, pgEventsIn, pgEventsInColumns, len(c.rows), func(i int, r *store.CopyRow) {
+		r.Int4(int32(i))
+		pgEventRow(r, &c.rows[i])
+	}); err != nil {
 		return fmt.Errorf("store events: %w", err)
 	}
 	rows, err := w.tx.QueryContext(ctx, `WITH added AS (
@@ -176,25 +169,6 @@ func (s *pgSide) viaTable(ctx context.Context, c *chunk) error {
 	}
 	if len(c.dups) == 0 {
 		c.all, c.dups = true, nil
-	}
-	return nil
-}
-
-// copyIn COPYs n rows built by row into table, a piece at a time.
-func (s *pgSide) copyIn(ctx context.Context, table string, columns []string, n int, row func(i int, r []any)) error {
-	for start := 0; start < n; start += postgresChunk {
-		end := min(start+postgresChunk, n)
-		for len(s.rows) < end-start {
-			s.rows = append(s.rows, make([]any, len(columns)))
-		}
-		rows := s.rows[:end-start]
-		for i := range rows {
-			rows[i] = rows[i][:len(columns)]
-			row(start+i, rows[i])
-		}
-		if _, err := store.CopyFrom(ctx, s.w.conn, table, columns, rows); err != nil {
-			return err
-		}
 	}
 	return nil
 }
@@ -256,10 +230,14 @@ func (s *pgSide) writeRollups(ctx context.Context, table, temp string, accounts 
 func (s *pgSide) daily(ctx context.Context, b *dailyBatch) error {
 	columns := []string{"account_id", "day", "event", "count"}
 	copyTo := func(table string) error {
-		return s.copyIn(ctx, table, columns, b.keys.len(), func(i int, r []any) {
+		_, err := store.CopyBinary(ctx, s.w.conn, table, columns, b.keys.len(), func(i int, r *store.CopyRow) {
 			a, e, d := b.keys.at(i)
-			r[0], r[1], r[2], r[3] = b.accounts[a], d, b.events[e], b.counts[i]
+			r.Text(b.accounts[a])
+			r.Int4(d)
+			r.Text(b.events[e])
+			r.Int8(b.counts[i])
 		})
+		return err
 	}
 	if err := s.writeRollups(ctx, "usage_daily", pgDailyIn, b.accounts, &b.keys, copyTo,
 		`INSERT INTO usage_daily (account_id, day, event, count) SELECT account_id, day, event, count FROM `+pgDailyIn+
@@ -272,10 +250,13 @@ func (s *pgSide) daily(ctx context.Context, b *dailyBatch) error {
 func (s *pgSide) active(ctx context.Context, b *activeBatch) error {
 	columns := []string{"account_id", "day", "user_id"}
 	copyTo := func(table string) error {
-		return s.copyIn(ctx, table, columns, b.keys.len(), func(i int, r []any) {
+		_, err := store.CopyBinary(ctx, s.w.conn, table, columns, b.keys.len(), func(i int, r *store.CopyRow) {
 			a, u, d := b.keys.at(i)
-			r[0], r[1], r[2] = b.accounts[a], d, b.users[u]
+			r.Text(b.accounts[a])
+			r.Int4(d)
+			r.Text(b.users[u])
 		})
+		return err
 	}
 	if err := s.writeRollups(ctx, "usage_daily_users", pgActiveIn, b.accounts, &b.keys, copyTo,
 		`INSERT INTO usage_daily_users (account_id, day, user_id) SELECT account_id, day, user_id FROM `+pgActiveIn+

@@ -1,0 +1,3 @@
+-- Nothing to do on SQLite: its TEXT columns compare bytewise already (see
+-- the PostgreSQL side).
+SELECT 1;
