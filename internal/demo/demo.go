@@ -153,6 +153,9 @@ func Generate(ctx context.Context, db *store.DB, cfg Config) (*Truth, error) {
 		// data, and SQLite has one writer at a time.
 		err = w.writePrograms(ctx, db)
 	}
+	if err == nil {
+		err = w.writeSurveys(ctx, db)
+	}
 	if err != nil {
 		return nil, err
 	}
