@@ -129,6 +129,7 @@ func registerPages(u *UI) {
 	u.registerRules()     // rules.go: /playbooks, /segments, /health
 	u.registerWork()      // work.go: /queue, /import, /settings
 	u.registerPrograms()  // programs.go: /programs
+	u.registerVoice()     // voice.go: /surveys, /feedback, /product-requests
 }
 
 // Request is what a page handler gets: the request, the signed-in user and
@@ -287,6 +288,9 @@ var nav = []struct {
 	{"/health", "Health models", user.RoleViewer},
 	{"/metrics", "Metrics", user.RoleViewer},
 	{"/programs", "Programs", user.RoleViewer},
+	{"/surveys", "Surveys", user.RoleViewer},
+	{"/feedback", "Feedback", user.RoleViewer},
+	{"/product-requests", "Product requests", user.RoleViewer},
 	{"/import", "Import", user.RoleManager},
 	{"/settings", "Settings", user.RoleAdmin},
 }
