@@ -156,6 +156,9 @@ func Generate(ctx context.Context, db *store.DB, cfg Config) (*Truth, error) {
 	if err == nil {
 		err = w.writeGoals(ctx, db) // goals.go; after the users, who own them
 	}
+	if err == nil {
+		err = w.writeSurveys(ctx, db)
+	}
 	if err != nil {
 		return nil, err
 	}

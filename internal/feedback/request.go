@@ -118,7 +118,9 @@ func checkRequest(r *Request) error {
 }
 
 // CreateRequest stores a new product request (id made when empty) with
-// the feedback items itemIDs in it.
+// the feedback items itemIDs in it. One created in another status than
+// open (the demo's history, a move from another tool) keeps its status
+// note and closes no loop: only a change of status does.
 func CreateRequest(ctx context.Context, q store.Querier, r Request, itemIDs []string, now time.Time) (Request, error) {
 	if r.ID == "" {
 		r.ID = store.NewID("pr_")
@@ -129,9 +131,13 @@ func CreateRequest(ctx context.Context, q store.Querier, r Request, itemIDs []st
 	if _, err := GetRequest(ctx, q, r.ID); err == nil {
 		return r, invalid("request_id", "%q is taken", r.ID)
 	}
+	var changed any
+	if r.Status != StatusOpen {
+		changed = now.Unix()
+	}
 	if _, err := q.ExecContext(ctx, `INSERT INTO product_requests (request_id, title, description, category, status,
-			created_by, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)`,
-		r.ID, r.Title, r.Description, r.Category, r.Status, r.CreatedBy, now.Unix()); err != nil {
+			status_note, created_by, created_at, updated_at, status_changed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9)`,
+		r.ID, r.Title, r.Description, r.Category, r.Status, strings.TrimSpace(r.StatusNote), r.CreatedBy, now.Unix(), changed); err != nil {
 		return r, fmt.Errorf("create product request: %w", err)
 	}
 	if err := assign(ctx, q, r.ID, itemIDs, now); err != nil {

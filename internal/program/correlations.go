@@ -88,7 +88,7 @@ func Correlations(ctx context.Context, q store.Querier, now time.Time) (Correlat
 	}
 	scores := map[string]map[string]float64{}
 	for _, kind := range []string{"nps", "csat"} {
-		byAccount, err := survey.ScoresBetween(ctx, q, kind, v.BaseDay, v.ChurnTo)
+		byAccount, err := survey.Scores(ctx, q, kind, v.BaseDay, v.ChurnTo, "")
 		if err != nil {
 			return v, fmt.Errorf("correlations: %w", err)
 		}

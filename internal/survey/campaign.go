@@ -370,22 +370,7 @@ func Summarize(ctx context.Context, q store.Querier, s Survey) (Summary, error) 
 		rate := float64(answered) / float64(sum.Asked)
 		sum.ResponseRate = &rate
 	}
-	var v float64
-	ok := false
-	switch s.Kind {
-	case "nps":
-		v, ok = NPS(scores)
-	case "csat":
-		v, ok = CSAT(scores)
-	default:
-		if len(scores) > 0 {
-			total := 0
-			for _, x := range scores {
-				total += x
-			}
-			v, ok = float64(total)/float64(len(scores)), true
-		}
-	}
+	v, ok := KindScore(s.Kind, scores)
 	if ok {
 		sum.Score = &v
 	}

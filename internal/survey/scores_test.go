@@ -2,6 +2,7 @@ package survey_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -11,33 +12,60 @@ import (
 	"github.com/kizuna-cs/kizuna/internal/survey"
 )
 
-// TestScoresBetween returns one kind's scores per account in [from, to), oldest first.
-func TestScoresBetween(t *testing.T) {
+// TestScores returns one kind's scores per account in [from, to), oldest
+// first, of one owner's accounts when asked; Pooled puts them in one list.
+func TestScores(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		if _, err := db.Exec(`INSERT INTO accounts (account_id, name, recorded_at, updated_at) VALUES ('a1', '', 0, 0), ('a2', '', 0, 0)`); err != nil {
+		if _, err := db.Exec(`INSERT INTO accounts (account_id, name, owner_email, recorded_at, updated_at)
+			VALUES ('a1', '', 'x@example.com', 0, 0), ('a2', '', NULL, 0, 0)`); err != nil {
 			t.Fatal(err)
 		}
-		from := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
-		for _, r := range []survey.Response{
-			{ID: "r1", AccountID: "a1", Survey: "Q2", Kind: "nps", Score: 9, AnsweredAt: from.Add(48 * time.Hour)},
-			{ID: "r2", AccountID: "a1", Survey: "Q2", Kind: "nps", Score: 6, AnsweredAt: from},
-			{ID: "r3", AccountID: "a1", Survey: "Q2", Kind: "csat", Score: 4, AnsweredAt: from},
-			{ID: "r4", AccountID: "a2", Survey: "Q2", Kind: "nps", Score: 10, AnsweredAt: from.Add(-time.Second)},
-			{ID: "r5", AccountID: "a2", Survey: "Q2", Kind: "nps", Score: 3, AnsweredAt: from.AddDate(0, 0, 30)},
+		at := time.Date(2026, 9, 1, 0, 0, 0, 0, time.UTC)
+		for i, r := range []survey.Response{
+			{AccountID: "a1", Score: 10, AnsweredAt: at.AddDate(0, 0, 2)},
+			{AccountID: "a1", Score: 3, AnsweredAt: at}, // older than the 10: first
+			{AccountID: "a2", Score: 9, AnsweredAt: at.AddDate(0, 0, 20)},
+			{AccountID: "a2", Score: 8, AnsweredAt: at.AddDate(0, 0, 30)}, // the end is exclusive
+			{AccountID: "a1", Score: 0, AnsweredAt: at.Add(-time.Second)}, // before the start
+			{AccountID: "a1", Kind: "csat", Score: 5, AnsweredAt: at},
 		} {
+			r.ID, r.Survey = fmt.Sprint("r", i), "Q3"
 			if err := survey.UpsertResponse(ctx, db, r); err != nil {
 				t.Fatal(err)
 			}
 		}
-		got, err := survey.ScoresBetween(ctx, db, "nps", from, from.AddDate(0, 0, 30))
-		if err != nil {
-			t.Fatal(err)
+		for _, tt := range []struct {
+			kind, owner string
+			want        map[string][]int
+			pooled      []int
+		}{
+			{"nps", "", map[string][]int{"a1": {3, 10}, "a2": {9}}, []int{3, 9, 10}},
+			{"nps", "x@example.com", map[string][]int{"a1": {3, 10}}, []int{3, 10}},
+			{"nps", "nobody@example.com", map[string][]int{}, nil},
+			{"csat", "", map[string][]int{"a1": {5}}, []int{5}},
+			{"ces", "", map[string][]int{}, nil},
+		} {
+			got, err := survey.Scores(ctx, db, tt.kind, at, at.AddDate(0, 0, 30), tt.owner)
+			if err != nil {
+				t.Fatalf("Scores(%s, %q): %v", tt.kind, tt.owner, err)
+			}
+			if len(got) != len(tt.want) {
+				t.Errorf("Scores(%s, %q) = %v, want %v", tt.kind, tt.owner, got, tt.want)
+			}
+			for id, w := range tt.want {
+				if !slices.Equal(got[id], w) {
+					t.Errorf("Scores(%s, %q)[%s] = %v, want %v", tt.kind, tt.owner, id, got[id], w)
+				}
+			}
+			pooled := survey.Pooled(got)
+			slices.Sort(pooled)
+			if !slices.Equal(pooled, tt.pooled) {
+				t.Errorf("Pooled(Scores(%s, %q)) = %v, want %v", tt.kind, tt.owner, pooled, tt.pooled)
+			}
 		}
-		// a1: r2 then r1 (the csat answer is another kind); a2's answers fall
-		// one second before and exactly at the end.
-		if len(got) != 1 || !slices.Equal(got["a1"], []int{6, 9}) {
-			t.Errorf("got %v, want map[a1:[6 9]]", got)
+		if _, err := survey.Scores(ctx, db, "wow", at, at, ""); err == nil {
+			t.Error("kind wow: no error")
 		}
 	})
 }

@@ -175,7 +175,7 @@ func Send(ctx context.Context, q store.Querier, id string, o SendOptions, now ti
 		}
 		d.Secret, d.ID = token, store.NewID("d_")
 		ds = append(ds, d)
-		sends = append(sends, []any{store.NewID("ss_"), id, r.contactID, r.accountID, r.email, r.language, hashToken(token), d.ID, now.Unix()})
+		sends = append(sends, []any{store.NewID("ss_"), id, r.contactID, r.accountID, r.email, r.language, hashToken(token), d.ID, now.Unix(), nil})
 	}
 	res.Sent = len(ds)
 	if o.DryRun || len(ds) == 0 {
@@ -191,13 +191,13 @@ func Send(ctx context.Context, q store.Querier, id string, o SendOptions, now ti
 }
 
 func insertSends(ctx context.Context, q store.Querier, sends [][]any) error {
-	const per = 9
+	const per = 10
 	const chunk = 600 / per
 	for start := 0; start < len(sends); start += chunk {
 		part := sends[start:min(start+chunk, len(sends))]
 		var b strings.Builder
 		b.WriteString(`INSERT INTO survey_sends (send_id, survey_id, contact_id, account_id, email, language, token_hash,
-			delivery_id, sent_at) VALUES `)
+			delivery_id, sent_at, responded_at) VALUES `)
 		args := make([]any, 0, len(part)*per)
 		for i, row := range part {
 			if i > 0 {
@@ -209,6 +209,37 @@ func insertSends(ctx context.Context, q store.Querier, sends [][]any) error {
 		if _, err := q.ExecContext(ctx, b.String(), args...); err != nil {
 			return fmt.Errorf("record %d sends: %w", len(part), err)
 		}
+	}
+	return nil
+}
+
+// PastSend is a survey email sent earlier, as the demo (or a move from
+// another tool) records it.
+type PastSend struct {
+	ID                                              string // empty: a new one
+	SurveyID, ContactID, AccountID, Email, Language string
+	SentAt                                          time.Time
+	RespondedAt                                     *time.Time // nil: not answered
+}
+
+// RecordSends stores past sends, without emails. Each gets a new random
+// token of which only the hash is kept, as for a real send; nobody holds
+// the token, so their links cannot be answered.
+func RecordSends(ctx context.Context, q store.Querier, list []PastSend) error {
+	rows := make([][]any, len(list))
+	for i, p := range list {
+		var responded any
+		if p.RespondedAt != nil {
+			responded = p.RespondedAt.Unix()
+		}
+		if p.ID == "" {
+			p.ID = store.NewID("ss_")
+		}
+		rows[i] = []any{p.ID, p.SurveyID, p.ContactID, p.AccountID, p.Email, p.Language,
+			hashToken(newToken(ContactTokenPrefix)), "", p.SentAt.Unix(), responded}
+	}
+	if err := insertSends(ctx, q, rows); err != nil {
+		return fmt.Errorf("record past survey sends: %w", err)
 	}
 	return nil
 }

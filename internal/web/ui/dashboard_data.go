@@ -148,10 +148,11 @@ func (d *dashData) monthly(ctx context.Context, db store.Querier, now time.Time)
 
 // surveysAndOnboarding fills NPS and the onboarding completion rate.
 func (d *dashData) surveysAndOnboarding(ctx context.Context, db store.Querier, now time.Time) error {
-	scores, err := survey.Scores(ctx, db, "nps", now.AddDate(0, 0, -dashNPSDays), now, d.Owner)
+	byAccount, err := survey.Scores(ctx, db, "nps", now.AddDate(0, 0, -dashNPSDays), now, d.Owner)
 	if err != nil {
 		return err
 	}
+	scores := survey.Pooled(byAccount)
 	if v, ok := survey.NPS(scores); ok {
 		d.NPS, d.NPSResponses = &v, len(scores)
 	}

@@ -13,6 +13,16 @@ import (
 // actor is how the audit log names the signed-in user, as the API does.
 func actor(rq *Request) string { return audit.UserActor(rq.User.Email) }
 
+// origin is the scheme and host this request came to
+// (https://cs.example.com), for the links a page hands out.
+func (rq *Request) origin() string {
+	scheme := "http"
+	if rq.TLS != nil || rq.Header.Get("X-Forwarded-Proto") == "https" {
+		scheme = "https"
+	}
+	return scheme + "://" + rq.Host
+}
+
 // fieldErrors are a form's messages by field name, shown beside the fields.
 type fieldErrors map[string]string
 

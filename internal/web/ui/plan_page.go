@@ -530,11 +530,7 @@ func (u *UI) planShareCreate(w http.ResponseWriter, rq *Request) error {
 	if err != nil {
 		return err
 	}
-	scheme := "http"
-	if rq.TLS != nil || rq.Header.Get("X-Forwarded-Proto") == "https" {
-		scheme = "https"
-	}
-	d.NewShareURL = scheme + "://" + rq.Host + "/share/" + token
+	d.NewShareURL = rq.origin() + "/share/" + token
 	rq.Notice = rq.Loc.T("Link made. Copy it now: it is shown only once.")
 	return u.renderPlan(w, rq, http.StatusOK, d)
 }

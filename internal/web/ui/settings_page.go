@@ -230,9 +230,11 @@ func initialPassword() string {
 	return strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b[:]))[:20]
 }
 
-// secretView is a page that shows a secret once.
+// secretView is a page that shows a secret once. Back is the page to
+// return to (default the settings), BackLabel its link's text.
 type secretView struct {
 	Title, Label, Secret, Hint string
+	Back, BackLabel            string
 }
 
 func (u *UI) setUserRole(w http.ResponseWriter, rq *Request) error {

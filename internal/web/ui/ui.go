@@ -130,6 +130,7 @@ func registerPages(u *UI) {
 	u.registerWork()      // work.go: /queue, /import, /settings
 	u.registerPrograms()  // programs.go: /programs
 	u.registerGoals()     // goals.go: /goals
+	u.registerVoice()     // voice.go: /surveys, /feedback, /product-requests
 }
 
 // Request is what a page handler gets: the request, the signed-in user and
@@ -289,6 +290,9 @@ var nav = []struct {
 	{"/metrics", "Metrics", user.RoleViewer},
 	{"/programs", "Programs", user.RoleViewer},
 	{"/goals", "Goals", user.RoleViewer},
+	{"/surveys", "Surveys", user.RoleViewer},
+	{"/feedback", "Feedback", user.RoleViewer},
+	{"/product-requests", "Product requests", user.RoleViewer},
 	{"/import", "Import", user.RoleManager},
 	{"/settings", "Settings", user.RoleAdmin},
 }
