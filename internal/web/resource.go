@@ -471,6 +471,7 @@ func (rs *resource[R, F, O, B]) registerRecord(s *Server, api huma.API) {
 		if err != nil {
 			return nil, err
 		}
+		var touched []string
 		err = s.db.InTx(ctx, func(tx *sql.Tx) error {
 			before, err := rs.load(ctx, tx, key)
 			if err != nil {
@@ -479,6 +480,7 @@ func (rs *resource[R, F, O, B]) registerRecord(s *Server, api huma.API) {
 			if err := rs.remove(ctx, tx, key); err != nil {
 				return err
 			}
+			touched = rs.touched(key, rs.fields(before))
 			return audit.Record(ctx, tx, principalFrom(ctx).actor, audit.ActionDelete, rs.object, objectID(key), before, nil)
 		})
 		if isNotFound(err) {
@@ -487,6 +489,9 @@ func (rs *resource[R, F, O, B]) registerRecord(s *Server, api huma.API) {
 		if err != nil {
 			return nil, s.internal(ctx, err)
 		}
+		// The record fed its account's snapshot (a deleted account's own
+		// rows are gone with it; its parent's are not).
+		jobs.Changed(ctx, touched)
 		return nil, nil
 	})
 
