@@ -20,38 +20,61 @@ const SettingRetrainDays = "churn.retrain_days"
 // DefaultRetrainDays is the retraining interval when the setting is unset.
 const DefaultRetrainDays = 7
 
+// SettingHistoryDays is how many days of runs churn_score_history keeps
+// before the newest (default 400; 0 keeps every run). See [StoreScores].
+const SettingHistoryDays = "churn.history_days"
+
+// DefaultHistoryDays keeps a year of runs and a month more, so that a
+// snapshot a year back (a year-over-year comparison, a model's as-of
+// date) still sees the churn_risk it had.
+const DefaultHistoryDays = 400
+
 // ErrBadSetting is returned by [SetSetting] for a value it cannot use.
 var ErrBadSetting = errors.New("bad churn setting")
 
 // IsSetting reports whether key is one of the churn settings.
-func IsSetting(key string) bool { return key == SettingRetrainDays }
+func IsSetting(key string) bool { return key == SettingRetrainDays || key == SettingHistoryDays }
 
 // SetSetting validates and stores a churn setting and returns the value
 // before ("" when unset).
 func SetSetting(ctx context.Context, q store.Querier, key, value string) (string, error) {
-	if key != SettingRetrainDays {
-		return "", fmt.Errorf("%w: unknown key %q", ErrBadSetting, key)
+	if !IsSetting(key) {
+		return "", fmt.Errorf("%w: unknown key %q: want %s or %s", ErrBadSetting, key, SettingRetrainDays, SettingHistoryDays)
 	}
 	v := strings.TrimSpace(value)
 	if n, err := strconv.Atoi(v); err != nil || n < 0 || n > 3650 {
-		return "", fmt.Errorf("%w: %s = %q: want a whole number of days from 0 (off) to 3650", ErrBadSetting, key, value)
+		what := "0 (off)"
+		if key == SettingHistoryDays {
+			what = "0 (keep every run)"
+		}
+		return "", fmt.Errorf("%w: %s = %q: want a whole number of days from %s to 3650", ErrBadSetting, key, value, what)
 	}
 	return store.PutSetting(ctx, q, key, v)
 }
 
 // RetrainDays reads the retraining interval in days (0: off).
 func RetrainDays(ctx context.Context, q store.Querier) (int, error) {
+	return daysSetting(ctx, q, SettingRetrainDays, DefaultRetrainDays)
+}
+
+// HistoryDays reads how many days of runs the history keeps (0: all).
+func HistoryDays(ctx context.Context, q store.Querier) (int, error) {
+	return daysSetting(ctx, q, SettingHistoryDays, DefaultHistoryDays)
+}
+
+// daysSetting reads a setting of whole days, def when unset.
+func daysSetting(ctx context.Context, q store.Querier, key string, def int) (int, error) {
 	var v string
-	err := q.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = $1`, SettingRetrainDays).Scan(&v)
+	err := q.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = $1`, key).Scan(&v)
 	if errors.Is(err, sql.ErrNoRows) {
-		return DefaultRetrainDays, nil
+		return def, nil
 	}
 	if err != nil {
-		return 0, fmt.Errorf("churn setting %s: %w", SettingRetrainDays, err)
+		return 0, fmt.Errorf("churn setting %s: %w", key, err)
 	}
 	n, err := strconv.Atoi(strings.TrimSpace(v))
 	if err != nil || n < 0 {
-		return 0, fmt.Errorf("churn setting %s = %q: want a whole number of days", SettingRetrainDays, v)
+		return 0, fmt.Errorf("churn setting %s = %q: want a whole number of days", key, v)
 	}
 	return n, nil
 }

@@ -19,6 +19,13 @@ const scoreChunk = 1000
 // stored again in the same second replaces that run). It returns how many
 // rows it wrote. Snapshots read the history: an account's churn_risk at an
 // instant is its probability in the latest run at or before it.
+//
+// It then prunes the history, which otherwise grows by every paying
+// account each run: runs older than churn.history_days (default 400)
+// before scoredAt go, except the latest of them, which snapshots inside the
+// window read until the first run in it. So a snapshot of any instant in
+// the last churn.history_days sees what it saw before the pruning; an older
+// one sees churn_risk -1 (unscored).
 func StoreScores(ctx context.Context, q store.Querier, risks []Risk, asOf, scoredAt time.Time) (int, error) {
 	if _, err := q.ExecContext(ctx, `DELETE FROM churn_scores`); err != nil {
 		return 0, fmt.Errorf("store churn scores: %w", err)
@@ -52,7 +59,26 @@ func StoreScores(ctx context.Context, q store.Querier, risks []Risk, asOf, score
 			return 0, fmt.Errorf("store churn scores: history: %w", err)
 		}
 	}
+	if err := pruneHistory(ctx, q, scoredAt); err != nil {
+		return 0, err
+	}
 	return len(risks), nil
+}
+
+// pruneHistory deletes the runs before the latest one at or before
+// churn.history_days before now (none when the setting is 0, or no run is
+// that old).
+func pruneHistory(ctx context.Context, q store.Querier, now time.Time) error {
+	days, err := HistoryDays(ctx, q)
+	if err != nil || days == 0 {
+		return err
+	}
+	cutoff := now.Unix() - int64(days)*86400
+	if _, err := q.ExecContext(ctx, `DELETE FROM churn_score_history
+		WHERE scored_at < (SELECT MAX(scored_at) FROM churn_score_history WHERE scored_at <= $1)`, cutoff); err != nil {
+		return fmt.Errorf("store churn scores: prune the history: %w", err)
+	}
+	return nil
 }
 
 // StoredScore is one account's stored churn score.

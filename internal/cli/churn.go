@@ -86,6 +86,10 @@ func (c ChurnTrainCmd) Run(ctx context.Context, g *Globals) error {
 			if err != nil {
 				return err
 			}
+			// The snapshots' churn_risk changed: the server recomputes now.
+			if err := queueRecomputeAll(ctx, db); err != nil {
+				return err
+			}
 		}
 		out.TopRisk = risks[:min(c.Top, len(risks))]
 	}

@@ -75,6 +75,11 @@ func (c ImportCmd) Run(ctx context.Context, g *Globals) error {
 	if e := audit.RecordImport(ctx, db, audit.CLIActor(), res); e != nil {
 		return e
 	}
+	if res.Changed() {
+		if e := queueRecomputeAll(ctx, db); e != nil {
+			return e
+		}
+	}
 	if c.Format == "json" {
 		enc := json.NewEncoder(g.stdout)
 		enc.SetIndent("", "  ")

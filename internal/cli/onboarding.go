@@ -77,8 +77,11 @@ func (c OnboardingDefinitionCmd) Run(ctx context.Context, g *Globals) error {
 	if err != nil {
 		return err
 	}
+	if err := queueRecomputeAll(ctx, db); err != nil {
+		return err
+	}
 	if c.Format != "json" {
-		fmt.Fprintln(g.stdout, "saved; every account is evaluated anew by the next recompute (kizuna recompute, or the server's hourly one)")
+		fmt.Fprintln(g.stdout, "saved; every account is evaluated anew by the recompute queued for the server (or run kizuna recompute)")
 	}
 	return printDefinition(g, saved, c.Format)
 }

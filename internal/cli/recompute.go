@@ -48,6 +48,20 @@ func queueDeliveries(j *jobs.Jobs) func(ctx context.Context, q store.Querier, id
 	}
 }
 
+// queueRecomputeAll asks the server's workers for a recompute_all (after a
+// change that concerns every account), through an insert-only job queue
+// client, as the deliveries of a CLI recompute are queued.
+func queueRecomputeAll(ctx context.Context, db *store.DB) error {
+	if err := jobs.Migrate(ctx, db); err != nil {
+		return err
+	}
+	j, err := jobs.New(db, jobs.Config{})
+	if err != nil {
+		return err
+	}
+	return j.ChangedAll(ctx)
+}
+
 // cliStages are the stages of a recompute run from the command line: its
 // deliveries go to the job queue (a client that only inserts), which the
 // server's workers run.

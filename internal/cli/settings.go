@@ -92,7 +92,7 @@ var settingOwners = []settingOwner{
 // settingKeys names the settings for an unknown key's message.
 const settingKeys = "reporting_currency, gross_margin, gross_margin.plan.NAME, gross_margin.product.NAME, tier_attribute, " +
 	"key_features, login_event, setup_event, onboarding_days, touch_tier.basis, touch_tier.high, touch_tier.low, " +
-	churn.SettingRetrainDays + " or " + playbook.FallbackSetting
+	churn.SettingRetrainDays + ", " + churn.SettingHistoryDays + " or " + playbook.FallbackSetting
 
 func ownerOf(key string) (settingOwner, error) {
 	for _, o := range settingOwners {

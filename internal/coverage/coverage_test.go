@@ -256,6 +256,21 @@ func TestWorkload(t *testing.T) {
 				t.Errorf("workload %d = %+v, want %+v", i, ws[i], want[i])
 			}
 		}
+		// The segments page takes them from the book it loaded already.
+		b, err := coverage.LoadBook(ctx, db, at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		of, err := coverage.WorkloadsOf(ctx, db, b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range of {
+			of[i].ARR = math.Round(of[i].ARR)
+		}
+		if !reflect.DeepEqual(of, want) {
+			t.Errorf("workloads of the book = %+v, want %+v", of, want)
+		}
 	})
 }
 

@@ -129,9 +129,26 @@ type Workload struct {
 
 // Workloads returns the workload of every user with role csm or manager
 // and of every other owner email found on accounts, by email, at instant
-// at. Accounts and ARR are summed in SQL (per owner and currency, then
-// converted).
+// at: each account's MRR as the book reads it, summed per owner.
 func Workloads(ctx context.Context, q store.Querier, at time.Time) ([]Workload, error) {
+	conv, err := billing.LoadConverter(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("workload: %w", err)
+	}
+	accounts, err := readAccounts(ctx, q, conv, at)
+	if err != nil {
+		return nil, fmt.Errorf("workload: %w", err)
+	}
+	return workloads(ctx, q, accounts)
+}
+
+// WorkloadsOf is [Workloads] from a book already loaded, for a page that
+// shows both without reading every account twice.
+func WorkloadsOf(ctx context.Context, q store.Querier, b *Book) ([]Workload, error) {
+	return workloads(ctx, q, b.Accounts)
+}
+
+func workloads(ctx context.Context, q store.Querier, accounts []Account) ([]Workload, error) {
 	users, err := user.List(ctx, q)
 	if err != nil {
 		return nil, fmt.Errorf("workload: %w", err)
@@ -142,63 +159,22 @@ func Workloads(ctx context.Context, q store.Querier, at time.Time) ([]Workload, 
 			by[u.Email] = &Workload{Email: u.Email, Name: u.Name, Role: u.Role}
 		}
 	}
-	get := func(email string) *Workload {
-		if by[email] == nil {
-			by[email] = &Workload{Email: email}
-			for _, u := range users {
-				if u.Email == email {
-					by[email].Name, by[email].Role = u.Name, u.Role
-				}
-			}
+	names := make(map[string]user.User, len(users))
+	for _, u := range users {
+		names[u.Email] = u
+	}
+	for _, a := range accounts {
+		if a.Owner == "" {
+			continue
 		}
-		return by[email]
-	}
-	rows, err := q.QueryContext(ctx, `SELECT owner_email, COUNT(*) FROM accounts WHERE owner_email IS NOT NULL AND owner_email <> ''
-		GROUP BY owner_email`)
-	if err != nil {
-		return nil, fmt.Errorf("workload: accounts: %w", err)
-	}
-	for rows.Next() {
-		var email string
-		var n int
-		if err := rows.Scan(&email, &n); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("workload: accounts: %w", err)
+		w := by[a.Owner]
+		if w == nil {
+			u := names[a.Owner]
+			w = &Workload{Email: a.Owner, Name: u.Name, Role: u.Role}
+			by[a.Owner] = w
 		}
-		get(email).Accounts = n
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("workload: accounts: %w", err)
-	}
-	conv, err := billing.LoadConverter(ctx, q)
-	if err != nil {
-		return nil, fmt.Errorf("workload: %w", err)
-	}
-	rows, err = q.QueryContext(ctx, `SELECT a.owner_email, p.currency, CAST(SUM(p.mrr_minor) AS BIGINT)
-		FROM accounts a JOIN subscription_periods p ON p.account_id = a.account_id
-		WHERE a.owner_email IS NOT NULL AND a.owner_email <> '' AND p.start_at <= $1 AND (p.end_at IS NULL OR p.end_at > $1)
-		GROUP BY a.owner_email, p.currency`, at.Unix())
-	if err != nil {
-		return nil, fmt.Errorf("workload: arr: %w", err)
-	}
-	for rows.Next() {
-		var email, cur string
-		var minor int64
-		if err := rows.Scan(&email, &cur, &minor); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("workload: arr: %w", err)
-		}
-		v, err := conv.Convert(minor, cur, at)
-		if err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("workload: arr of %s: %w", email, err)
-		}
-		get(email).ARR += 12 * v
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("workload: arr: %w", err)
+		w.Accounts++
+		w.ARR += 12 * a.MRR
 	}
 	out := make([]Workload, 0, len(by))
 	emails := make([]string, 0, len(by))

@@ -90,6 +90,12 @@ type Result struct {
 	Seconds         float64    `json:"seconds"`
 }
 
+// Changed reports whether the import wrote anything (committed, not a
+// check, some row new or updated), so the accounts are to be recomputed.
+func (r *Result) Changed() bool {
+	return r.Committed && !r.CheckOnly && r.Inserted+r.Updated+r.CreatedAccounts > 0
+}
+
 // Summary is a one-line account of the result.
 func (r *Result) Summary() string {
 	verb := "imported"

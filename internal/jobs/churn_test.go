@@ -115,7 +115,22 @@ func TestChurnRetrainJob(t *testing.T) {
 		if err := db.QueryRowContext(ctx, `SELECT actor FROM audit_log WHERE object_type = 'churn_scores'`).Scan(&actor); err != nil || actor != "job:churn_retrain" {
 			t.Errorf("audit actor %q, %v", actor, err)
 		}
+		// The new scores are every snapshot's churn_risk: a recompute of
+		// every account is queued (this queue runs no periodic one).
+		if n := countJobs(t, db, jobs.KindRecomputeAll); n != 1 {
+			t.Errorf("%d recompute_all jobs after the retrain, want 1", n)
+		}
 	})
+}
+
+// countJobs counts the jobs of kind, in any state.
+func countJobs(t *testing.T, db *store.DB, kind string) int {
+	t.Helper()
+	list, err := jobs.List(context.Background(), db, jobs.ListOptions{Kinds: []string{kind}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(list)
 }
 
 // TestChurnRetrainJobSkips: with too little history the job logs why and
@@ -135,6 +150,9 @@ func TestChurnRetrainJobSkips(t *testing.T) {
 		}
 		if current, history := countScores(t, db); current != 0 || history != 0 {
 			t.Errorf("%d scores stored", current+history)
+		}
+		if n := countJobs(t, db, jobs.KindRecomputeAll); n != 0 {
+			t.Errorf("%d recompute_all jobs after a skipped retrain, want 0", n)
 		}
 	})
 	storetest.Each(t, func(t *testing.T, db *store.DB) {

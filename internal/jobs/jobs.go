@@ -6,7 +6,8 @@
 // Four kinds of job:
 //
 //   - recompute_all: the whole recompute pipeline (internal/recompute), once
-//     at start and then every Config.RecomputeEvery (default 1 h);
+//     at start, then every Config.RecomputeEvery (default 1 h), and when
+//     asked for by ChangedAll;
 //   - recompute_accounts: the pipeline for the accounts whose data changed.
 //     [Jobs.Changed] buffers ids for Config.Debounce (default 500 ms) and
 //     then inserts one job for all of them, so that a burst of events (a
@@ -18,8 +19,13 @@
 //   - churn_retrain: every Config.ChurnCheckEvery (default 1 h, and at
 //     start) it checks whether the churn.retrain_days setting (default 7)
 //     has passed since the latest stored churn scoring, and if so retrains
-//     the churn model and stores every paying account's score; with too
-//     little history it logs why and stores nothing.
+//     the churn model, stores every paying account's score and queues a
+//     recompute_all (the snapshots' churn_risk changed); with too little
+//     history it logs why and stores nothing.
+//
+// A change that concerns every account (new churn scores, a new onboarding
+// definition, a CSV import) queues a recompute_all at once through
+// [Jobs.ChangedAll] or [ChangedAll].
 //
 // Ids buffered by Changed live in memory until their job is inserted: a
 // crash in that half second loses them, and the next recompute_all (at
@@ -359,6 +365,18 @@ func (j *Jobs) flush(ctx context.Context) error {
 	return nil
 }
 
+// ChangedAll asks for a recompute_all now: for a change that alters every
+// account's snapshot or how it is read (a churn retrain's new scores, a new
+// onboarding definition, a CSV import), which would otherwise wait for the
+// next period. One recompute_all waiting is enough (its InsertOpts), so a
+// second request before it runs is the same job.
+func (j *Jobs) ChangedAll(ctx context.Context) error {
+	if _, err := j.client.Insert(ctx, RecomputeAllArgs{}, nil); err != nil {
+		return fmt.Errorf("queue recompute of every account: %w", err)
+	}
+	return nil
+}
+
 // Deliver queues delivery id in tx (the transaction that records the
 // delivery, so that neither exists without the other).
 func (j *Jobs) Deliver(ctx context.Context, tx *sql.Tx, id string) error {
@@ -390,6 +408,19 @@ func Changed(ctx context.Context, accountIDs []string) {
 	_ = ctx // kept for the call sites' sake: the ids are only buffered
 	if j := running.Load(); j != nil {
 		j.Changed(accountIDs)
+	}
+}
+
+// ChangedAll asks for a recompute_all through the job queue this process
+// started (see [Jobs.ChangedAll]); without one (a test, or a CLI command,
+// which makes its own insert-only [Jobs]) it does nothing. A failure to
+// queue is logged, not returned: the change itself is committed, and the
+// periodic recompute_all catches up.
+func ChangedAll(ctx context.Context) {
+	if j := running.Load(); j != nil {
+		if err := j.ChangedAll(ctx); err != nil {
+			j.cfg.Log.Error("jobs: queue recompute of every account", "err", err)
+		}
 	}
 }
 
@@ -450,6 +481,12 @@ func (j *Jobs) churnRetrain(ctx context.Context, job *river.Job[ChurnRetrainArgs
 	}
 	j.cfg.Log.Info("jobs: churn model retrained", "as_of", res.AsOf, "rows", res.Rows, "churned", res.Churned,
 		"auc", res.AUC, "stored", res.Stored)
+	// Every snapshot's churn_risk changed: health measures, segments and
+	// playbook triggers that read it are recomputed now, not in an hour.
+	// The scores are stored; failing the job would only retrain again.
+	if err := j.ChangedAll(ctx); err != nil {
+		j.cfg.Log.Error("jobs: churn retrain", "err", err)
+	}
 	return nil
 }
 

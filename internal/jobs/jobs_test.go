@@ -148,6 +148,49 @@ func TestRecomputeAllAtStart(t *testing.T) {
 	})
 }
 
+// ChangedAll, without a running queue, does nothing; with one, it queues
+// one recompute_all over every account, and a second asked for while the
+// first waits is the same job.
+func TestChangedAll(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		for _, id := range []string{"b", "a"} {
+			if err := account.Upsert(ctx, db, account.Account{ID: id, Name: id}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		jobs.ChangedAll(ctx) // no queue runs yet (nor are its tables there)
+		seen := make(chan []snapshot.Snapshot, 16)
+		j := start(t, db, jobs.Config{RecomputeEvery: -1, Stages: func(context.Context, store.Querier, bool) ([]recompute.Stage, error) {
+			return []recompute.Stage{recorder{seen}}, nil
+		}})
+		select {
+		case b := <-seen:
+			t.Fatalf("a recompute of %v before any was asked for", ids(b))
+		case <-time.After(500 * time.Millisecond):
+		}
+		jobs.ChangedAll(ctx)
+		if err := j.ChangedAll(ctx); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case b := <-seen:
+			if got := ids(b); !reflect.DeepEqual(got, []string{"a", "b"}) {
+				t.Errorf("recompute_all saw %v, want [a b]", got)
+			}
+		case <-time.After(20 * time.Second):
+			t.Fatal("no recompute_all within 20 s of ChangedAll")
+		}
+		list, err := jobs.List(ctx, db, jobs.ListOptions{Kinds: []string{jobs.KindRecomputeAll}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(list) != 1 {
+			t.Errorf("%d recompute_all jobs, want 1: %+v", len(list), list)
+		}
+	})
+}
+
 // A failing delivery is retried with growing delays until it succeeds; one
 // that keeps failing is discarded after its attempts and listed with its
 // errors.

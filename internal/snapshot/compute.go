@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/kizuna-cs/kizuna/internal/account"
@@ -46,14 +48,79 @@ func Get(ctx context.Context, q store.Querier, accountID string, at time.Time) (
 	return s[0], nil
 }
 
-// All computes every account's snapshot at instant at, in account order,
-// with one query per source table.
+// All computes every account's snapshot at instant at, in account order.
+// When q is the database itself (not a transaction), it reads batches of
+// [allBatch] accounts on up to [allReaders] connections at once, as the
+// recompute does: a UI page that needs every snapshot (a health model's
+// preview, a segment's live members) then waits for the slowest reader,
+// not for all of them in turn. In a transaction it is one query per source
+// table over every account.
 func All(ctx context.Context, q store.Querier, at time.Time) ([]Snapshot, error) {
 	r, err := NewReader(ctx, q, at)
 	if err != nil {
 		return nil, err
 	}
+	if db, ok := q.(*store.DB); ok {
+		return r.all(ctx, db)
+	}
 	return r.compute(ctx, q, selection{after: "", limit: 0})
+}
+
+// allBatch is the accounts a reader of [All] computes at a time, and
+// allReaders the most readers at once (no more than the CPUs).
+const (
+	allBatch   = 1000
+	allReaders = 4
+)
+
+// all is [All] on the database: the key range of every allBatch accounts,
+// then the ranges computed concurrently and joined in order.
+func (r *Reader) all(ctx context.Context, db *store.DB) ([]Snapshot, error) {
+	var bounds [][2]string
+	err := func() error {
+		rows, err := db.QueryContext(ctx, `SELECT account_id FROM accounts ORDER BY account_id`)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for k := 0; rows.Next(); k++ {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				return err
+			}
+			if k%allBatch == 0 {
+				bounds = append(bounds, [2]string{id, id})
+			}
+			bounds[len(bounds)-1][1] = id
+		}
+		return rows.Err()
+	}()
+	if err != nil {
+		return nil, fmt.Errorf("snapshot: list accounts: %w", err)
+	}
+	if len(bounds) <= 1 {
+		return r.compute(ctx, db, selection{})
+	}
+	parts := make([][]Snapshot, len(bounds))
+	errs := make([]error, len(bounds))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(max(runtime.NumCPU(), 1), allReaders, len(bounds)) {
+		wg.Go(func() {
+			for i := range next {
+				parts[i], errs[i] = r.Between(ctx, db, bounds[i][0], bounds[i][1])
+			}
+		})
+	}
+	for i := range bounds {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return slices.Concat(parts...), nil
 }
 
 // Range computes the snapshots of at most limit accounts whose ids come
@@ -307,11 +374,17 @@ func (r *Reader) compute(ctx context.Context, q store.Querier, sel selection) ([
 	// Usage of the last 60 days from the daily rollups.
 	prior := map[string]float64{}
 	logins := map[string]float64{}
-	err = each("usage", `SELECT account_id, event,
-			SUM(CASE WHEN day > $1 - 30 THEN count ELSE 0 END), SUM(CASE WHEN day <= $1 - 30 THEN count ELSE 0 END),
-			SUM(CASE WHEN day > $1 - 28 THEN count ELSE 0 END)
-		FROM usage_daily WHERE %[1]s AND day > $1 - 60 AND day <= $1
-		GROUP BY account_id, event ORDER BY account_id, event`, "account_id", []any{today}, func(rows *sql.Rows) error {
+	// Every rollup query here goes from accounts to the rollup (CROSS JOIN
+	// keeps that order on SQLite; PostgreSQL plans it as an inner join), so
+	// that each account is one seek on the rollup's key (account, day) to
+	// its last days. Ranging over the rollup's account_id alone reads every
+	// day of the history, three years of it on the demo.
+	err = each("usage", `SELECT u.account_id, u.event,
+			SUM(CASE WHEN u.day > $1 - 30 THEN u.count ELSE 0 END), SUM(CASE WHEN u.day <= $1 - 30 THEN u.count ELSE 0 END),
+			SUM(CASE WHEN u.day > $1 - 28 THEN u.count ELSE 0 END)
+		FROM accounts a CROSS JOIN usage_daily u
+		WHERE %[1]s AND u.account_id = a.account_id AND u.day > $1 - 60 AND u.day <= $1
+		GROUP BY u.account_id, u.event ORDER BY u.account_id, u.event`, "a.account_id", []any{today}, func(rows *sql.Rows) error {
 		var id, event string
 		var recent, before, last28 float64
 		if err := rows.Scan(&id, &event, &recent, &before, &last28); err != nil {
@@ -362,8 +435,9 @@ func (r *Reader) compute(ctx context.Context, q store.Querier, sel selection) ([
 	if err != nil {
 		return nil, err
 	}
-	err = each("active users", `SELECT account_id, COUNT(DISTINCT CASE WHEN day > $1 - 7 THEN user_id END), COUNT(DISTINCT user_id)
-		FROM usage_daily_users WHERE %[1]s AND day > $1 - 30 AND day <= $1 GROUP BY account_id`, "account_id",
+	err = each("active users", `SELECT u.account_id, COUNT(DISTINCT CASE WHEN u.day > $1 - 7 THEN u.user_id END), COUNT(DISTINCT u.user_id)
+		FROM accounts a CROSS JOIN usage_daily_users u
+		WHERE %[1]s AND u.account_id = a.account_id AND u.day > $1 - 30 AND u.day <= $1 GROUP BY u.account_id`, "a.account_id",
 		[]any{today}, func(rows *sql.Rows) error {
 			var id string
 			var a7, a30 int

@@ -105,12 +105,16 @@ func onboardingFields(each eachFunc, cfg config, at time.Time, signup map[string
 		return store.Day(sign), true
 	}
 	if weeks > 0 {
+		// From the accounts to the rollup (CROSS JOIN keeps that order on
+		// SQLite): one seek per account to its first weeks, not a pass over
+		// every account's whole history.
 		seen := map[string]uint64{} // bit w: a login in week w
 		err := each("login weeks", `SELECT u.account_id, u.day FROM (
 				SELECT a.account_id, COALESCE(a.signup_at, (SELECT MIN(p.start_at) FROM subscription_periods p
 					WHERE p.account_id = a.account_id AND p.start_at <= $3)) AS signup
 				FROM accounts a WHERE %[1]s) s
-			JOIN usage_daily u ON u.account_id = s.account_id AND u.event = $1
+			CROSS JOIN usage_daily u
+			WHERE u.account_id = s.account_id AND u.event = $1
 				AND u.day >= s.signup / 86400 - 1 AND u.day < s.signup / 86400 + $4 AND u.day <= $2`, "a.account_id",
 			[]any{cfg.login, today, t, 7 * weeks}, func(rows *sql.Rows) error {
 				var id string

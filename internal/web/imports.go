@@ -16,6 +16,7 @@ import (
 
 	"github.com/kizuna-cs/kizuna/internal/audit"
 	"github.com/kizuna-cs/kizuna/internal/csvimport"
+	"github.com/kizuna-cs/kizuna/internal/jobs"
 )
 
 // importTimeout is how long a CSV upload may take to arrive and import; the
@@ -138,6 +139,9 @@ func (s *Server) importCSV(ctx context.Context, in *importInput) (*importOutput,
 	}
 	if err := audit.RecordImport(ctx, s.db, principalFrom(ctx).actor, res); err != nil {
 		return nil, s.internal(ctx, err)
+	}
+	if res.Changed() {
+		jobs.ChangedAll(ctx)
 	}
 	return &importOutput{Body: res}, nil
 }

@@ -14,19 +14,20 @@ import (
 // JobsInput filters the job list.
 type JobsInput struct {
 	State string `query:"state" doc:"Comma-separated job states: available, cancelled, completed, discarded, pending, retryable, running, scheduled. Default: all."`
-	Kind  string `query:"kind" doc:"Comma-separated job kinds: recompute_all, recompute_accounts, deliver. Default: all."`
+	Kind  string `query:"kind" doc:"Comma-separated job kinds: recompute_all, recompute_accounts, deliver, churn_retrain. Default: all."`
 	Limit int    `query:"limit" minimum:"1" maximum:"1000" default:"100" doc:"At most this many jobs, newest first."`
 }
 
 type jobsOutput struct{ Body []jobs.Job }
 
-// registerJobs serves the job queue's jobs, so that failed deliveries and
-// recomputes (state retryable or discarded) are visible with their errors.
+// registerJobs serves the job queue's jobs (every kind in jobs.Kinds), so
+// that failed deliveries, recomputes and retrainings (state retryable or
+// discarded) are visible with their errors.
 func registerJobs(s *Server, api huma.API) {
 	register(api, needAudit, huma.Operation{
 		OperationID: "list-jobs", Method: http.MethodGet, Path: "/jobs", Tags: []string{"Jobs"},
 		Summary: "Background jobs",
-		Description: "Jobs of the queue (recompute_all, recompute_accounts, deliver), newest first, with their arguments, " +
+		Description: "Jobs of the queue (" + strings.Join(jobs.Kinds, ", ") + "), newest first, with their arguments, " +
 			"attempts, the error of each failed attempt and when the job is (or was) scheduled: " +
 			"?state=retryable,discarded&kind=deliver lists the deliveries that are failing or gave up.",
 	}, func(ctx context.Context, in *JobsInput) (*jobsOutput, error) {

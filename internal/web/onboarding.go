@@ -111,7 +111,7 @@ func registerOnboarding(s *Server, api huma.API) {
 		OperationID: "put-onboarding-definition", Method: http.MethodPut, Path: "/onboarding/definition", Tags: tags,
 		Summary: "Replace the onboarding definition",
 		Description: "Saves a new version after compiling its rules (a rule that does not compile is refused 422 with the line, " +
-			"column and reason, at body.rule or body.applies). Every account is evaluated anew by the next recompute.",
+			"column and reason, at body.rule or body.applies). Every account is evaluated anew by the recompute_all it queues.",
 		Errors: []int{http.StatusUnprocessableEntity},
 	}, func(ctx context.Context, in *onboardingDefinitionPutInput) (*onboardingDefinitionOutput, error) {
 		var saved onboarding.OnboardingDefinition
@@ -130,6 +130,7 @@ func registerOnboarding(s *Server, api huma.API) {
 		if err != nil {
 			return nil, s.onboardingError(ctx, err)
 		}
+		jobs.ChangedAll(ctx) // every account's result is stale
 		return &onboardingDefinitionOutput{Body: saved}, nil
 	})
 	register(api, needRead, huma.Operation{

@@ -471,8 +471,15 @@ func (rs *resource[R, F, O, B]) registerRecord(s *Server, api huma.API) {
 		if err != nil {
 			return nil, err
 		}
+		var touched []string
 		err = s.deleteRecorded(ctx, rs.object, objectID(key),
-			func(tx *sql.Tx) (any, error) { return rs.load(ctx, tx, key) },
+			func(tx *sql.Tx) (any, error) {
+				before, err := rs.load(ctx, tx, key)
+				if err == nil {
+					touched = rs.touched(key, rs.fields(before))
+				}
+				return before, err
+			},
 			func(tx *sql.Tx) error { return rs.remove(ctx, tx, key) })
 		if isNotFound(err) {
 			return nil, rs.notFound(key)
@@ -480,6 +487,9 @@ func (rs *resource[R, F, O, B]) registerRecord(s *Server, api huma.API) {
 		if err != nil {
 			return nil, s.internal(ctx, err)
 		}
+		// The record fed its account's snapshot (a deleted account's own
+		// rows are gone with it; its parent's are not).
+		jobs.Changed(ctx, touched)
 		return nil, nil
 	})
 

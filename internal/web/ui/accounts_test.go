@@ -650,6 +650,12 @@ func template(s string) string {
 // accounts), else a small demo with health, stages and segments computed.
 func benchSite(b *testing.B) (http.Handler, *http.Cookie, *store.DB) {
 	b.Helper()
+	return benchSiteAs(b, user.RoleViewer)
+}
+
+// benchSiteAs is benchSite signed in with role.
+func benchSiteAs(b *testing.B, role string) (http.Handler, *http.Cookie, *store.DB) {
+	b.Helper()
 	ctx := context.Background()
 	var db *store.DB
 	if path := os.Getenv("KIZUNA_BENCH_DB"); path != "" {
@@ -680,7 +686,7 @@ func benchSite(b *testing.B) (http.Handler, *http.Cookie, *store.DB) {
 		}
 	}
 	email := fmt.Sprintf("bench-%d@example.com", time.Now().UnixNano())
-	u, err := user.Create(ctx, db, email, "Benchmark", user.RoleViewer, testPassword)
+	u, err := user.Create(ctx, db, email, "Benchmark", role, testPassword)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/kizuna-cs/kizuna/internal/audit"
 	"github.com/kizuna-cs/kizuna/internal/csvimport"
+	"github.com/kizuna-cs/kizuna/internal/jobs"
 )
 
 // An upload from the import page is at most maxUpload bytes (64 MiB);
@@ -246,6 +247,9 @@ func (u *UI) runImport(j *importJob, tmp *os.File, opts csvimport.Options) {
 	if err != nil && !errors.Is(err, csvimport.ErrInvalid) {
 		u.log.Error("import failed", "kind", j.Kind, "file", j.File, "actor", j.Actor, "err", err)
 		j.failed = true
+	}
+	if res != nil && res.Changed() {
+		jobs.ChangedAll(ctx)
 	}
 	j.res = res
 }

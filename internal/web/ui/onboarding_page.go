@@ -10,6 +10,7 @@ import (
 	"github.com/kizuna-cs/kizuna/internal/account"
 	"github.com/kizuna-cs/kizuna/internal/audit"
 	"github.com/kizuna-cs/kizuna/internal/chart"
+	"github.com/kizuna-cs/kizuna/internal/jobs"
 	"github.com/kizuna-cs/kizuna/internal/onboarding"
 	"github.com/kizuna-cs/kizuna/internal/snapshot"
 	"github.com/kizuna-cs/kizuna/internal/user"
@@ -160,6 +161,7 @@ func (u *UI) onboardingSave(w http.ResponseWriter, rq *Request) error {
 	if err != nil {
 		return err
 	}
+	jobs.ChangedAll(ctx) // every account's result is stale
 	redirect(w, rq.Request, "/onboarding", rq.Loc.T("Onboarding definition saved; the next recompute evaluates every account with it."))
 	return nil
 }

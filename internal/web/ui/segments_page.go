@@ -77,7 +77,7 @@ func (u *UI) segmentsList(w http.ResponseWriter, rq *Request) error {
 			rows[i].Live = len(ids)
 		}
 	}
-	loads, err := coverage.Workloads(ctx, u.db, now)
+	loads, err := coverage.WorkloadsOf(ctx, u.db, book)
 	if err != nil {
 		return err
 	}

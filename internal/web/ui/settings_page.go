@@ -36,6 +36,7 @@ type otherSetting struct {
 // forms (reporting currency, FX rates, key features).
 var otherSettings = []otherSetting{
 	{churn.SettingRetrainDays, "Churn model retraining", "Days between scheduled retrainings of the churn model; 0 turns it off.", churn.SetSetting},
+	{churn.SettingHistoryDays, "Churn score history", "Days of churn scoring runs kept for past snapshots (default 400); 0 keeps every run.", churn.SetSetting},
 	{snapshot.SettingOnboardingDays, "Onboarding window", "Days the default onboarding definition gives a new customer (1 to 365).", snapshot.SetSetting},
 	{snapshot.SettingLoginEvent, "Login event", "The event that counts as a login (default login).", snapshot.SetSetting},
 	{snapshot.SettingSetupEvent, "Setup event", "The event that marks setup as done (default setup).", snapshot.SetSetting},
