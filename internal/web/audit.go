@@ -83,3 +83,35 @@ func (s *Server) deleteRecorded(ctx context.Context, objectType, id string, get 
 		return audit.Record(ctx, tx, principalFrom(ctx).actor, audit.ActionDelete, objectType, id, before, nil)
 	})
 }
+
+// createRecorded writes a new object in a transaction with its audit entry,
+// so an object never exists without the record of who made it.
+func createRecorded[T any](ctx context.Context, s *Server, objectType string, id func(T) string, create func(*sql.Tx) (T, error)) (T, error) {
+	var out T
+	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		if out, err = create(tx); err != nil {
+			return err
+		}
+		return audit.Record(ctx, tx, principalFrom(ctx).actor, audit.ActionCreate, objectType, id(out), nil, out)
+	})
+	return out, err
+}
+
+// updateRecorded replaces one object in a transaction with its audit entry:
+// get reads what it was (refusing with its error, such as not found), update
+// writes the new version given the old, and the entry keeps both.
+func updateRecorded[B, T any](ctx context.Context, s *Server, objectType, id string, get func(*sql.Tx) (B, error), update func(*sql.Tx, B) (T, error)) (T, error) {
+	var out T
+	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
+		before, err := get(tx)
+		if err != nil {
+			return err
+		}
+		if out, err = update(tx, before); err != nil {
+			return err
+		}
+		return audit.Record(ctx, tx, principalFrom(ctx).actor, audit.ActionUpdate, objectType, id, before, out)
+	})
+	return out, err
+}

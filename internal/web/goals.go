@@ -10,7 +10,6 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
-	"github.com/kizuna-cs/kizuna/internal/audit"
 	"github.com/kizuna-cs/kizuna/internal/goal"
 )
 
@@ -131,15 +130,9 @@ func registerGoals(s *Server, api huma.API) {
 		if err != nil {
 			return nil, err
 		}
-		pr := principalFrom(ctx)
-		g.CreatedBy = pr.email()
-		var out goal.Goal
-		err = s.db.InTx(ctx, func(tx *sql.Tx) error {
-			if out, err = goal.Create(ctx, tx, g, time.Now()); err != nil {
-				return err
-			}
-			return audit.Record(ctx, tx, pr.actor, audit.ActionCreate, "goal", out.ID, nil, out)
-		})
+		g.CreatedBy = principalFrom(ctx).email()
+		out, err := createRecorded(ctx, s, "goal", func(g goal.Goal) string { return g.ID },
+			func(tx *sql.Tx) (goal.Goal, error) { return goal.Create(ctx, tx, g, time.Now()) })
 		if err != nil {
 			return nil, s.kpiGoalError(ctx, err)
 		}
@@ -166,18 +159,9 @@ func registerGoals(s *Server, api huma.API) {
 		if err != nil {
 			return nil, err
 		}
-		pr := principalFrom(ctx)
-		var out goal.Goal
-		err = s.db.InTx(ctx, func(tx *sql.Tx) error {
-			before, err := goal.Get(ctx, tx, in.GoalID)
-			if err != nil {
-				return err
-			}
-			if out, err = goal.Update(ctx, tx, g, time.Now()); err != nil {
-				return err
-			}
-			return audit.Record(ctx, tx, pr.actor, audit.ActionUpdate, "goal", out.ID, before, out)
-		})
+		out, err := updateRecorded(ctx, s, "goal", in.GoalID,
+			func(tx *sql.Tx) (goal.Goal, error) { return goal.Get(ctx, tx, in.GoalID) },
+			func(tx *sql.Tx, _ goal.Goal) (goal.Goal, error) { return goal.Update(ctx, tx, g, time.Now()) })
 		if err != nil {
 			return nil, s.kpiGoalError(ctx, err)
 		}
@@ -189,16 +173,9 @@ func registerGoals(s *Server, api huma.API) {
 		Summary: "Delete a KPI goal", Description: "A goal with child goals is refused (409 naming them).",
 		DefaultStatus: http.StatusNoContent, Errors: []int{http.StatusNotFound, http.StatusConflict},
 	}, func(ctx context.Context, in *kpiGoalKeyInput) (*struct{}, error) {
-		err := s.db.InTx(ctx, func(tx *sql.Tx) error {
-			before, err := goal.Get(ctx, tx, in.GoalID)
-			if err != nil {
-				return err
-			}
-			if err := goal.Delete(ctx, tx, in.GoalID); err != nil {
-				return err
-			}
-			return audit.Record(ctx, tx, principalFrom(ctx).actor, audit.ActionDelete, "goal", in.GoalID, before, nil)
-		})
+		err := s.deleteRecorded(ctx, "goal", in.GoalID,
+			func(tx *sql.Tx) (any, error) { return goal.Get(ctx, tx, in.GoalID) },
+			func(tx *sql.Tx) error { return goal.Delete(ctx, tx, in.GoalID) })
 		if err != nil {
 			return nil, s.kpiGoalError(ctx, err)
 		}

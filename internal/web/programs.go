@@ -215,15 +215,9 @@ func registerPrograms(s *Server, api huma.API) {
 		if err != nil {
 			return nil, err
 		}
-		pr := principalFrom(ctx)
-		p.CreatedBy = pr.email()
-		var out program.Program
-		err = s.db.InTx(ctx, func(tx *sql.Tx) error {
-			if out, err = program.Create(ctx, tx, p, time.Now()); err != nil {
-				return err
-			}
-			return audit.Record(ctx, tx, pr.actor, audit.ActionCreate, "program", out.ID, nil, out)
-		})
+		p.CreatedBy = principalFrom(ctx).email()
+		out, err := createRecorded(ctx, s, "program", func(p program.Program) string { return p.ID },
+			func(tx *sql.Tx) (program.Program, error) { return program.Create(ctx, tx, p, time.Now()) })
 		if err != nil {
 			return nil, s.programError(ctx, err)
 		}
@@ -250,19 +244,12 @@ func registerPrograms(s *Server, api huma.API) {
 		if err != nil {
 			return nil, err
 		}
-		pr := principalFrom(ctx)
-		var out program.Program
-		err = s.db.InTx(ctx, func(tx *sql.Tx) error {
-			before, err := program.Get(ctx, tx, in.ProgramID)
-			if err != nil {
-				return err
-			}
-			p.CreatedBy = before.CreatedBy
-			if out, err = program.Update(ctx, tx, p, time.Now()); err != nil {
-				return err
-			}
-			return audit.Record(ctx, tx, pr.actor, audit.ActionUpdate, "program", out.ID, before, out)
-		})
+		out, err := updateRecorded(ctx, s, "program", in.ProgramID,
+			func(tx *sql.Tx) (program.Program, error) { return program.Get(ctx, tx, in.ProgramID) },
+			func(tx *sql.Tx, before program.Program) (program.Program, error) {
+				p.CreatedBy = before.CreatedBy
+				return program.Update(ctx, tx, p, time.Now())
+			})
 		if err != nil {
 			return nil, s.programError(ctx, err)
 		}
