@@ -63,7 +63,7 @@ func TestPagesQueueRecomputeAll(t *testing.T) {
 		t.Errorf("%d recompute_all jobs after an import, want 1", n)
 	}
 	res := manager.submit("/onboarding", "/onboarding/definition", url.Values{"rule": {"setup_done"}, "applies": {""}, "window_days": {"21"}})
-	wantStatus(t, "save the onboarding definition", res, http.StatusSeeOther)
+	want(t, "save the onboarding definition", res, http.StatusSeeOther)
 	if n := recomputes(); n != 2 {
 		t.Errorf("%d recompute_all jobs after a new onboarding definition, want 2", n)
 	}
