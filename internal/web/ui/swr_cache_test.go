@@ -99,12 +99,12 @@ func TestSWRCacheSlowCompute(t *testing.T) {
 	ctx := context.Background()
 	var calls atomic.Int32
 	compute := func(context.Context) (int, error) {
-		time.Sleep(30 * time.Millisecond) // fresh for at least 300 ms
+		time.Sleep(100 * time.Millisecond) // fresh for at least a second
 		return int(calls.Add(1)), nil
 	}
 	onErr := func(err error) { t.Errorf("refresh: %v", err) }
 	c.get(ctx, "k", compute, onErr)
-	time.Sleep(100 * time.Millisecond) // past the ttl, within 10 × the compute time
+	time.Sleep(150 * time.Millisecond) // past the ttl, well within 10 × the compute time
 	if v, _, _ := c.get(ctx, "k", compute, onErr); v != 1 {
 		t.Fatalf("value %d", v)
 	}
