@@ -122,7 +122,12 @@ func xLabels(b *strings.Builder, labels []string, x func(i int) float64) {
 		if i%every != 0 {
 			continue
 		}
-		fmt.Fprintf(b, `<text x="%.1f" y="%.1f" text-anchor="middle">%s</text>`, x(i), height-8, esc(l))
+		// A line chart's last point sits on the plot's right edge: centred
+		// there, its label would run out of the picture, so a label is
+		// moved in just as far as keeps it whole.
+		half := textWidth(l) / 2
+		cx := math.Max(math.Min(x(i), width-1-half), 1+half)
+		fmt.Fprintf(b, `<text x="%.1f" y="%.1f" text-anchor="middle">%s</text>`, cx, height-8, esc(l))
 	}
 }
 

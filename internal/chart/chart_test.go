@@ -4,6 +4,8 @@ import (
 	"encoding/xml"
 	"fmt"
 	"math"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -120,6 +122,35 @@ func TestXLabelsDoNotOverlap(t *testing.T) {
 				t.Errorf("%d of %d labels shown, want %d", got, len(tc.labels), tc.shown)
 			}
 		})
+	}
+}
+
+// TestXLabelsInsideThePicture: every x-axis label, the line chart's last
+// one (centred on the plot's right edge) included, is drawn within the
+// viewBox by the same width estimate that spaces them.
+func TestXLabelsInsideThePicture(t *testing.T) {
+	labels := []string{"2025-12", "2026-01", "2026-02", "2026年3月", "Nov 2026"}
+	series := []Series{{Name: "s", Values: []float64{1, 2, 3, 4, 5}}}
+	re := regexp.MustCompile(`<text x="([0-9.]+)" y="[0-9.]+" text-anchor="middle">([^<]+)</text>`)
+	for _, c := range []Chart{Lines("l", labels, series, nil), Bars("b", labels, series, nil)} {
+		found := 0
+		for _, m := range re.FindAllStringSubmatch(string(c.SVG), -1) {
+			x, err := strconv.ParseFloat(m[1], 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			found++
+			if half := textWidth(m[2]) / 2; x-half < 0 || x+half > width {
+				t.Errorf("%s: label %q spans %.1f to %.1f, outside 0 to %.0f", c.Caption, m[2], x-half, x+half, width)
+			}
+		}
+		if found != len(labels) {
+			t.Errorf("%s: %d labels drawn, want %d", c.Caption, found, len(labels))
+		}
+	}
+	// The last label of the line chart is the one that was cut off.
+	if l := Lines("l", labels, series, nil); !strings.Contains(string(l.SVG), fmt.Sprintf(`<text x="%.1f"`, width-1-textWidth("Nov 2026")/2)) {
+		t.Errorf("the last label was not moved in from the edge:\n%s", l.SVG)
 	}
 }
 
