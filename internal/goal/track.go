@@ -19,13 +19,17 @@ const (
 	StatusOffTrack = "off_track"
 	// StatusMissed: the deadline month is over and the target was not met.
 	StatusMissed = "missed"
+	// StatusStale: not met, and the last StaleMonths complete months have
+	// no actual (a survey not sent, data not imported): the trend would
+	// be a judgement on old figures.
+	StatusStale = "stale"
 	// StatusNoData: no month-end actual yet, or one that does not meet the
 	// target and is too little for a trend.
 	StatusNoData = "no_data"
 )
 
 // Statuses lists the statuses, best first.
-var Statuses = []string{StatusAchieved, StatusOnTrack, StatusAtRisk, StatusOffTrack, StatusMissed, StatusNoData}
+var Statuses = []string{StatusAchieved, StatusOnTrack, StatusAtRisk, StatusOffTrack, StatusMissed, StatusStale, StatusNoData}
 
 // The forecast's parameters.
 const (
@@ -37,6 +41,9 @@ const (
 	// up to which a forecast that misses the target is at_risk rather
 	// than off_track.
 	AtRiskShare = 0.1
+	// StaleMonths is how many complete months without an actual make a
+	// goal that is not met stale.
+	StaleMonths = 2
 )
 
 // MonthValue is one month-end actual; Value is null where the metric is
@@ -89,7 +96,7 @@ type GoalTracking struct {
 	Progress *float64   `json:"progress"`
 	Trend    *GoalTrend `json:"trend" doc:"Null with fewer than 2 month-end actuals."`
 	Forecast *float64   `json:"forecast" doc:"The trend's value at the end of the deadline month."`
-	Status   string     `json:"status" enum:"achieved,on_track,at_risk,off_track,missed,no_data"`
+	Status   string     `json:"status" enum:"achieved,on_track,at_risk,off_track,missed,stale,no_data"`
 }
 
 // window is the months a goal's tracking looks at, as month numbers: from
@@ -159,6 +166,8 @@ func Evaluate(g Goal, actuals []MonthValue, now time.Time) GoalTracking {
 		tr.Status = StatusMissed
 	case tr.Forecast == nil:
 		tr.Status = StatusNoData
+	case stale(latest, now):
+		tr.Status = StatusStale
 	case meets(*tr.Forecast):
 		tr.Status = StatusOnTrack
 	default:
@@ -173,6 +182,13 @@ func Evaluate(g Goal, actuals []MonthValue, now time.Time) GoalTracking {
 		}
 	}
 	return tr
+}
+
+// stale reports whether the last StaleMonths complete months before now
+// came after latest, the last month-end with a value.
+func stale(latest MonthValue, now time.Time) bool {
+	m, err := time.Parse("2006-01", latest.Month)
+	return err == nil && monthNum(now)-1-monthNum(m) >= StaleMonths
 }
 
 // fitTrend is the ordinary least-squares line of value on month number

@@ -102,6 +102,17 @@ func TestEvaluate(t *testing.T) {
 			slope: 10, value: 120, forecast: 120, progress: 40, points: 3, status: goal.StatusMissed},
 		{name: "achieved by the deadline", target: 115, deadline: "2026-03-15", actuals: points("2026-01", 100, 110, 120),
 			slope: 10, value: 120, forecast: 120, progress: 100 * 20.0 / 15, points: 3, status: goal.StatusAchieved},
+		// March and April have no value: the trend through January and
+		// February would meet 150 by June, but on figures two months old.
+		{name: "stale", target: 150, actuals: points("2026-01", 100, 110, nan, nan),
+			slope: 10, value: 110, forecast: 150, progress: 20, points: 2, status: goal.StatusStale},
+		// April alone missing is not stale yet: 100, 110, 120 heads for
+		// 150 by June, three months after March.
+		{name: "one month missing", target: 150, actuals: points("2026-01", 100, 110, 120, nan),
+			slope: 10, value: 120, forecast: 150, progress: 40, points: 3, status: goal.StatusOnTrack},
+		// Stale data that meets the target already: achieved all the same.
+		{name: "stale but achieved", target: 105, actuals: points("2026-01", 100, 110, nan, nan),
+			slope: 10, value: 110, forecast: 150, progress: 200, points: 2, status: goal.StatusAchieved},
 		// One value short of the target: no trend, so no judgement.
 		{name: "one value", target: 150, actuals: points("2026-01", 100),
 			slope: nan, forecast: nan, progress: 0, points: 0, status: goal.StatusNoData},

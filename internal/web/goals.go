@@ -106,7 +106,7 @@ func registerGoals(s *Server, api huma.API) {
 		OperationID: "list-goals", Method: http.MethodGet, Path: "/goals", Tags: []string{tag},
 		Summary: "List KPI goals with their tracking",
 		Description: "Every goal with its month-end actuals, baseline, latest actual, progress, trend, forecast to the " +
-			"deadline and status (achieved, on_track, at_risk, off_track, missed, no_data), and its children's summaries.",
+			"deadline and status (achieved, on_track, at_risk, off_track, missed, stale, no_data), and its children's summaries.",
 	}, func(ctx context.Context, _ *struct{}) (*kpiGoalListOutput, error) {
 		list, err := goal.List(ctx, s.db)
 		if err != nil {

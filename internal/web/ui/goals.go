@@ -142,6 +142,8 @@ func kpiStatus(l *Locale, s string) (label, class string) {
 		return l.T("Off track"), "band-red"
 	case goal.StatusMissed:
 		return l.T("Missed"), "band-red"
+	case goal.StatusStale:
+		return l.T("Stale"), "band-yellow"
 	}
 	return l.T("No data"), "band-none"
 }
