@@ -3,6 +3,7 @@ package goal
 import (
 	"context"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -32,6 +33,43 @@ type Metric struct {
 	// Survey is true for nps, csat and ces, which come from the survey
 	// answers of the month rather than from the subscription periods.
 	Survey bool `json:"survey"`
+	// Min and Max are the values the metric can take (null: unbounded), so
+	// that a forecast is not a churn rate below 0 % or an NPS over 100.
+	Min *float64 `json:"min"`
+	Max *float64 `json:"max"`
+}
+
+// Clamp brings x into the metric's range: a trend line runs on past what
+// the metric can be (a falling churn rate heads below 0 %, a rising NPS
+// over 100), and a forecast must not.
+func (m Metric) Clamp(x float64) float64 {
+	if m.Min != nil {
+		x = math.Max(x, *m.Min)
+	}
+	if m.Max != nil {
+		x = math.Min(x, *m.Max)
+	}
+	return x
+}
+
+// valueRange is the range of key's values: shares of customers or of MRR
+// lie in [0, 1]; NPS in [−100, 100], CES in [1, 7]; what can move either
+// way (net new MRR, net MRR churn, the growth rates, cost-aware LTV) is
+// unbounded; every other amount, count and ratio is at least 0.
+func valueRange(key string) (lo, hi *float64) {
+	f := func(x float64) *float64 { return &x }
+	switch key {
+	case "logo_churn_rate", "gross_mrr_churn_rate", "revenue_churn_rate", "grr_12m", "upsell_rate", "cross_sell_rate",
+		"onboarding_completion_rate", "csat":
+		return f(0), f(1)
+	case "nps":
+		return f(-100), f(100)
+	case "ces":
+		return f(1), f(7)
+	case "net_new_mrr", "net_mrr_churn_rate", "arpa_growth", "gross_profit_arpa_growth", "gross_profit_mrr", "cost_aware_ltv":
+		return nil, nil
+	}
+	return f(0), nil
 }
 
 // Metrics are every metric a goal can target: the keys of `kizuna metrics
@@ -62,7 +100,8 @@ func buildMetrics() []Metric {
 	}
 	var out []Metric
 	add := func(key string, survey bool) {
-		out = append(out, Metric{Key: key, Kind: kind(key), LowerIsBetter: lower[key], Survey: survey})
+		lo, hi := valueRange(key)
+		out = append(out, Metric{Key: key, Kind: kind(key), LowerIsBetter: lower[key], Survey: survey, Min: lo, Max: hi})
 	}
 	for _, k := range metrics.Keys[1:] {
 		add(k, false)

@@ -156,7 +156,8 @@ func Evaluate(g Goal, actuals []MonthValue, now time.Time) GoalTracking {
 	_, _, deadline := window(g, now)
 	if fit := known[max(0, len(known)-TrendPoints):]; len(fit) >= MinTrendPoints {
 		tr.Trend = fitTrend(fit)
-		f := tr.Trend.at(deadline)
+		m, _ := LookupMetric(g.Metric)
+		f := m.Clamp(tr.Trend.at(deadline))
 		tr.Forecast = &f
 	}
 	switch {

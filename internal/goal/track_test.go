@@ -43,6 +43,7 @@ func TestEvaluate(t *testing.T) {
 	now := date("2026-05-10")
 	tests := []struct {
 		name      string
+		metric    string // mrr when empty
 		direction string
 		target    float64
 		baseline  *float64
@@ -91,6 +92,19 @@ func TestEvaluate(t *testing.T) {
 		// at June 0.0222: 0.02 points over 2.2%, within 10% of |2.2% − 4.2%|.
 		{name: "at most, at risk", direction: goal.AtMost, target: 0.022, actuals: points("2026-01", 0.042, 0.036, 0.034, 0.030),
 			slope: -0.0038, value: 0.0298, forecast: 0.0222, progress: 60, points: 4, status: goal.StatusAtRisk},
+		// Logo churn 4%, 3%, 2%, 1%: the line reaches −1% by June, which
+		// no churn rate can be; the forecast stops at 0. Progress from the
+		// 4% baseline: (0.01 − 0.04) / (0.005 − 0.04) = 6/7.
+		{name: "rate forecast clamped at 0", metric: "logo_churn_rate", direction: goal.AtMost, target: 0.005,
+			actuals: points("2026-01", 0.04, 0.03, 0.02, 0.01),
+			slope:   -0.01, value: 0.01, forecast: 0, progress: 600.0 / 7, points: 4, status: goal.StatusOnTrack},
+		// NPS 40, 60, 80, 90: ȳ = 67.5, Sxy = 85, Sxx = 5: slope 17, 93 at
+		// April; June's 127 is shown as 100.
+		{name: "NPS forecast clamped at 100", metric: "nps", target: 95, actuals: points("2026-01", 40, 60, 80, 90),
+			slope: 17, value: 93, forecast: 100, progress: 50.0 / 55 * 100, points: 4, status: goal.StatusOnTrack},
+		// Net new MRR can go below 0: no clamp.
+		{name: "unbounded metric", metric: "net_new_mrr", target: 50, actuals: points("2026-01", 30, 20, 10, 0),
+			slope: -10, value: 0, forecast: -20, progress: -30.0 / 20 * 100, points: 4, status: goal.StatusOffTrack},
 		// Met now: achieved, whatever the trend says.
 		{name: "achieved early", target: 125, actuals: points("2026-01", 100, 110, 120, 130),
 			slope: 10, value: 130, forecast: 150, progress: 120, points: 4, status: goal.StatusAchieved},
@@ -130,7 +144,11 @@ func TestEvaluate(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			g := goal.Goal{ID: "g", Metric: "mrr", Target: tc.target, Direction: tc.direction, Baseline: tc.baseline,
+			metric := tc.metric
+			if metric == "" {
+				metric = "mrr"
+			}
+			g := goal.Goal{ID: "g", Metric: metric, Target: tc.target, Direction: tc.direction, Baseline: tc.baseline,
 				Start: date("2026-02-01"), Deadline: date("2026-06-30")}
 			if g.Direction == "" {
 				g.Direction = goal.AtLeast

@@ -268,6 +268,7 @@ func kpiChart(l *Locale, t goal.TrackedGoal, cur string) chart.Chart {
 			months = append(months, m.Format("2006-01"))
 		}
 	}
+	metric, _ := goal.LookupMetric(t.Metric)
 	actual := chart.Series{Name: l.T("Actual")}
 	trend := chart.Series{Name: l.T("Trend"), Class: "goals-trend"}
 	target := chart.Series{Name: l.T("Target"), Class: "goals-target"}
@@ -281,14 +282,14 @@ func kpiChart(l *Locale, t goal.TrackedGoal, cur string) chart.Chart {
 		actual.Values = append(actual.Values, v)
 		tv := math.NaN()
 		if tr := t.Tracking.Trend; tr != nil && m >= tr.From {
-			tv = tr.AtMonth(m)
+			tv = metric.Clamp(tr.AtMonth(m))
 		}
 		trend.Values = append(trend.Values, tv)
 		target.Values = append(target.Values, t.Target)
 	}
 	// Amounts in short form ($1.2M): full ones do not fit beside the axis.
 	format := func(x float64) string { return kpiValue(l, t.Metric, &x, cur) }
-	if m, _ := goal.LookupMetric(t.Metric); m.Kind == goal.KindAmount {
+	if metric.Kind == goal.KindAmount {
 		format = func(x float64) string { return l.MoneyShort(x, cur) }
 	}
 	return chart.Lines(l.T("%s at each month-end, its trend to the deadline and the target", kpiMetricLabel(l, t.Metric)),
