@@ -462,7 +462,7 @@ func (u *UI) saveKPIGoal(w http.ResponseWriter, rq *Request, f kpiForm) error {
 	if len(f.Errors) > 0 {
 		return refuse()
 	}
-	pr := actorOf(rq)
+	pr := actor(rq)
 	var saved goal.Goal
 	err := u.db.InTx(ctx, func(tx *sql.Tx) error {
 		var err error
@@ -538,7 +538,7 @@ func (u *UI) goalDelete(w http.ResponseWriter, rq *Request) error {
 		if err := goal.Delete(ctx, tx, id); err != nil {
 			return err
 		}
-		return audit.Record(ctx, tx, actorOf(rq), audit.ActionDelete, "goal", id, g, nil)
+		return audit.Record(ctx, tx, actor(rq), audit.ActionDelete, "goal", id, g, nil)
 	})
 	if errors.Is(err, goal.ErrHasChildren) {
 		return Errorf(http.StatusConflict, rq.Loc.T("Goal %s has child goals: delete them or give them another parent first.", g.Name))

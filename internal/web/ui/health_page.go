@@ -106,7 +106,7 @@ func (u *UI) healthImport(w http.ResponseWriter, rq *Request) error {
 		if err != nil {
 			return err
 		}
-		return audit.Record(rq.Context(), tx, actorOf(rq), audit.ActionImport, "health_models", "", before, after)
+		return audit.Record(rq.Context(), tx, actor(rq), audit.ActionImport, "health_models", "", before, after)
 	})
 	if errors.Is(err, health.ErrInvalid) {
 		return u.renderHealthList(w, rq, http.StatusUnprocessableEntity, err.Error())
@@ -337,7 +337,7 @@ func (u *UI) saveHealth(w http.ResponseWriter, rq *Request, f *healthForm) error
 		if err != nil {
 			return err
 		}
-		return audit.Record(rq.Context(), tx, actorOf(rq), changeAction(f.New), "health_model", m.ID, before, saved)
+		return audit.Record(rq.Context(), tx, actor(rq), changeAction(f.New), "health_model", m.ID, before, saved)
 	})
 	if errors.Is(err, health.ErrExists) {
 		f.Errors.add("model", rq.Loc.T("A health model with this id exists; choose another id."))

@@ -341,9 +341,9 @@ func storePlaybook(rq *Request, tx *sql.Tx, p playbook.Playbook) error {
 		return err
 	}
 	if before == nil {
-		return audit.Record(rq.Context(), tx, actorOf(rq), audit.ActionCreate, "playbook", p.ID, nil, after.Masked())
+		return audit.Record(rq.Context(), tx, actor(rq), audit.ActionCreate, "playbook", p.ID, nil, after.Masked())
 	}
-	return audit.Record(rq.Context(), tx, actorOf(rq), audit.ActionUpdate, "playbook", p.ID, before.Masked(), after.Masked())
+	return audit.Record(rq.Context(), tx, actor(rq), audit.ActionUpdate, "playbook", p.ID, before.Masked(), after.Masked())
 }
 
 func (u *UI) playbookSetEnabled(w http.ResponseWriter, rq *Request) error {

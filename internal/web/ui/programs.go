@@ -188,7 +188,7 @@ func (u *UI) addParticipants(w http.ResponseWriter, rq *Request, field, raw stri
 		if added, err = program.AddParticipants(ctx, tx, id, ps, rq.User.Email, time.Now()); err != nil {
 			return err
 		}
-		return audit.Record(ctx, tx, actorOf(rq), audit.ActionUpdate, "program", id,
+		return audit.Record(ctx, tx, actor(rq), audit.ActionUpdate, "program", id,
 			map[string]int{"participants": before.Participants}, map[string]int{"participants": before.Participants + added, "added": added})
 	})
 	var ve *program.ValidationError

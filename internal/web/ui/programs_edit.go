@@ -269,7 +269,7 @@ func (u *UI) saveProgram(w http.ResponseWriter, rq *Request, f *programForm) err
 			if err != nil {
 				return err
 			}
-			return audit.Record(ctx, tx, actorOf(rq), audit.ActionCreate, "program", out.ID, nil, out)
+			return audit.Record(ctx, tx, actor(rq), audit.ActionCreate, "program", out.ID, nil, out)
 		}
 		before, err := program.Get(ctx, tx, p.ID)
 		if err != nil {
@@ -279,7 +279,7 @@ func (u *UI) saveProgram(w http.ResponseWriter, rq *Request, f *programForm) err
 		if err != nil {
 			return err
 		}
-		return audit.Record(ctx, tx, actorOf(rq), audit.ActionUpdate, "program", out.ID, before, out)
+		return audit.Record(ctx, tx, actor(rq), audit.ActionUpdate, "program", out.ID, before, out)
 	})
 	var ve *program.ValidationError
 	switch {

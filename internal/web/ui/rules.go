@@ -31,9 +31,6 @@ func lookup[T any](v T, err, notFound error, msg string) (T, error) {
 	return v, err
 }
 
-// actorOf names the signed-in user as the audit log does.
-func actorOf(rq *Request) string { return audit.UserActor(rq.User.Email) }
-
 // changeAction is the audit action of a save.
 func changeAction(created bool) string {
 	if created {
@@ -50,7 +47,7 @@ func (u *UI) deleteAndRedirect(w http.ResponseWriter, rq *Request, objectType, i
 		if err := del(rq.Context(), tx, id); err != nil {
 			return err
 		}
-		return audit.Record(rq.Context(), tx, actorOf(rq), audit.ActionDelete, objectType, id, before, nil)
+		return audit.Record(rq.Context(), tx, actor(rq), audit.ActionDelete, objectType, id, before, nil)
 	})
 	if err != nil {
 		return err

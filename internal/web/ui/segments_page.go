@@ -168,7 +168,7 @@ func (u *UI) saveSegment(w http.ResponseWriter, rq *Request, f *segmentForm) err
 			old = *before
 		}
 		after.Members = 0
-		return audit.Record(ctx, tx, actorOf(rq), changeAction(before == nil), "segment", f.ID, old, after)
+		return audit.Record(ctx, tx, actor(rq), changeAction(before == nil), "segment", f.ID, old, after)
 	})
 	if errors.Is(err, segment.ErrExists) {
 		f.Errors.add("segment_id", rq.Loc.T("A segment with this id exists; choose another id."))
@@ -194,7 +194,7 @@ func (u *UI) segmentDelete(w http.ResponseWriter, rq *Request) error {
 // members) among the CSMs; coverage.Assign records each owner change.
 func (u *UI) coverageAssign(w http.ResponseWriter, rq *Request) error {
 	o := coverage.AssignOptions{Strategy: rq.PostFormValue("strategy"), SegmentID: rq.PostFormValue("segment"),
-		At: time.Now(), Actor: actorOf(rq)}
+		At: time.Now(), Actor: actor(rq)}
 	var p coverage.Plan
 	err := u.db.InTx(rq.Context(), func(tx *sql.Tx) error {
 		var err error
