@@ -45,6 +45,7 @@ func TestGenerate(t *testing.T) {
 		t.Run("programs", func(t *testing.T) { checkPrograms(t, db, d, truth) })
 		t.Run("mrr movements", func(t *testing.T) { checkMovements(t, db, d) })
 		t.Run("records", func(t *testing.T) { checkRecords(t, db, d, truth) })
+		t.Run("renewals", func(t *testing.T) { checkRenewals(t, db) })
 		t.Run("login", func(t *testing.T) {
 			u, err := user.Authenticate(ctx, db, demo.LoginEmail, demo.LoginPassword)
 			if err != nil || u.Role != user.RoleAdmin {
@@ -192,7 +193,8 @@ func load(t *testing.T, db *store.DB) *data {
 			}
 			end = p.End
 		}
-		if end != nil {
+		// An end after the anchor is the renewal date of a yearly contract.
+		if end != nil && !end.After(anchor) {
 			c.churnDay = day(end.Unix())
 		}
 		for _, p := range c.periods {
@@ -581,5 +583,55 @@ func checkRecords(t *testing.T, db *store.DB, d *data, truth *demo.Truth) {
 	}
 	if a, r := count(t, db, `SELECT COUNT(*) FROM costs WHERE kind = 'acquisition'`), count(t, db, `SELECT COUNT(*) FROM costs WHERE kind = 'retention'`); a < 36 || a != r {
 		t.Errorf("%d acquisition and %d retention cost months", a, r)
+	}
+}
+
+// checkRenewals: the current core period of a growth or enterprise customer
+// ends on an anniversary of its subscription's start within a year of the
+// anchor (a yearly contract, so the account has a renewal date); starter
+// plans stay open, month to month. Anniversaries spread over the year, so
+// about a quarter of the yearly contracts renew within 90 days.
+func checkRenewals(t *testing.T, db *store.DB) {
+	now := anchor.Unix()
+	rows, err := db.Query(`SELECT p.plan, p.end_at, (SELECT MIN(f.start_at) FROM subscription_periods f WHERE f.subscription_id = p.subscription_id)
+		FROM subscription_periods p WHERE p.product = $1 AND p.start_at <= $2 AND (p.end_at IS NULL OR p.end_at > $2)`, demo.CoreProduct, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	yearly, soon, starter := 0, 0, 0
+	for rows.Next() {
+		var plan string
+		var end sql.NullInt64
+		var first int64
+		if err := rows.Scan(&plan, &end, &first); err != nil {
+			t.Fatal(err)
+		}
+		if plan == "starter" {
+			starter++
+			if end.Valid {
+				t.Errorf("a starter period ends on %s, want open", time.Unix(end.Int64, 0).UTC())
+			}
+			continue
+		}
+		yearly++
+		if !end.Valid {
+			t.Errorf("a current %s period is open, want a yearly term", plan)
+			continue
+		}
+		e, f := time.Unix(end.Int64, 0).UTC(), time.Unix(first, 0).UTC()
+		if y := e.Year() - f.Year(); !f.AddDate(y, 0, 0).Equal(e) || e.After(anchor.AddDate(1, 0, 0)) {
+			t.Errorf("a %s term started %s ends %s: not the first anniversary after %s", plan, f, e, anchor)
+		}
+		if e.Before(anchor.AddDate(0, 0, 90)) {
+			soon++
+		}
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if share := float64(soon) / float64(yearly); starter == 0 || yearly < 100 || share < 0.15 || share > 0.35 {
+		t.Errorf("%d starter and %d yearly current periods, %d (%.0f %%) renewing within 90 days; want some of each, 15-35 %% soon",
+			starter, yearly, soon, 100*share)
 	}
 }

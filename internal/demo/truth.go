@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"strconv"
 	"time"
 
 	"github.com/kizuna-cs/kizuna/internal/store"
@@ -201,7 +202,7 @@ func (w *world) count(ctx context.Context, db *store.DB, c *Counts) error {
 		{&c.Accounts, `SELECT COUNT(*) FROM accounts`},
 		{&c.Customers, `SELECT COUNT(DISTINCT account_id) FROM subscription_periods`},
 		{&c.Prospects, `SELECT COUNT(*) FROM account_attributes WHERE name = 'lifecycle' AND value = 'trial'`},
-		{&c.PayingNow, `SELECT COUNT(DISTINCT account_id) FROM subscription_periods WHERE end_at IS NULL AND product = '` + CoreProduct + `'`},
+		{&c.PayingNow, `SELECT COUNT(DISTINCT account_id) FROM subscription_periods WHERE (end_at IS NULL OR end_at > ` + strconv.FormatInt(w.now*86400, 10) + `) AND product = '` + CoreProduct + `'`},
 		{&c.Users, `SELECT COUNT(*) FROM users`},
 		{&c.Contacts, `SELECT COUNT(*) FROM contacts`},
 		{&c.Periods, `SELECT COUNT(*) FROM subscription_periods`},

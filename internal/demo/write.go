@@ -283,14 +283,42 @@ func (w *world) writeContacts(ctx context.Context, s *stager) error {
 	return s.merge(ctx, stage, account.MergeContacts)
 }
 
+// termEnd is the day the current term of period p of a subscription of a that
+// began on day start ends: growth and enterprise customers sign yearly contracts
+// (billed monthly), so an open period of theirs ends on the first
+// anniversary of start after today and the account has a renewal date;
+// starter plans run month to month, open (noDay). The renewal itself is
+// not simulated: the demo is a picture of one day.
+func (w *world) termEnd(a *acct, p period, start int64) int64 {
+	plan := p.plan
+	if p.product == AddonProduct {
+		plan = a.plan // the add-on is contracted with the core plan
+	}
+	if plan == "starter" {
+		return noDay
+	}
+	t0 := dayTime(start)
+	for y := 1; ; y++ {
+		if d := dayOf(t0.AddDate(y, 0, 0)); d > w.now {
+			return d
+		}
+	}
+}
+
 func (w *world) writePeriods(ctx context.Context, s *stager) error {
 	const stage = "stage_demo_periods"
 	err := s.load(ctx, stage, billing.StagePeriods, billing.StagePeriodsColumns, func(add func(...any) error) error {
 		for _, a := range w.accounts {
+			first := map[string]int64{} // subscription → its first day
 			for _, p := range a.periods {
+				if _, ok := first[p.sub]; !ok {
+					first[p.sub] = p.start
+				}
 				var end any
 				if p.end != noDay {
 					end = p.end * 86400
+				} else if d := w.termEnd(a, p, first[p.sub]); d != noDay {
+					end = d * 86400
 				}
 				if err := add(p.sub, p.start*86400, end, a.id, p.mrr, a.currency, p.plan, p.product, float64(p.seats)); err != nil {
 					return err

@@ -246,6 +246,38 @@ func TestDashboard(t *testing.T) {
 		}
 	})
 
+	t.Run("renewals due are the soonest period ends", func(t *testing.T) {
+		// Counted again in SQL: current periods ending within 90 days with no
+		// period after them (the demo's yearly contracts).
+		q := `FROM subscription_periods p WHERE p.start_at <= $1 AND p.end_at > $1 AND p.end_at <= $2
+			AND NOT EXISTS (SELECT 1 FROM subscription_periods n WHERE n.subscription_id = p.subscription_id AND n.start_at = p.end_at)`
+		var count int
+		var tenth int64
+		if err := s.db.QueryRow(`SELECT COUNT(*) `+q, now.Unix(), now.AddDate(0, 0, 90).Unix()).Scan(&count); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.db.QueryRow(`SELECT p.end_at `+q+` ORDER BY p.end_at LIMIT 1 OFFSET 9`, now.Unix(), now.AddDate(0, 0, 90).Unix()).Scan(&tenth); err != nil {
+			t.Fatal(err)
+		}
+		panel := regexp.MustCompile(`(?s)<section class="panel dash-wide" id="renewals">.*?</section>`).FindString(adminPage)
+		if count <= 10 || !strings.Contains(panel, en.Sprintf("%d renewals, ", count)) {
+			t.Fatalf("%d renewals due by SQL; the panel says %.200q", count, panel)
+		}
+		links := dashAccountLinkRe.FindAllStringSubmatch(panel, -1)
+		if len(links) != 10 || !strings.Contains(panel, "The 10 soonest are listed.") {
+			t.Fatalf("%d renewals listed, want the 10 soonest", len(links))
+		}
+		for _, m := range links {
+			var soonest int64
+			if err := s.db.QueryRow(`SELECT MIN(p.end_at) `+q+` AND p.account_id = $3`, now.Unix(), now.AddDate(0, 0, 90).Unix(), m[1]).Scan(&soonest); err != nil {
+				t.Fatal(err)
+			}
+			if soonest > tenth {
+				t.Errorf("%s renews on %s, after the 10th soonest (%s)", m[1], time.Unix(soonest, 0).UTC(), time.Unix(tenth, 0).UTC())
+			}
+		}
+	})
+
 	t.Run("a CSM sees only their accounts", func(t *testing.T) {
 		csm := s.as(t, user.RoleCSM)
 		body := csm.get("/?owner=" + demoCSM).Body // another owner's filter is not theirs to choose
