@@ -139,6 +139,11 @@ type Queue struct {
 	// Writer goroutine only.
 	links     map[string]string // user id → account id ("": none)
 	committed chan struct{}     // closed when the commit in flight (PostgreSQL) has answered; nil: none
+	// The connections rounds write on, which keep their prepared statements:
+	// SQLite writes on the first; PostgreSQL's pipelined rounds take turns,
+	// as a round is written while the one before it commits.
+	sessions [2]*usage.Session
+	turn     int
 
 	beforeCommit func() // tests: called by a pipelined commit before it commits
 }
@@ -240,6 +245,11 @@ func (q *Queue) run() {
 		if len(subs) == 0 {
 			if closed {
 				q.waitCommit()
+				for _, s := range q.sessions {
+					if s != nil {
+						s.Close()
+					}
+				}
 				return
 			}
 			<-q.wake
@@ -374,7 +384,10 @@ func (q *Queue) writePipelined(subs []*submission, b Batch, calls int) error {
 			return err
 		}
 	}
-	p, err := q.prepareEvents(ctx, b.Events)
+	// The session of the commit before the one in flight is free: its
+	// commit was waited for in the round before this one.
+	q.turn ^= 1
+	p, err := q.prepareEvents(ctx, b.Events, q.turn)
 	if err != nil {
 		cancel()
 		return err
@@ -450,7 +463,7 @@ func (q *Queue) writeBatch(b Batch) error {
 	if len(b.Events) == 0 {
 		return nil
 	}
-	p, err := q.prepareEvents(ctx, b.Events)
+	p, err := q.prepareEvents(ctx, b.Events, 0) // no commit is in flight
 	if err != nil {
 		return err
 	}
@@ -458,8 +471,9 @@ func (q *Queue) writeBatch(b Batch) error {
 	return err
 }
 
-// prepareEvents resolves the events' accounts and writes them, uncommitted.
-func (q *Queue) prepareEvents(ctx context.Context, in []Event) (*usage.Pending, error) {
+// prepareEvents resolves the events' accounts and writes them, uncommitted,
+// on session slot.
+func (q *Queue) prepareEvents(ctx context.Context, in []Event, slot int) (*usage.Pending, error) {
 	if err := q.resolve(ctx, in); err != nil {
 		return nil, err
 	}
@@ -467,5 +481,12 @@ func (q *Queue) prepareEvents(ctx context.Context, in []Event) (*usage.Pending, 
 	for i := range in {
 		events[i] = in[i].Event
 	}
-	return usage.IngestUncommitted(ctx, q.db, events)
+	if q.sessions[slot] == nil {
+		sess, err := usage.NewSession(ctx, q.db)
+		if err != nil {
+			return nil, err
+		}
+		q.sessions[slot] = sess
+	}
+	return q.sessions[slot].IngestUncommitted(ctx, events)
 }

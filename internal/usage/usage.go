@@ -7,6 +7,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"database/sql"
+	"database/sql/driver"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -58,6 +59,7 @@ func Ingest(ctx context.Context, db *store.DB, events []Event) (int64, error) {
 // Pending is an [IngestUncommitted] transaction: written, not committed.
 type Pending struct {
 	conn *sql.Conn
+	sess *Session // nil: the connection goes back to the pool at the end
 	tx   *sql.Tx
 	n    int64
 }
@@ -73,34 +75,118 @@ func IngestUncommitted(ctx context.Context, db *store.DB, events []Event) (*Pend
 	if err != nil {
 		return nil, fmt.Errorf("ingest events: %w", err)
 	}
-	p := &Pending{conn: conn}
+	return ingest(ctx, db, conn, nil, events)
+}
+
+// Session is a connection kept for a series of ingest transactions (the
+// group-commit writer's rounds), with the SQLite statements its Writers
+// prepare: a round is a few thousand events, and preparing its thousand-row
+// INSERTs again for each round took a sixth of the server's CPU time. One
+// transaction at a time: a Session is not safe for concurrent use.
+type Session struct {
+	db     *store.DB
+	conn   *sql.Conn
+	stmts  map[string]driver.Stmt
+	broken bool // a transaction failed: start again on a new connection
+
+	// PostgreSQL: the Writer's temporary tables exist (created by a
+	// committed transaction), or were created by the one in progress.
+	pgTables, pgTablesNew bool
+}
+
+// NewSession takes a connection from db's pool for a Session.
+func NewSession(ctx context.Context, db *store.DB) (*Session, error) {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("ingest session: %w", err)
+	}
+	return &Session{db: db, conn: conn, stmts: map[string]driver.Stmt{}}, nil
+}
+
+// IngestUncommitted is [IngestUncommitted] on the session's connection. The
+// previous transaction must have ended.
+func (s *Session) IngestUncommitted(ctx context.Context, events []Event) (*Pending, error) {
+	if s.broken {
+		// The connection may be unusable (a timeout in a statement): the
+		// statements go with it.
+		s.Close()
+		conn, err := s.db.Conn(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("ingest events: %w", err)
+		}
+		s.conn, s.broken, s.pgTables = conn, false, false
+	}
+	return ingest(ctx, s.db, s.conn, s, events)
+}
+
+// Close closes the statements and gives the connection back to the pool.
+func (s *Session) Close() error {
+	if len(s.stmts) > 0 {
+		// On the connection: finalizing a statement uses it.
+		s.conn.Raw(func(any) error {
+			for _, st := range s.stmts {
+				st.Close()
+			}
+			return nil
+		})
+		clear(s.stmts)
+	}
+	return s.conn.Close()
+}
+
+// ingest writes events in a new transaction on conn: a Session's
+// connection, whose statements it keeps, or with sess nil a connection that
+// goes back to the pool when the transaction ends.
+func ingest(ctx context.Context, db *store.DB, conn *sql.Conn, sess *Session, events []Event) (*Pending, error) {
+	p := &Pending{conn: conn, sess: sess}
+	var err error
 	if p.tx, err = conn.BeginTx(ctx, nil); err != nil {
-		conn.Close()
+		p.end(err)
 		return nil, fmt.Errorf("ingest events: %w", err)
 	}
 	if len(events) == 0 {
 		return p, nil
 	}
 	w := NewWriter(db, conn, p.tx)
+	w.sess = sess
 	for _, e := range events {
 		if err := w.Add(ctx, Raw{MessageID: e.MessageID, AccountID: e.AccountID, UserID: e.UserID, Event: e.Event,
 			TS: e.Timestamp.Unix(), Properties: string(e.Properties)}); err != nil {
 			w.Abort()
-			p.Rollback()
+			p.tx.Rollback()
+			p.end(err)
 			return nil, fmt.Errorf("ingest events: %w", err)
 		}
 	}
 	if p.n, err = w.Close(ctx); err != nil {
-		p.Rollback()
+		p.tx.Rollback()
+		p.end(err)
 		return nil, fmt.Errorf("ingest events: %w", err)
 	}
 	return p, nil
 }
 
+// end releases the connection after the transaction ended with err.
+func (p *Pending) end(err error) {
+	s := p.sess
+	switch {
+	case s == nil:
+		p.conn.Close()
+		return
+	case err != nil:
+		s.broken = true
+	}
+	s.pgTablesNew = false
+}
+
 // Commit commits the transaction and returns how many events were new.
 func (p *Pending) Commit() (int64, error) {
-	defer p.conn.Close()
-	if err := p.tx.Commit(); err != nil {
+	err := p.tx.Commit()
+	if err == nil && p.sess != nil && p.sess.pgTablesNew {
+		p.sess.pgTables = true
+	}
+	p.end(err)
+	if err != nil {
 		return 0, fmt.Errorf("ingest events: commit: %w", err)
 	}
 	return p.n, nil
@@ -109,7 +195,7 @@ func (p *Pending) Commit() (int64, error) {
 // Rollback abandons the transaction.
 func (p *Pending) Rollback() {
 	p.tx.Rollback()
-	p.conn.Close()
+	p.end(nil)
 }
 
 // DailyCount is one rollup row.

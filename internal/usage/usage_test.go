@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -340,3 +341,73 @@ func TestDedupeKey(t *testing.T) {
 // pinnedKey was computed outside Go: python3 -c 'import hashlib;
 // print(hashlib.sha256(b"A\x00u1\x00login\x001714557600\x00{\"a\":1}\x00").hexdigest()[:32])'.
 const pinnedKey = "h:ef43feddf27488a0d6a85e1e390e9005"
+
+// TestSession: rounds on one Session (statements and, on PostgreSQL,
+// temporary tables kept from round to round) store what the same batches
+// store through Ingest, with a rolled-back round in between leaving no
+// trace, and the session working again after a failed round.
+func TestSession(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		ref := storetest.SQLite(t)
+		if db.Dialect == store.Postgres {
+			ref = storetest.Postgres(t)
+		}
+		base := at("2024-05-01T00:00:00Z")
+		batch := func(from, to int) []usage.Event {
+			var out []usage.Event
+			for i := from; i < to; i++ {
+				out = append(out, usage.Event{MessageID: fmt.Sprintf("m%05d", i), AccountID: fmt.Sprintf("acct%d", i%40),
+					UserID: fmt.Sprintf("u%d", i%9), Event: []string{"login", "report"}[i%2], Timestamp: base.Add(time.Duration(i) * time.Minute)})
+			}
+			return out
+		}
+		s, err := usage.NewSession(ctx, db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		commit := func(evs []usage.Event, want int64) {
+			t.Helper()
+			p, err := s.IngestUncommitted(ctx, evs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n, err := p.Commit(); err != nil || n != want {
+				t.Fatalf("commit = %d, %v; want %d new", n, err, want)
+			}
+			if _, err := usage.Ingest(ctx, ref, evs); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// Full-size statements and a tail.
+		commit(batch(0, 2500), 2500)
+		// A rolled-back round repeating part of the first: on PostgreSQL it
+		// creates the temporary tables, and the rollback takes them away.
+		p, err := s.IngestUncommitted(ctx, batch(2000, 4600))
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.Rollback()
+		commit(batch(2000, 4600), 2100)
+		// A round that fails (a timestamp out of range): the session starts
+		// again on a connection from the pool, maybe the same one.
+		bad := batch(7000, 7100)
+		bad[50].Timestamp = time.Date(9999999, 1, 1, 0, 0, 0, 0, time.UTC)
+		if _, err := s.IngestUncommitted(ctx, bad); err == nil {
+			t.Fatal("a timestamp out of range was written")
+		}
+		commit(batch(4000, 7000), 2400)
+		commit(batch(6500, 9000), 2000)
+
+		var n int64
+		if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM events`).Scan(&n); err != nil || n != 9000 {
+			t.Fatalf("%d events stored, %v; want 9000", n, err)
+		}
+		gotDaily, gotUsers := snapshot(t, db)
+		wantDaily, wantUsers := snapshot(t, ref)
+		if !slices.Equal(gotDaily, wantDaily) || !slices.Equal(gotUsers, wantUsers) {
+			t.Fatalf("rollups differ from Ingest's: %d/%d daily rows, %d/%d user days", len(gotDaily), len(wantDaily), len(gotUsers), len(wantUsers))
+		}
+	})
+}

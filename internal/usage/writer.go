@@ -63,6 +63,9 @@ type Writer struct {
 	tx   *sql.Tx
 	now  int64
 	size int
+	// The Session the Writer writes in, which keeps its SQLite statements
+	// and PostgreSQL temporary tables for the next Writers; nil: none.
+	sess *Session
 
 	cur    *chunk
 	free   []*chunk
@@ -236,7 +239,11 @@ func (w *Writer) start(ctx context.Context) {
 		ran := false
 		err := w.conn.Raw(func(dc any) error {
 			ran = true
-			loop(&sqliteSide{w: w, dc: dc})
+			side := &sqliteSide{w: w, dc: dc}
+			if w.sess != nil {
+				side.stmts, side.kept = w.sess.stmts, true
+			}
+			loop(side)
 			return nil
 		})
 		if !ran {
@@ -368,7 +375,7 @@ func (w *Writer) prepare(c *chunk) {
 		}
 	}
 	clear(c.args)
-	c.args = c.args[:0]
+	c.args = append(c.args[:0], w.now) // ?1, recorded_at (see sqliteSide.chunk)
 	for i := range c.rows {
 		e := &c.rows[i]
 		c.args = append(c.args, e.MessageID, nullable(e.AccountID), e.UserID, e.Event, e.TS)

@@ -19,9 +19,13 @@ import (
 // small makes chunks and the rollup bound tiny for the test, so that one
 // test runs many chunks and several mid-stream rollup writes.
 func small(t *testing.T, chunk, keys int) {
-	oldS, oldP, oldB, oldK := sqliteChunk, postgresChunk, rollupBatch, maxRollupKeys
-	sqliteChunk, postgresChunk, rollupBatch, maxRollupKeys = chunk, chunk, chunk, keys
-	t.Cleanup(func() { sqliteChunk, postgresChunk, rollupBatch, maxRollupKeys = oldS, oldP, oldB, oldK })
+	oldS, oldP, oldB, oldK, oldA := sqliteChunk, postgresChunk, rollupBatch, maxRollupKeys, pgArrayRows
+	// Rollup batches of up to keys rows: on PostgreSQL the smaller half
+	// take the arrays, the larger the COPY paths.
+	sqliteChunk, postgresChunk, rollupBatch, maxRollupKeys, pgArrayRows = chunk, chunk, chunk, keys, keys/2
+	t.Cleanup(func() {
+		sqliteChunk, postgresChunk, rollupBatch, maxRollupKeys, pgArrayRows = oldS, oldP, oldB, oldK, oldA
+	})
 }
 
 // truth compares the rollups with a GROUP BY over the stored events.

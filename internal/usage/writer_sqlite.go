@@ -14,6 +14,7 @@ type sqliteSide struct {
 	w     *Writer
 	dc    any
 	stmts map[string]driver.Stmt // full-size statements, prepared once
+	kept  bool                   // stmts are a Session's: left open by close
 	named []driver.NamedValue
 	args  []any
 
@@ -48,8 +49,10 @@ func (s *sqliteSide) lowerCache(ctx context.Context) error {
 }
 
 func (s *sqliteSide) close() {
-	for _, st := range s.stmts {
-		st.Close()
+	if !s.kept {
+		for _, st := range s.stmts {
+			st.Close()
+		}
 	}
 	s.stmts = nil
 	if s.restoreCache != nil {
@@ -137,13 +140,17 @@ func (s *sqliteSide) chunk(ctx context.Context, c *chunk) error {
 			return fmt.Errorf("store events: %w", err)
 		}
 	}
+	// recorded_at is parameter 1 of every row, so that the statement's text
+	// does not change with the time and a Session's statement serves the
+	// next Writers: each row's unnumbered ? after ?1 take the numbers after
+	// the last one given.
 	n := len(c.rows)
-	key, row := "events", "(?,?,?,?,?,?,"+strconv.FormatInt(s.w.now, 10)+")"
+	key, row := "events", "(?1,?,?,?,?,?,?)"
 	if c.plain {
-		key, row = "events {}", "(?,?,?,?,?,'{}',"+strconv.FormatInt(s.w.now, 10)+")"
+		key, row = "events {}", "(?1,?,?,?,?,?,'{}')"
 	}
 	res, err := s.exec(ctx, full(key, n, s.w.size), func() string {
-		return "INSERT OR IGNORE INTO events (" + eventColumns + ") VALUES " + valuesSQL(n, row)
+		return "INSERT OR IGNORE INTO events (recorded_at, message_id, account_id, user_id, event, ts, properties) VALUES " + valuesSQL(n, row)
 	}, c.args)
 	if err != nil {
 		return fmt.Errorf("store events: %w", err)
