@@ -30,11 +30,18 @@ var ErrNotFound = errors.New("not found")
 
 // invalid is the *InvalidError of field, its reason formatted.
 func invalid(field, format string, args ...any) error {
-	return &InvalidError{Field: field, Reason: fmt.Sprintf(format, args...)}
+	return &InvalidError{Field: field, Reason: fmt.Sprintf(format, args...), Format: format, Args: args}
 }
 
 // InvalidError is a feedback item's or product request's bad field, and why.
-type InvalidError struct{ Field, Reason string }
+type InvalidError struct {
+	Field, Reason string
+
+	// Format and Args are Reason before formatting, for a translation
+	// keyed by the English format (the UI's catalog).
+	Format string `json:"-"`
+	Args   []any  `json:"-"`
+}
 
 func (e *InvalidError) Error() string { return e.Field + ": " + e.Reason }
 

@@ -82,12 +82,19 @@ var (
 
 // ValidationError is a field of a plan, goal or milestone that is not
 // allowed; its text starts with the field's JSON name and a colon.
-type ValidationError struct{ Field, Message string }
+type ValidationError struct {
+	Field, Message string
+
+	// Format and Args are Message before formatting, for a translation
+	// keyed by the English format (the UI's catalog).
+	Format string `json:"-"`
+	Args   []any  `json:"-"`
+}
 
 func (e *ValidationError) Error() string { return e.Field + ": " + e.Message }
 
 func invalid(field, format string, args ...any) error {
-	return &ValidationError{Field: field, Message: fmt.Sprintf(format, args...)}
+	return &ValidationError{Field: field, Message: fmt.Sprintf(format, args...), Format: format, Args: args}
 }
 
 // SuccessPlan is an account's success plan.

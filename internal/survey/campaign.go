@@ -38,12 +38,19 @@ const (
 )
 
 // InvalidError names the field of a survey (or an answer) that is wrong and why.
-type InvalidError struct{ Field, Reason string }
+type InvalidError struct {
+	Field, Reason string
+
+	// Format and Args are Reason before formatting, for a translation
+	// keyed by the English format (the UI's catalog).
+	Format string `json:"-"`
+	Args   []any  `json:"-"`
+}
 
 func (e *InvalidError) Error() string { return e.Field + ": " + e.Reason }
 
 func invalid(field, format string, args ...any) error {
-	return &InvalidError{Field: field, Reason: fmt.Sprintf(format, args...)}
+	return &InvalidError{Field: field, Reason: fmt.Sprintf(format, args...), Format: format, Args: args}
 }
 
 // Survey is what is asked, of whom, how it is worded in each language and

@@ -161,7 +161,7 @@ func (u *UI) feedbackCreate(w http.ResponseWriter, rq *Request) error {
 	var ie *feedback.InvalidError
 	switch {
 	case errors.As(err, &ie):
-		form.Errors.add(ie.Field, ie.Reason)
+		form.Errors.add(ie.Field, rq.Loc.Reason(ie.Format, ie.Args, ie.Reason))
 		return u.refuseFeedback(w, rq, form)
 	case err != nil:
 		return err
@@ -180,7 +180,7 @@ func (u *UI) feedbackFromTicket(w http.ResponseWriter, rq *Request) error {
 	var ie *feedback.InvalidError
 	switch {
 	case errors.As(err, &ie):
-		form.Errors.add("ticket_id", ie.Reason)
+		form.Errors.add("ticket_id", rq.Loc.Reason(ie.Format, ie.Args, ie.Reason))
 		return u.refuseFeedback(w, rq, form)
 	case errors.Is(err, feedback.ErrExists):
 		form.Errors.add("ticket_id", rq.Loc.T("Ticket %s is already a feedback item.", form.TicketID))
@@ -266,7 +266,7 @@ func (u *UI) feedbackGroup(w http.ResponseWriter, rq *Request) error {
 		if field != "feedback_ids" && field != "request_id" {
 			field = "title"
 		}
-		form.Errors.add(field, ie.Reason)
+		form.Errors.add(field, rq.Loc.Reason(ie.Format, ie.Args, ie.Reason))
 		return u.refuseFeedback(w, rq, form)
 	case err != nil:
 		return err

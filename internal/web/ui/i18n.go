@@ -87,6 +87,17 @@ func BrowserLanguage(r *http.Request) string { return tagLang(pickLocale(r, ""))
 // the locale's number formatting.
 func (l *Locale) T(key string, args ...any) string { return l.p.Sprintf(key, args...) }
 
+// Reason is a domain package's validation message in the locale's language:
+// format and args as the package formatted them (its English text is the
+// catalog's key). In English, or when the error carries no format, it is
+// english, the package's own text, as the API says it.
+func (l *Locale) Reason(format string, args []any, english string) string {
+	if format == "" || l.Lang() == "en" {
+		return english
+	}
+	return l.p.Sprintf(format, args...)
+}
+
 // Int formats n with the locale's digit grouping.
 func (l *Locale) Int(n any) string { return l.p.Sprintf("%d", n) }
 

@@ -194,7 +194,7 @@ func planRefusal(rq *Request, err error, errs fieldErrors) bool {
 	case errors.As(err, &re):
 		errs[re.Field], _ = ruleText(rq.Loc, re.Err)
 	case errors.As(err, &ve):
-		errs[ve.Field] = ve.Message
+		errs[ve.Field] = rq.Loc.Reason(ve.Format, ve.Args, ve.Message)
 	default:
 		return false
 	}

@@ -199,7 +199,8 @@ func (u *UI) addParticipants(w http.ResponseWriter, rq *Request, field, raw stri
 		if _, bad, ok := strings.Cut(ve.Message, "no account "); ok && field == "accounts" {
 			return u.refuseParticipants(w, rq, field, raw, rq.Loc.T("There is no account %s: nothing was added.", bad))
 		}
-		return u.refuseParticipants(w, rq, field, raw, ve.Error())
+		// With the field: participants[3].source names the row.
+		return u.refuseParticipants(w, rq, field, raw, ve.Field+": "+rq.Loc.Reason(ve.Format, ve.Args, ve.Message))
 	case err != nil:
 		return err
 	}

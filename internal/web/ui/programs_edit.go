@@ -162,15 +162,17 @@ func (f *programForm) read(rq *Request) (program.Program, []int) {
 var measureField = regexp.MustCompile(`^measures\[(\d+)\]\.(.*)$`)
 
 // place puts the package's validation error beside its field: a measure's
-// in its slot, the rest by field name (the API's JSON names).
-func (f *programForm) place(ve *program.ValidationError, slots []int) {
+// in its slot, the rest by field name (the API's JSON names), in l's
+// language.
+func (f *programForm) place(l *Locale, ve *program.ValidationError, slots []int) {
+	msg := l.Reason(ve.Format, ve.Args, ve.Message)
 	if m := measureField.FindStringSubmatch(ve.Field); m != nil {
 		if i, _ := strconv.Atoi(m[1]); i < len(slots) {
-			f.Measures[slots[i]].Errors.add(m[2], ve.Message)
+			f.Measures[slots[i]].Errors.add(m[2], msg)
 			return
 		}
 	}
-	f.Errors.add(ve.Field, ve.Message)
+	f.Errors.add(ve.Field, msg)
 }
 
 func (u *UI) programNew(w http.ResponseWriter, rq *Request) error {
@@ -284,7 +286,7 @@ func (u *UI) saveProgram(w http.ResponseWriter, rq *Request, f *programForm) err
 	var ve *program.ValidationError
 	switch {
 	case errors.As(err, &ve):
-		f.place(ve, slots)
+		f.place(rq.Loc, ve, slots)
 		return u.renderProgramForm(w, rq, http.StatusUnprocessableEntity, f)
 	case errors.Is(err, program.ErrExists):
 		f.Errors.add("id", rq.Loc.T("A program with this id exists; choose another id."))

@@ -194,11 +194,11 @@ func (u *UI) prospectRefused(rq *Request, err error, row *prospectRow) bool {
 		msg, _ := ruleText(rq.Loc, re.Err)
 		row.Errors["criteria"] = criterionLabel(rq.Loc, re.Field) + msg
 	case errors.As(err, &ve):
-		name := ve.Field
+		name, msg := ve.Field, rq.Loc.Reason(ve.Format, ve.Args, ve.Message)
 		if strings.HasPrefix(name, "trial_criteria") {
-			row.Errors["criteria"] = criterionLabel(rq.Loc, name) + ve.Message
+			row.Errors["criteria"] = criterionLabel(rq.Loc, name) + msg
 		} else {
-			row.Errors[name] = ve.Message
+			row.Errors[name] = msg
 		}
 	default:
 		return false

@@ -160,7 +160,7 @@ func (u *UI) requestStatus(w http.ResponseWriter, rq *Request) error {
 	case errors.Is(err, feedback.ErrNotFound):
 		return Errorf(http.StatusNotFound, rq.Loc.T("There is no product request %s.", id))
 	case errors.As(err, &ie):
-		return u.refuseRequest(w, rq, ie.Reason)
+		return u.refuseRequest(w, rq, rq.Loc.Reason(ie.Format, ie.Args, ie.Reason))
 	case err != nil:
 		return err
 	}
@@ -197,7 +197,7 @@ func (u *UI) requestMerge(w http.ResponseWriter, rq *Request) error {
 	case errors.Is(err, feedback.ErrNotFound):
 		return Errorf(http.StatusNotFound, rq.Loc.T("There is no product request %s.", id))
 	case errors.As(err, &ie):
-		return u.refuseRequest(w, rq, ie.Reason)
+		return u.refuseRequest(w, rq, rq.Loc.Reason(ie.Format, ie.Args, ie.Reason))
 	case err != nil:
 		return err
 	}

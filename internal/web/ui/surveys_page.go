@@ -229,7 +229,7 @@ func (u *UI) saveSurvey(w http.ResponseWriter, rq *Request, f *surveyForm) error
 	var ie *survey.InvalidError
 	switch {
 	case errors.As(err, &ie):
-		f.Errors.add(ie.Field, ie.Reason)
+		f.Errors.add(ie.Field, rq.Loc.Reason(ie.Format, ie.Args, ie.Reason))
 		return u.renderSurveyForm(w, rq, http.StatusUnprocessableEntity, f)
 	case errors.Is(err, survey.ErrExists):
 		f.Errors.add("survey_id", rq.Loc.T("A survey with this id exists."))
@@ -320,7 +320,7 @@ func (u *UI) surveySendPreview(w http.ResponseWriter, rq *Request) error {
 		v.Result, err = survey.Send(rq.Context(), u.db, s.ID, survey.SendOptions{BaseURL: base, DryRun: true}, time.Now())
 		var ie *survey.InvalidError
 		if errors.As(err, &ie) {
-			v.Error, status = ie.Reason, http.StatusUnprocessableEntity
+			v.Error, status = rq.Loc.Reason(ie.Format, ie.Args, ie.Reason), http.StatusUnprocessableEntity
 		} else if err != nil {
 			return err
 		}
@@ -352,7 +352,7 @@ func (u *UI) surveySend(w http.ResponseWriter, rq *Request) error {
 	switch {
 	case errors.As(err, &ie):
 		return u.render(w, rq, http.StatusUnprocessableEntity, "survey_send", rq.Loc.T("Send %s", s.Name),
-			sendView{Survey: s, BaseURL: base, Error: ie.Reason})
+			sendView{Survey: s, BaseURL: base, Error: rq.Loc.Reason(ie.Format, ie.Args, ie.Reason)})
 	case errors.Is(err, survey.ErrClosed):
 		return Errorf(http.StatusConflict, rq.Loc.T("Survey %s is closed: reopen it to send it.", s.ID))
 	case err != nil:

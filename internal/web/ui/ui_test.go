@@ -208,6 +208,30 @@ func TestCatalog(t *testing.T) {
 	if len(uses) < 20 {
 		t.Fatalf("found only %d translated strings: the scan is broken", len(uses))
 	}
+	// The validation messages of the packages whose errors the forms show
+	// translated (Locale.Reason): the formats of their invalid(field,
+	// format, …) calls.
+	reasonKey := regexp.MustCompile(`\binvalid\(.*?,\s*"((?:[^"\\]|\\.)*)"`)
+	reasons := 0
+	for _, dir := range []string{"../../feedback", "../../survey", "../../program", "../../successplan", "../../prospect"} {
+		files, _ := filepath.Glob(filepath.Join(dir, "*.go"))
+		for _, f := range files {
+			if strings.HasSuffix(f, "_test.go") {
+				continue
+			}
+			data, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, m := range reasonKey.FindAllStringSubmatch(string(data), -1) {
+				uses[strings.ReplaceAll(m[1], `\"`, `"`)] = f
+				reasons++
+			}
+		}
+	}
+	if reasons < 50 {
+		t.Fatalf("found only %d validation messages in the domain packages: the scan is broken", reasons)
+	}
 	for k, where := range uses {
 		if _, ok := ja[k]; !ok {
 			t.Errorf("%s: %q has no Japanese translation in locales/ja", where, k)

@@ -268,6 +268,26 @@ func TestFeedbackPages(t *testing.T) {
 			t.Errorf("%v = %d, want 422 with %q", tt.form, res.StatusCode, tt.want)
 		}
 	}
+	// In Japanese the feedback package's reasons are translated too.
+	jaUser, _ := user.GetByEmail(ctx, s.db, "csm@example.com")
+	if err := user.SetLanguage(ctx, s.db, jaUser.ID, "ja"); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		form url.Values
+		want string
+	}{
+		{url.Values{"account_id": {accts[0].ID}, "text": {"   "}}, "必須です。顧客の発言を入力してください"},
+		{url.Values{"text": {"x"}, "category": {"wish"}}, html.EscapeString(`"wish" は feature, ui_ux, performance, support, other のいずれでもありません`)},
+	} {
+		res := csm.submit("/feedback", "/feedback", tt.form)
+		if res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(res.Body, tt.want) {
+			t.Errorf("in Japanese %v = %d, want 422 with %q", tt.form, res.StatusCode, tt.want)
+		}
+	}
+	if err := user.SetLanguage(ctx, s.db, jaUser.ID, "en"); err != nil {
+		t.Fatal(err)
+	}
 	before := count(t, s, `SELECT COUNT(*) FROM feedback`)
 	res = csm.submit("/feedback", "/feedback", url.Values{"account_id": {accts[0].ID}, "text": {"The reports are too slow to load"}})
 	if res.StatusCode != http.StatusSeeOther || !strings.Contains(res.Header.Get("Location"), url.QueryEscape("Feedback recorded as Performance.")) {
