@@ -23,6 +23,12 @@
 # 1.1 s, segments 1.4 s, playbooks 0.03 s), 224 MB; PostgreSQL first run 9.3 s
 # wall (health 6.1 s), 45 MB. Linear in accounts, 1 M would take about 225 s
 # on SQLite: the 60 s target is not met.
+# Measured 2026-12-03 at 100,000 accounts (14.3 M rollup rows), SQLite, load
+# about 2: first run 75.8 s wall / 68.7 s CPU (onboarding's backfill 43 s),
+# 387 MB; second run 17.1 s wall / 26.7 s CPU (snapshots 17.5 s CPU over the
+# readers, health 3.1 s, lifecycle 2.1 s, onboarding 6.0 s, segments 2.3 s),
+# 356 MB. Before migration 35 the first run did not end in ten minutes.
+# Linear, 1 M would take about 170 s on a second run: the target is not met.
 # Usage: bash bench/recompute.sh [ACCOUNTS]   (SKIP_PG=1 for SQLite only)
 # Needs Go, GNU time, and psql for PostgreSQL.
 set -euo pipefail

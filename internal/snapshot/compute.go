@@ -600,6 +600,18 @@ func (r *Reader) compute(ctx context.Context, q store.Querier, sel selection) ([
 	return out, nil
 }
 
+// storedSegmentsQuery reads the memberships of the accounts %[1]s selects
+// as of instant $1, each member's history after it by seeks on the index
+// segment_history_account (migration 35; TestStoredSegmentsPlan).
+const storedSegmentsQuery = `SELECT m.account_id, m.segment_id FROM segment_members m
+		WHERE %[1]s AND NOT EXISTS (SELECT 1 FROM segment_history h
+			WHERE h.segment_id = m.segment_id AND h.account_id = m.account_id AND h.at > $1)
+		UNION
+		SELECT m.account_id, m.segment_id FROM segment_history m
+		WHERE %[1]s AND m.at > $1 AND m.event = 'left' AND m.at = (SELECT MIN(f.at) FROM segment_history f
+			WHERE f.segment_id = m.segment_id AND f.account_id = m.account_id AND f.at > $1)
+		ORDER BY 1, 2`
+
 // eachFunc runs a query of compute's shape (see each there).
 type eachFunc func(what, query, col string, args []any, scan func(rows *sql.Rows) error) error
 
@@ -631,14 +643,7 @@ func storedResults(each eachFunc, at time.Time, get func(id string) *Snapshot) e
 	if err != nil {
 		return err
 	}
-	return each("stored segments", `SELECT m.account_id, m.segment_id FROM segment_members m
-		WHERE %[1]s AND NOT EXISTS (SELECT 1 FROM segment_history h
-			WHERE h.segment_id = m.segment_id AND h.account_id = m.account_id AND h.at > $1)
-		UNION
-		SELECT m.account_id, m.segment_id FROM segment_history m
-		WHERE %[1]s AND m.at > $1 AND m.event = 'left' AND m.at = (SELECT MIN(f.at) FROM segment_history f
-			WHERE f.segment_id = m.segment_id AND f.account_id = m.account_id AND f.at > $1)
-		ORDER BY 1, 2`, "m.account_id", []any{at.Unix()}, func(rows *sql.Rows) error {
+	return each("stored segments", storedSegmentsQuery, "m.account_id", []any{at.Unix()}, func(rows *sql.Rows) error {
 		var id, segment string
 		if err := rows.Scan(&id, &segment); err != nil {
 			return err
