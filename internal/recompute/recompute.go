@@ -115,6 +115,7 @@ func Run(ctx context.Context, db *store.DB, at time.Time, opts Options) (Result,
 	if readers <= 0 {
 		readers = min(max(runtime.NumCPU(), 1), 4)
 	}
+	ctx = snapshot.ShareDefaults(ctx) // the stages' Readers too
 	r, err := snapshot.NewReader(ctx, db, at)
 	if err != nil {
 		return res, fmt.Errorf("recompute: %w", err)
