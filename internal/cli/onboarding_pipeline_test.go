@@ -72,8 +72,8 @@ func TestOnboardingMilestoneThroughIngest(t *testing.T) {
 				t.Logf("milestone done %s after the event", time.Since(start))
 				break
 			}
-			if time.Since(start) > 10*time.Second {
-				t.Fatalf("milestone not done within 10 s: %+v", list)
+			if time.Since(start) > 60*time.Second { // a hang, not a slow machine
+				t.Fatalf("milestone not done within 60 s: %+v", list)
 			}
 			time.Sleep(20 * time.Millisecond)
 		}
