@@ -108,6 +108,11 @@ func run(ctx context.Context, dsn string, n int, end time.Time) error {
 	if _, err := conn.ExecContext(ctx, analyze); err != nil {
 		return fmt.Errorf("analyze: %w", err)
 	}
+	// Written straight into usage_daily: the names the writers keep.
+	if _, err := conn.ExecContext(ctx, `INSERT INTO usage_event_names (event) SELECT DISTINCT event FROM usage_daily WHERE true
+		ON CONFLICT (event) DO NOTHING`); err != nil {
+		return fmt.Errorf("event names: %w", err)
+	}
 	fmt.Fprintf(os.Stderr, "genaccounts: %d accounts, %d rows in %.0f s\n", n, rows, time.Since(start).Seconds())
 	return nil
 }

@@ -52,7 +52,9 @@ func BenchmarkRecompute(b *testing.B) {
 				}
 			}
 		}
-		return nil
+		// Written straight into usage_daily: the names the writers keep.
+		_, err := tx.ExecContext(ctx, `INSERT INTO usage_event_names (event) VALUES ('dashboards'), ('login'), ('reports')`)
+		return err
 	})
 	if err != nil {
 		b.Fatal(err)

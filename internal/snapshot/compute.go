@@ -760,7 +760,7 @@ type sharedDefaults struct {
 // defaultKeyFeatures are every event seen in the rollups but the login and
 // setup events, when no key_features setting names them.
 func defaultKeyFeatures(ctx context.Context, q store.Querier, cfg config) ([]string, error) {
-	rows, err := q.QueryContext(ctx, `SELECT DISTINCT event FROM usage_daily WHERE event <> $1 AND event <> $2 ORDER BY event`, cfg.login, cfg.setup)
+	rows, err := q.QueryContext(ctx, `SELECT event FROM usage_event_names WHERE event <> $1 AND event <> $2 ORDER BY event`, cfg.login, cfg.setup)
 	if err != nil {
 		return nil, fmt.Errorf("snapshot: key features: %w", err)
 	}

@@ -84,6 +84,10 @@ func LoadRollups(ctx context.Context, db *store.DB, rows []RollupRow, users []Us
 		ON CONFLICT (account_id, day, event) DO UPDATE SET count = usage_daily.count + excluded.count`); err != nil {
 		return fmt.Errorf("load rollups: merge counts: %w", err)
 	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO usage_event_names (event)
+		SELECT DISTINCT event FROM `+stageCounts+` WHERE true ON CONFLICT (event) DO NOTHING`); err != nil {
+		return fmt.Errorf("load rollups: event names: %w", err)
+	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO usage_daily_users (account_id, day, user_id)
 		SELECT DISTINCT account_id, day, user_id FROM `+stageUsers+` WHERE true
 		ON CONFLICT (account_id, day, user_id) DO NOTHING`); err != nil {

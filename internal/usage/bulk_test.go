@@ -57,6 +57,9 @@ func TestLoadRollups(t *testing.T) {
 		if nRows != 7*60*2 || nUsers != 7*60*2 || total != wantTotal {
 			t.Fatalf("rows, users, total = %d, %d, %d; want %d, %d, %d", nRows, nUsers, total, 7*60*2, 7*60*2, wantTotal)
 		}
+		if names, err := usage.EventNames(ctx, db); err != nil || fmt.Sprint(names) != "[login reports]" {
+			t.Fatalf("EventNames = %v, %v; want [login reports]", names, err)
+		}
 		n, err := usage.ActiveUsers(ctx, db, "a3", 100, 159)
 		if err != nil || n != 2 {
 			t.Fatalf("ActiveUsers(a3) = %d, %v; want 2", n, err)

@@ -11,7 +11,9 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/kizuna-cs/kizuna/internal/store"
@@ -240,6 +242,15 @@ func ActiveUsers(ctx context.Context, q store.Querier, accountID string, from, t
 // history older than the raw-event retention (the demo generator, a migration
 // from another tool). users lists (day, user) pairs that were active.
 func AddRollups(ctx context.Context, q store.Querier, accountID string, counts []DailyCount, users map[int64][]string) error {
+	var names []string
+	for _, c := range counts {
+		if !slices.Contains(names, c.Event) {
+			names = append(names, c.Event)
+		}
+	}
+	if err := addEventNames(ctx, q, names); err != nil {
+		return fmt.Errorf("add rollups of %s: %w", accountID, err)
+	}
 	for _, c := range counts {
 		if _, err := q.ExecContext(ctx, `INSERT INTO usage_daily (account_id, day, event, count) VALUES ($1, $2, $3, $4)
 			ON CONFLICT (account_id, day, event) DO UPDATE SET count = usage_daily.count + excluded.count`,
@@ -263,4 +274,42 @@ func CountEvents(ctx context.Context, q store.Querier) (int64, error) {
 	var n sql.NullInt64
 	err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM events`).Scan(&n)
 	return n.Int64, err
+}
+
+// addEventNames records event names in usage_event_names, which lists
+// every event in usage_daily (see migration 36); every writer of
+// usage_daily calls it or does the same.
+func addEventNames(ctx context.Context, q store.Querier, names []string) error {
+	if len(names) == 0 {
+		return nil
+	}
+	var b strings.Builder
+	args := make([]any, len(names))
+	for i, n := range names {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, "($%d)", i+1)
+		args[i] = n
+	}
+	_, err := q.ExecContext(ctx, `INSERT INTO usage_event_names (event) VALUES `+b.String()+` ON CONFLICT (event) DO NOTHING`, args...)
+	return err
+}
+
+// EventNames returns the names of the events in the rollups, in order.
+func EventNames(ctx context.Context, q store.Querier) ([]string, error) {
+	rows, err := q.QueryContext(ctx, `SELECT event FROM usage_event_names ORDER BY event`)
+	if err != nil {
+		return nil, fmt.Errorf("event names: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var e string
+		if err := rows.Scan(&e); err != nil {
+			return nil, fmt.Errorf("event names: %w", err)
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
 }

@@ -303,6 +303,9 @@ func TestAddRollups(t *testing.T) {
 		if got, _ := usage.Daily(ctx, db, "B", 0, 1<<30); len(got) != 0 {
 			t.Fatalf("Daily(B) = %v, want none", got)
 		}
+		if names, err := usage.EventNames(ctx, db); err != nil || !slices.Equal(names, []string{"export", "login"}) {
+			t.Fatalf("EventNames = %v, %v; want [export login]", names, err)
+		}
 	})
 }
 

@@ -60,6 +60,26 @@ func truth(t *testing.T, db *store.DB) {
 		read(`SELECT DISTINCT account_id, CAST(ts / 86400 AS INTEGER), user_id FROM events WHERE account_id IS NOT NULL AND user_id <> ''`); got != want || got == "" {
 		t.Errorf("usage_daily_users is not the distinct user-days of the events:\n%s\nwant:\n%s", got, want)
 	}
+	names, err := EventNames(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := db.QueryContext(ctx, `SELECT DISTINCT event FROM usage_daily ORDER BY event`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var want []string
+	for rows.Next() {
+		var e string
+		if err := rows.Scan(&e); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, e)
+	}
+	if !slices.Equal(names, want) {
+		t.Errorf("usage_event_names = %v, want the events of usage_daily %v", names, want)
+	}
 }
 
 func randomEvents(r *rand.Rand, n, ids int) []Event {

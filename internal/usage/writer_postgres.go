@@ -253,6 +253,11 @@ var pgArrayRows = 16384
 
 // daily adds counts to usage_daily.
 func (s *pgSide) daily(ctx context.Context, b *dailyBatch) error {
+	// The batch's event names into usage_event_names (see addEventNames).
+	if _, err := s.w.tx.ExecContext(ctx, `INSERT INTO usage_event_names (event) SELECT unnest(CAST($1 AS TEXT[]))
+		ON CONFLICT (event) DO NOTHING`, b.events); err != nil {
+		return fmt.Errorf("store event names: %w", err)
+	}
 	if n := b.keys.len(); n <= pgArrayRows {
 		accounts, days, events := make([]string, n), make([]int32, n), make([]string, n)
 		for i := range n {

@@ -241,6 +241,14 @@ const (
 
 func (s *sqliteSide) daily(ctx context.Context, b *dailyBatch) error {
 	accounts, events, days := boxed(b.accounts), boxed(b.events), dayBox{}
+	// The batch's event names into usage_event_names (see addEventNames).
+	if len(events) > 0 {
+		if _, err := s.exec(ctx, "", func() string {
+			return "INSERT OR IGNORE INTO usage_event_names (event) VALUES " + valuesSQL(len(events), "(?)")
+		}, events); err != nil {
+			return fmt.Errorf("store event names: %w", err)
+		}
+	}
 	n := b.keys.len()
 	for i := 0; i < n; i += rollupBatch {
 		end := min(i+rollupBatch, n)
