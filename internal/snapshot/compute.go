@@ -16,6 +16,7 @@ import (
 	"github.com/kizuna-cs/kizuna/internal/account"
 	"github.com/kizuna-cs/kizuna/internal/billing"
 	"github.com/kizuna-cs/kizuna/internal/store"
+	"github.com/kizuna-cs/kizuna/internal/usage"
 )
 
 // Settings that change how snapshots read usage.
@@ -760,18 +761,9 @@ type sharedDefaults struct {
 // defaultKeyFeatures are every event seen in the rollups but the login and
 // setup events, when no key_features setting names them.
 func defaultKeyFeatures(ctx context.Context, q store.Querier, cfg config) ([]string, error) {
-	rows, err := q.QueryContext(ctx, `SELECT event FROM usage_event_names WHERE event <> $1 AND event <> $2 ORDER BY event`, cfg.login, cfg.setup)
+	names, err := usage.EventNames(ctx, q)
 	if err != nil {
 		return nil, fmt.Errorf("snapshot: key features: %w", err)
 	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var e string
-		if err := rows.Scan(&e); err != nil {
-			return nil, err
-		}
-		out = append(out, e)
-	}
-	return out, rows.Err()
+	return slices.DeleteFunc(names, func(e string) bool { return e == cfg.login || e == cfg.setup }), nil
 }

@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/kizuna-cs/kizuna/internal/store"
@@ -280,20 +279,12 @@ func CountEvents(ctx context.Context, q store.Querier) (int64, error) {
 // every event in usage_daily (see migration 36); every writer of
 // usage_daily calls it or does the same.
 func addEventNames(ctx context.Context, q store.Querier, names []string) error {
-	if len(names) == 0 {
-		return nil
-	}
-	var b strings.Builder
-	args := make([]any, len(names))
-	for i, n := range names {
-		if i > 0 {
-			b.WriteByte(',')
+	for _, n := range names {
+		if _, err := q.ExecContext(ctx, `INSERT INTO usage_event_names (event) VALUES ($1) ON CONFLICT (event) DO NOTHING`, n); err != nil {
+			return err
 		}
-		fmt.Fprintf(&b, "($%d)", i+1)
-		args[i] = n
 	}
-	_, err := q.ExecContext(ctx, `INSERT INTO usage_event_names (event) VALUES `+b.String()+` ON CONFLICT (event) DO NOTHING`, args...)
-	return err
+	return nil
 }
 
 // EventNames returns the names of the events in the rollups, in order.
