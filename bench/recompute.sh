@@ -29,6 +29,11 @@
 # readers, health 3.1 s, lifecycle 2.1 s, onboarding 6.0 s, segments 2.3 s),
 # 356 MB. Before migration 35 the first run did not end in ten minutes.
 # Linear, 1 M would take about 170 s on a second run: the target is not met.
+# After the default key features stopped scanning usage_daily (migration 36),
+# second runs at 100,000: SQLite 14.0 s wall / 25.0 s CPU on an idle machine
+# (health 3.9, onboarding 4.1, segments 2.8, lifecycle 2.5 s), 164 MB;
+# PostgreSQL first run 136.5 s (onboarding's backfill 105.8 s), second run
+# 24.3 s wall beside a test run, 47 MB. About 140 s at 1 M on SQLite.
 # Usage: bash bench/recompute.sh [ACCOUNTS]   (SKIP_PG=1 for SQLite only)
 # Needs Go, GNU time, and psql for PostgreSQL.
 set -euo pipefail
