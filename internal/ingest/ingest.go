@@ -140,10 +140,10 @@ type Queue struct {
 	links     map[string]string // user id → account id ("": none)
 	committed chan struct{}     // closed when the commit in flight (PostgreSQL) has answered; nil: none
 	// The connections rounds write on, which keep their prepared statements:
-	// SQLite writes on the first; PostgreSQL's pipelined rounds take turns,
-	// as a round is written while the one before it commits.
+	// SQLite writes on the first; a pipelined round (PostgreSQL) takes the
+	// one the commit in flight is not on.
 	sessions [2]*usage.Session
-	turn     int
+	flying   int // the session of the commit in flight, when committed is not nil
 
 	beforeCommit func() // tests: called by a pipelined commit before it commits
 }
@@ -384,17 +384,18 @@ func (q *Queue) writePipelined(subs []*submission, b Batch, calls int) error {
 			return err
 		}
 	}
-	// The session of the commit before the one in flight is free: its
-	// commit was waited for in the round before this one.
-	q.turn ^= 1
-	p, err := q.prepareEvents(ctx, b.Events, q.turn)
+	slot := 0
+	if q.committed != nil && q.flying == 0 {
+		slot = 1
+	}
+	p, err := q.prepareEvents(ctx, b.Events, slot)
 	if err != nil {
 		cancel()
 		return err
 	}
 	q.waitCommit()
 	done := make(chan struct{})
-	q.committed = done
+	q.committed, q.flying = done, slot
 	go func() {
 		defer close(done)
 		defer cancel() // the transaction ends with its context

@@ -96,3 +96,55 @@ func TestPipelinedCommit(t *testing.T) {
 		}
 	}
 }
+
+// A round that fails while the round before it commits leaves that
+// commit's connection alone: the round after it writes on the other one.
+func TestPipelinedFailedRound(t *testing.T) {
+	if !storetest.PostgresAvailable() {
+		t.Skip("PostgreSQL only (" + storetest.EnvPostgres + " unset): SQLite commits in line")
+	}
+	db := storetest.Postgres(t)
+	ctx := context.Background()
+	q := New(db, Options{Linger: -1})
+	defer q.Close(ctx)
+	reached, release := make(chan struct{}, 4), make(chan struct{})
+	q.beforeCommit = func() {
+		reached <- struct{}{}
+		<-release
+	}
+	ts := time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC)
+	track := func(id string, ts time.Time) Batch {
+		return Batch{Events: []Event{{Event: usage.Event{MessageID: id, UserID: "u1", Event: "Login", Timestamp: ts}, ContextGroupID: "acc1"}}}
+	}
+	submit := func(b Batch) chan error {
+		done := make(chan error, 1)
+		go func() { done <- q.Submit(ctx, b) }()
+		return done
+	}
+	first := submit(track("e1", ts))
+	<-reached
+	// The writer refuses a day number beyond 32 bits: this round fails.
+	if err := <-submit(track("e2", time.Date(9999999, 1, 1, 0, 0, 0, 0, time.UTC))); err == nil {
+		t.Fatal("the round out of range was stored")
+	}
+	third := submit(track("e3", ts.Add(time.Minute)))
+	release <- struct{}{}
+	if err := <-first; err != nil {
+		t.Fatalf("round 1: %v", err)
+	}
+	select {
+	case <-reached:
+	case err := <-third:
+		t.Fatalf("round 3 answered %v before its commit", err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("round 3 did not reach its commit")
+	}
+	release <- struct{}{}
+	if err := <-third; err != nil {
+		t.Fatalf("round 3: %v", err)
+	}
+	var ids string
+	if err := db.QueryRowContext(ctx, `SELECT STRING_AGG(message_id, ' ' ORDER BY message_id) FROM events`).Scan(&ids); err != nil || ids != "e1 e3" {
+		t.Fatalf("stored %q, %v; want e1 e3", ids, err)
+	}
+}
