@@ -5,35 +5,46 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kizuna-cs/kizuna/internal/store"
 	"github.com/kizuna-cs/kizuna/internal/storetest"
 	"github.com/kizuna-cs/kizuna/internal/usage"
 )
+
+// heldQueue starts a queue on a fresh PostgreSQL database (skipping the
+// test without one) whose pipelined commits each signal reached and wait
+// for release; submit sends a batch and returns where its answer comes.
+func heldQueue(t *testing.T) (db *store.DB, reached, release chan struct{}, submit func(Batch) chan error) {
+	t.Helper()
+	if !storetest.PostgresAvailable() {
+		t.Skip("PostgreSQL only (" + storetest.EnvPostgres + " unset): SQLite commits in line")
+	}
+	db = storetest.Postgres(t)
+	ctx := context.Background()
+	q := New(db, Options{Linger: -1})
+	t.Cleanup(func() { q.Close(ctx) })
+	reached, release = make(chan struct{}, 4), make(chan struct{})
+	q.beforeCommit = func() {
+		reached <- struct{}{}
+		<-release
+	}
+	submit = func(b Batch) chan error {
+		done := make(chan error, 1)
+		go func() { done <- q.Submit(ctx, b) }()
+		return done
+	}
+	return db, reached, release, submit
+}
 
 // On PostgreSQL a round's commit runs while the writer goes on: the next
 // round's events are written meanwhile, but a group call waits for the
 // commit in flight, so that the events it commits are attributed to the
 // user's account (and rolled up once).
 func TestPipelinedCommit(t *testing.T) {
-	if !storetest.PostgresAvailable() {
-		t.Skip("PostgreSQL only (" + storetest.EnvPostgres + " unset): SQLite commits in line")
-	}
-	db := storetest.Postgres(t)
+	db, reached, release, submit := heldQueue(t)
 	ctx := context.Background()
-	q := New(db, Options{Linger: -1})
-	defer q.Close(ctx)
-	reached, release := make(chan struct{}, 4), make(chan struct{})
-	q.beforeCommit = func() {
-		reached <- struct{}{}
-		<-release
-	}
 	ts := time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC)
 	track := func(id, account string) Batch {
 		return Batch{Events: []Event{{Event: usage.Event{MessageID: id, UserID: "u1", Event: "Login", Timestamp: ts}, ContextGroupID: account}}}
-	}
-	submit := func(b Batch) chan error {
-		done := make(chan error, 1)
-		go func() { done <- q.Submit(ctx, b) }()
-		return done
 	}
 	count := func(query string) int64 {
 		t.Helper()
@@ -100,26 +111,11 @@ func TestPipelinedCommit(t *testing.T) {
 // A round that fails while the round before it commits leaves that
 // commit's connection alone: the round after it writes on the other one.
 func TestPipelinedFailedRound(t *testing.T) {
-	if !storetest.PostgresAvailable() {
-		t.Skip("PostgreSQL only (" + storetest.EnvPostgres + " unset): SQLite commits in line")
-	}
-	db := storetest.Postgres(t)
+	db, reached, release, submit := heldQueue(t)
 	ctx := context.Background()
-	q := New(db, Options{Linger: -1})
-	defer q.Close(ctx)
-	reached, release := make(chan struct{}, 4), make(chan struct{})
-	q.beforeCommit = func() {
-		reached <- struct{}{}
-		<-release
-	}
 	ts := time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC)
 	track := func(id string, ts time.Time) Batch {
 		return Batch{Events: []Event{{Event: usage.Event{MessageID: id, UserID: "u1", Event: "Login", Timestamp: ts}, ContextGroupID: "acc1"}}}
-	}
-	submit := func(b Batch) chan error {
-		done := make(chan error, 1)
-		go func() { done <- q.Submit(ctx, b) }()
-		return done
 	}
 	first := submit(track("e1", ts))
 	<-reached

@@ -743,9 +743,10 @@ func splitList(v string) []string {
 }
 
 // ShareDefaults returns a context in which the Readers NewReader makes share
-// the default key features (see defaultKeyFeatures) the first of them read:
-// finding them reads the whole of usage_daily (3 s at 100,000 accounts), and
-// a recompute makes several Readers (its own, the onboarding stage's).
+// the default key features (see defaultKeyFeatures) the first of them read,
+// so that a recompute's Readers (its own, the onboarding stage's) agree on
+// them even when a new event arrives during the run. (It also spared a scan
+// of the whole of usage_daily a Reader before usage_event_names.)
 func ShareDefaults(ctx context.Context) context.Context {
 	return context.WithValue(ctx, sharedKey{}, &sharedDefaults{})
 }
