@@ -19,7 +19,6 @@ import (
 
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
 
 //go:embed migrations/*.sql
@@ -94,7 +93,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 		if err := createSQLite(ctx, path, escaped); err != nil {
 			return nil, err
 		}
-		sdb, err := sql.Open("sqlite", "file:"+escaped+"?"+q.Encode())
+		sdb, err := sql.Open(sqliteDriver, "file:"+escaped+"?"+q.Encode())
 		if err != nil {
 			return nil, fmt.Errorf("open database %s: %w", path, err)
 		}
