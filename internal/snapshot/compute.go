@@ -386,17 +386,13 @@ func (r *Reader) compute(ctx context.Context, q store.Querier, sel selection) ([
 	// that each account is one seek on the rollup's key (account, day) to
 	// its last days. Ranging over the rollup's account_id alone reads every
 	// day of the history, three years of it on the demo.
-	err = each("usage", `SELECT u.account_id, u.event,
-			SUM(CASE WHEN u.day > $1 - 30 THEN u.count ELSE 0 END), SUM(CASE WHEN u.day <= $1 - 30 THEN u.count ELSE 0 END),
-			SUM(CASE WHEN u.day > $1 - 28 THEN u.count ELSE 0 END)
-		FROM accounts a CROSS JOIN usage_daily u
-		WHERE %[1]s AND u.account_id = a.account_id AND u.day > $1 - 60 AND u.day <= $1
-		GROUP BY u.account_id, u.event ORDER BY u.account_id, u.event`, "a.account_id", []any{today}, func(rows *sql.Rows) error {
+	err = each("usage", usageQuery, "a.account_id", []any{today}, func(rows *sql.Rows) error {
 		var id, event string
-		var recent, before, last28 float64
-		if err := rows.Scan(&id, &event, &recent, &before, &last28); err != nil {
+		var all, recent, last28 float64
+		if err := rows.Scan(&id, &event, &all, &recent, &last28); err != nil {
 			return err
 		}
+		before := all - recent
 		s := get(id)
 		if s == nil {
 			return nil
@@ -606,6 +602,24 @@ func (r *Reader) compute(ctx context.Context, q store.Querier, sel selection) ([
 	}
 	return out, nil
 }
+
+// usageQuery sums the usage of the accounts %[1]s selects, by event, over
+// the 60 days to day $1: all of them, the last 30 and the last 28.
+//
+// The rows come in the key's order (account, day, event). Grouping them by
+// account and event straight away made SQLite sort all of a batch's rows;
+// the subquery's ORDER BY lets it sort each account's few rows alone (its
+// outer loop is in account order), and the GROUP BY then needs no sort of
+// its own (TestUsagePlan). The 30 days before the last 30 are the total less
+// the last 30: one conditional sum fewer on each row (five million rows in
+// a recompute of 100,000 accounts). 10% and 13% less time.
+const usageQuery = `SELECT id, event, SUM(count),
+			SUM(CASE WHEN day > $1 - 30 THEN count ELSE 0 END), SUM(CASE WHEN day > $1 - 28 THEN count ELSE 0 END)
+		FROM (SELECT a.account_id AS id, u.event AS event, u.day AS day, u.count AS count
+			FROM accounts a CROSS JOIN usage_daily u
+			WHERE %[1]s AND u.account_id = a.account_id AND u.day > $1 - 60 AND u.day <= $1
+			ORDER BY a.account_id, u.event) r
+		GROUP BY id, event ORDER BY id, event`
 
 // storedSegmentsQuery reads the memberships of the accounts %[1]s selects
 // as of instant $1, each member's history after it by seeks on the index

@@ -16,9 +16,34 @@ import (
 // SQLite only: its plan does not depend on statistics, while PostgreSQL's
 // on a test's empty tables says nothing of its plan on real ones.
 func TestStoredSegmentsPlan(t *testing.T) {
-	db := storetest.SQLite(t)
 	query := fmt.Sprintf(storedSegmentsQuery, "m.account_id IN ($2, $3)")
-	rows, err := db.QueryContext(context.Background(), "EXPLAIN QUERY PLAN "+query, int64(1_700_000_000), "acc_1", "acc_2")
+	p := sqlitePlan(t, query, int64(1_700_000_000), "acc_1", "acc_2")
+	// The table's key starts with segment and time: a seek on it reads the
+	// history of every member after the instant.
+	if !strings.Contains(p, "segment_history_account") || strings.Contains(p, "segment_history_at") ||
+		strings.Contains(p, "sqlite_autoindex_segment_history") {
+		t.Fatalf("the history is not read by account:\n%s", p)
+	}
+}
+
+// TestUsagePlan: the usage of a batch is summed without sorting the
+// batch's rows; only each account's rows are sorted by event (see
+// usageQuery).
+func TestUsagePlan(t *testing.T) {
+	query := fmt.Sprintf(usageQuery, "a.account_id BETWEEN $2 AND $3")
+	p := sqlitePlan(t, query, int64(20_000), "acc_1", "acc_2")
+	if strings.Contains(p, "FOR GROUP BY") || !strings.Contains(p, "LAST TERM OF ORDER BY") ||
+		!strings.Contains(p, "SEARCH u USING PRIMARY KEY (account_id=? AND day>? AND day<?)") {
+		t.Fatalf("the usage query sorts more than each account's rows:\n%s", p)
+	}
+}
+
+// sqlitePlan returns the lines of SQLite's EXPLAIN QUERY PLAN of query on
+// a fresh database.
+func sqlitePlan(t *testing.T, query string, args ...any) string {
+	t.Helper()
+	db := storetest.SQLite(t)
+	rows, err := db.QueryContext(context.Background(), "EXPLAIN QUERY PLAN "+query, args...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,11 +60,5 @@ func TestStoredSegmentsPlan(t *testing.T) {
 	if err := rows.Err(); err != nil {
 		t.Fatal(err)
 	}
-	p := strings.Join(plan, "\n")
-	// The table's key starts with segment and time: a seek on it reads the
-	// history of every member after the instant.
-	if !strings.Contains(p, "segment_history_account") || strings.Contains(p, "segment_history_at") ||
-		strings.Contains(p, "sqlite_autoindex_segment_history") {
-		t.Fatalf("the history is not read by account:\n%s", p)
-	}
+	return strings.Join(plan, "\n")
 }
