@@ -70,4 +70,3 @@ func TestSQLiteParamsBind(t *testing.T) {
 		t.Errorf("sum, count = %d, %d; want %d, %d", sum, count, n*(n+1)/2, n)
 	}
 }
-
