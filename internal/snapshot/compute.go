@@ -438,9 +438,10 @@ func (r *Reader) compute(ctx context.Context, q store.Querier, sel selection) ([
 	if err != nil {
 		return nil, err
 	}
-	err = each("active users", `SELECT u.account_id, COUNT(DISTINCT CASE WHEN u.day > $1 - 7 THEN u.user_id END), COUNT(DISTINCT u.user_id)
-		FROM accounts a CROSS JOIN usage_daily_users u
-		WHERE %[1]s AND u.account_id = a.account_id AND u.day > $1 - 30 AND u.day <= $1 GROUP BY u.account_id`, "a.account_id",
+	// Grouped by a.account_id, the outer loop's column, which SQLite knows
+	// comes in order: grouped by u.account_id, it sorted the batch's rows
+	// first (TestActiveUsersPlan). A third less time.
+	err = each("active users", activeUsersQuery, "a.account_id",
 		[]any{today}, func(rows *sql.Rows) error {
 			var id string
 			var a7, a30 int
@@ -620,6 +621,12 @@ const usageQuery = `SELECT id, event, SUM(count),
 			WHERE %[1]s AND u.account_id = a.account_id AND u.day > $1 - 60 AND u.day <= $1
 			ORDER BY a.account_id, u.event) r
 		GROUP BY id, event ORDER BY id, event`
+
+// activeUsersQuery counts the users active in the 7 and in the 30 days to
+// day $1 of the accounts %[1]s selects.
+const activeUsersQuery = `SELECT a.account_id, COUNT(DISTINCT CASE WHEN u.day > $1 - 7 THEN u.user_id END), COUNT(DISTINCT u.user_id)
+		FROM accounts a CROSS JOIN usage_daily_users u
+		WHERE %[1]s AND u.account_id = a.account_id AND u.day > $1 - 30 AND u.day <= $1 GROUP BY a.account_id`
 
 // storedSegmentsQuery reads the memberships of the accounts %[1]s selects
 // as of instant $1, each member's history after it by seeks on the index

@@ -38,6 +38,16 @@ func TestUsagePlan(t *testing.T) {
 	}
 }
 
+// TestActiveUsersPlan: the active users of a batch are counted account by
+// account as the accounts come, without sorting the batch's rows.
+func TestActiveUsersPlan(t *testing.T) {
+	query := fmt.Sprintf(activeUsersQuery, "a.account_id BETWEEN $2 AND $3")
+	p := sqlitePlan(t, query, int64(20_000), "acc_1", "acc_2")
+	if strings.Contains(p, "FOR GROUP BY") || !strings.Contains(p, "SEARCH u USING PRIMARY KEY (account_id=? AND day>? AND day<?)") {
+		t.Fatalf("the active users query sorts the batch's rows:\n%s", p)
+	}
+}
+
 // sqlitePlan returns the lines of SQLite's EXPLAIN QUERY PLAN of query on
 // a fresh database.
 func sqlitePlan(t *testing.T, query string, args ...any) string {
