@@ -26,15 +26,13 @@ func TestStoredSegmentsPlan(t *testing.T) {
 	}
 }
 
-// TestUsagePlan: the usage of a batch is summed without sorting the
-// batch's rows; only each account's rows are sorted by event (see
-// usageQuery).
+// TestUsagePlan: the usage of a batch is read as the accounts come,
+// without sorting its rows (see usageQuery).
 func TestUsagePlan(t *testing.T) {
 	query := fmt.Sprintf(usageQuery, "a.account_id BETWEEN $2 AND $3")
 	p := sqlitePlan(t, query, int64(20_000), "acc_1", "acc_2")
-	if strings.Contains(p, "FOR GROUP BY") || !strings.Contains(p, "LAST TERM OF ORDER BY") ||
-		!strings.Contains(p, "SEARCH u USING PRIMARY KEY (account_id=? AND day>? AND day<?)") {
-		t.Fatalf("the usage query sorts more than each account's rows:\n%s", p)
+	if strings.Contains(p, "TEMP B-TREE") || !strings.Contains(p, "SEARCH u USING PRIMARY KEY (account_id=? AND day>? AND day<?)") {
+		t.Fatalf("the usage query sorts the batch's rows:\n%s", p)
 	}
 }
 
@@ -71,4 +69,20 @@ func sqlitePlan(t *testing.T, query string, args ...any) string {
 		t.Fatal(err)
 	}
 	return strings.Join(plan, "\n")
+}
+
+// TestAddUsageMalformed: a list addUsage cannot read is an error, not a
+// wrong count.
+func TestAddUsageMalformed(t *testing.T) {
+	for _, list := range []string{"x", "3:ab+1", "3:abc", "3:abc*1", "3:abc+", "3:abc+1x", "-1:a+1", "2:ab+1,9:abc+1"} {
+		s := Snapshot{Usage30d: map[string]float64{}}
+		if _, _, err := addUsage(&s, list, "login"); err == nil {
+			t.Errorf("addUsage(%q) = nil error, Usage30d %v", list, s.Usage30d)
+		}
+	}
+	s := Snapshot{Usage30d: map[string]float64{}}
+	recent, last28, err := addUsage(&s, "5:login+3,5:login-2,1:,+4", "login")
+	if err != nil || recent != 9 || last28 != 3 || s.Usage30d["login"] != 5 || s.Usage30d[","] != 4 {
+		t.Errorf("addUsage = %v, %v, %v; Usage30d %v", recent, last28, err, s.Usage30d)
+	}
 }

@@ -158,3 +158,46 @@ func TestCompute(t *testing.T) {
 		}
 	})
 }
+
+// TestUsageEventNames: event names with the list's own separators, or
+// letters of several bytes, are counted under their own names.
+func TestUsageEventNames(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		at := day(2024, 6, 30).Add(12 * time.Hour)
+		if err := account.Upsert(ctx, db, account.Account{ID: "a", Name: "Acme"}); err != nil {
+			t.Fatal(err)
+		}
+		d := func(m time.Month, dd int) int64 { return store.Day(day(2024, m, dd).Unix()) }
+		counts := []usage.DailyCount{
+			{Day: d(6, 1), Event: "a,b", Count: 2},
+			{Day: d(6, 2), Event: "a,b", Count: 3},
+			{Day: d(6, 20), Event: "x:1+2-", Count: 7},
+			{Day: d(6, 20), Event: "レポート作成", Count: 11},
+			{Day: d(6, 1), Event: "login", Count: 5}, // day 29 before: not in the last 28
+			{Day: d(6, 3), Event: "login", Count: 4},
+			{Day: d(5, 20), Event: "レポート作成", Count: 6}, // the 30 days before
+		}
+		if err := usage.AddRollups(ctx, db, "a", counts, map[int64][]string{d(6, 3): {"u1"}}); err != nil {
+			t.Fatal(err)
+		}
+		s, err := snapshot.Get(ctx, db, "a", at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[string]float64{"a,b": 5, "x:1+2-": 7, "レポート作成": 11, "login": 9}
+		if !reflect.DeepEqual(s.Usage30d, want) {
+			t.Errorf("Usage30d = %v, want %v", s.Usage30d, want)
+		}
+		if names := []string{"a,b", "login", "x:1+2-", "レポート作成"}; !reflect.DeepEqual(s.FeaturesUsed30d, names) {
+			t.Errorf("FeaturesUsed30d = %q, want %q", s.FeaturesUsed30d, names)
+		}
+		if s.Events30d != 32 || s.UsageTrend != 32.0/6-1 {
+			t.Errorf("Events30d, UsageTrend = %v, %v; want 32, %v", s.Events30d, s.UsageTrend, 32.0/6-1)
+		}
+		// 4 logins in the last 28 days, one active user: 4 / 4 weeks / 1.
+		if s.LoginsPerUserWeek != 1 {
+			t.Errorf("LoginsPerUserWeek = %v, want 1", s.LoginsPerUserWeek)
+		}
+	})
+}
