@@ -154,6 +154,10 @@ type Reader struct {
 	conv  *billing.Converter
 	types map[string]account.AttrType
 	keys  []string
+	// Whether any rollup row may be of the setup event: when none is, no
+	// account's history is searched for it (a search that reads the whole
+	// history of every account that has none).
+	setupSeen bool
 }
 
 // NewReader loads what computing snapshots at instant at needs.
@@ -170,19 +174,21 @@ func NewReader(ctx context.Context, q store.Querier, at time.Time) (*Reader, err
 	if err != nil {
 		return nil, err
 	}
+	var names []string
+	if m, ok := ctx.Value(sharedKey{}).(*sharedDefaults); ok {
+		m.once.Do(func() { m.names, m.err = usage.EventNames(ctx, q) })
+		names, err = m.names, m.err
+	} else {
+		names, err = usage.EventNames(ctx, q)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("snapshot: event names: %w", err)
+	}
 	keys := cfg.keyFeatures
 	if len(keys) == 0 {
-		if m, ok := ctx.Value(sharedKey{}).(*sharedDefaults); ok {
-			m.once.Do(func() { m.keys, m.err = defaultKeyFeatures(ctx, q, cfg) })
-			keys, err = m.keys, m.err
-		} else {
-			keys, err = defaultKeyFeatures(ctx, q, cfg)
-		}
-		if err != nil {
-			return nil, err
-		}
+		keys = defaultKeyFeatures(names, cfg)
 	}
-	return &Reader{at: at, cfg: cfg, conv: conv, types: types, keys: keys}, nil
+	return &Reader{at: at, cfg: cfg, conv: conv, types: types, keys: keys, setupSeen: slices.Contains(names, cfg.setup)}, nil
 }
 
 // Range computes the snapshots of at most limit (> 0) accounts after
@@ -410,10 +416,13 @@ func (r *Reader) compute(ctx context.Context, q store.Querier, sel selection) ([
 	}
 	// One index seek per account (the rollup's key starts with account and
 	// day) instead of a pass over the whole history.
+	setupDay, args := `(SELECT u.day FROM usage_daily u WHERE u.account_id = a.account_id AND u.event = $2 AND u.day <= $1 ORDER BY u.day LIMIT 1)`, []any{today, cfg.setup}
+	if !r.setupSeen {
+		setupDay, args = `CAST(NULL AS INTEGER)`, args[:1]
+	}
 	err = each("last activity", `SELECT a.account_id,
-			(SELECT MAX(u.day) FROM usage_daily u WHERE u.account_id = a.account_id AND u.day <= $1),
-			(SELECT u.day FROM usage_daily u WHERE u.account_id = a.account_id AND u.event = $2 AND u.day <= $1 ORDER BY u.day LIMIT 1)
-		FROM accounts a WHERE %[1]s`, "a.account_id", []any{today, cfg.setup}, func(rows *sql.Rows) error {
+			(SELECT MAX(u.day) FROM usage_daily u WHERE u.account_id = a.account_id AND u.day <= $1), `+setupDay+`
+		FROM accounts a WHERE %[1]s`, "a.account_id", args, func(rows *sql.Rows) error {
 		var id string
 		var last, setup sql.NullInt64
 		if err := rows.Scan(&id, &last, &setup); err != nil {
@@ -806,9 +815,10 @@ func splitList(v string) []string {
 }
 
 // ShareDefaults returns a context in which the Readers NewReader makes share
-// the default key features (see defaultKeyFeatures) the first of them read,
-// so that a recompute's Readers (its own, the onboarding stage's) agree on
-// them even when a new event arrives during the run. (It also spared a scan
+// the event names the first of them read, and so the default key features
+// (see defaultKeyFeatures), so that a recompute's Readers (its own, the
+// onboarding stage's) agree on them even when a new event arrives during
+// the run. (It also spared a scan
 // of the whole of usage_daily a Reader before usage_event_names.)
 func ShareDefaults(ctx context.Context) context.Context {
 	return context.WithValue(ctx, sharedKey{}, &sharedDefaults{})
@@ -817,17 +827,13 @@ func ShareDefaults(ctx context.Context) context.Context {
 type sharedKey struct{}
 
 type sharedDefaults struct {
-	once sync.Once
-	keys []string
-	err  error
+	once  sync.Once
+	names []string // usage.EventNames
+	err   error
 }
 
 // defaultKeyFeatures are every event seen in the rollups but the login and
 // setup events, when no key_features setting names them.
-func defaultKeyFeatures(ctx context.Context, q store.Querier, cfg config) ([]string, error) {
-	names, err := usage.EventNames(ctx, q)
-	if err != nil {
-		return nil, fmt.Errorf("snapshot: key features: %w", err)
-	}
-	return slices.DeleteFunc(names, func(e string) bool { return e == cfg.login || e == cfg.setup }), nil
+func defaultKeyFeatures(names []string, cfg config) []string {
+	return slices.DeleteFunc(slices.Clone(names), func(e string) bool { return e == cfg.login || e == cfg.setup })
 }

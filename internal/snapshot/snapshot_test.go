@@ -199,5 +199,10 @@ func TestUsageEventNames(t *testing.T) {
 		if s.LoginsPerUserWeek != 1 {
 			t.Errorf("LoginsPerUserWeek = %v, want 1", s.LoginsPerUserWeek)
 		}
+		// No rollup row is of the setup event, so no history is searched
+		// for it; the last activity is still read.
+		if s.SetupDone || s.DaysToSetup != -1 || s.DaysSinceActivity != 10 {
+			t.Errorf("SetupDone, DaysToSetup, DaysSinceActivity = %v, %v, %v; want false, -1, 10", s.SetupDone, s.DaysToSetup, s.DaysSinceActivity)
+		}
 	})
 }
