@@ -144,47 +144,49 @@ func (st *Stage) Apply(ctx context.Context, q store.Querier, at time.Time, snaps
 	return nil
 }
 
-// readStored reads, for each account of the batch, the history around t:
-// one seek per account and question (the history is keyed by account and
-// time). A large batch (the recompute's, contiguous in account order) is
-// selected by id range, a small one by IN list.
+// readStored reads, for each account of the batch, the history around t.
+// A large batch (the recompute's, contiguous in account order) is selected
+// by id range, a small one by IN list. The history rows of the batch's
+// accounts are read in key order and the changes around t picked here: an
+// account has a few, and five correlated subqueries an account (before's
+// time and stage, t's, next's time and stage: a row value from a subquery
+// is not portable between SQLite and PostgreSQL) cost four times as much.
 func readStored(ctx context.Context, q store.Querier, t int64, snaps []snapshot.Snapshot) (map[string]stored, error) {
 	var cond string
-	args := []any{t}
+	var args []any
 	if len(snaps) > store.MaxInList {
 		lo, hi := snaps[0].AccountID, snaps[0].AccountID
 		for _, s := range snaps {
 			lo, hi = min(lo, s.AccountID), max(hi, s.AccountID)
 		}
-		cond, args = `a.account_id BETWEEN $2 AND $3`, append(args, lo, hi)
+		cond, args = `account_id BETWEEN $1 AND $2`, []any{lo, hi}
 	} else {
-		cond = `a.account_id IN (` + store.Placeholders(2, len(snaps)) + `)`
+		cond = `account_id IN (` + store.Placeholders(1, len(snaps)) + `)`
 		for _, s := range snaps {
 			args = append(args, s.AccountID)
 		}
 	}
-	// The before and next changes' stages are separate seeks: a row value
-	// from a subquery is not portable between SQLite and PostgreSQL.
-	rows, err := q.QueryContext(ctx, `SELECT a.account_id,
-			(SELECT h.at FROM stage_history h WHERE h.account_id = a.account_id AND h.at < $1 ORDER BY h.at DESC LIMIT 1),
-			COALESCE((SELECT h.stage_id FROM stage_history h WHERE h.account_id = a.account_id AND h.at < $1 ORDER BY h.at DESC LIMIT 1), ''),
-			(SELECT h.stage_id FROM stage_history h WHERE h.account_id = a.account_id AND h.at = $1),
-			(SELECT h.at FROM stage_history h WHERE h.account_id = a.account_id AND h.at > $1 ORDER BY h.at LIMIT 1),
-			COALESCE((SELECT h.stage_id FROM stage_history h WHERE h.account_id = a.account_id AND h.at > $1 ORDER BY h.at LIMIT 1), '')
-		FROM accounts a WHERE `+cond, args...)
+	rows, err := q.QueryContext(ctx, `SELECT account_id, at, stage_id FROM stage_history WHERE `+cond+` ORDER BY account_id, at`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("read stage history: %w", err)
 	}
 	defer rows.Close()
 	out := make(map[string]stored, len(snaps))
+	var id, stage string
+	var at int64
 	for rows.Next() {
-		var id string
-		var before sql.NullInt64
-		var h stored
-		if err := rows.Scan(&id, &before, &h.before, &h.same, &h.nextAt, &h.next); err != nil {
+		if err := rows.Scan(&id, &at, &stage); err != nil {
 			return nil, fmt.Errorf("read stage history: %w", err)
 		}
-		h.beforeAt = before.Int64
+		h := out[id]
+		switch {
+		case at < t: // in time order: the last one before t wins
+			h.before, h.beforeAt = stage, at
+		case at == t:
+			h.same = sql.NullString{String: stage, Valid: true}
+		case !h.nextAt.Valid:
+			h.nextAt, h.next = sql.NullInt64{Int64: at, Valid: true}, stage
+		}
 		out[id] = h
 	}
 	if err := rows.Err(); err != nil {
