@@ -67,9 +67,9 @@ configure() {
 	"$OUT/kizuna" playbook create bench/recompute/drop.json --db "$1" >/dev/null
 }
 
-run() { # name db
+run() { # name db [at]
 	configure "$2"
-	if ! /usr/bin/time -v -o "$OUT/time-$1.txt" "$OUT/kizuna" recompute --db "$2" --at "$AT" --format json >"$OUT/$1.json" 2>"$OUT/err-$1.log"; then
+	if ! /usr/bin/time -v -o "$OUT/time-$1.txt" "$OUT/kizuna" recompute --db "$2" --at "${3:-$AT}" --format json >"$OUT/$1.json" 2>"$OUT/err-$1.log"; then
 		cat "$OUT/err-$1.log"
 		return 1
 	fi
@@ -79,14 +79,27 @@ run() { # name db
 	user=$(awk -F': ' '/User time/ {print $2}' "$OUT/time-$1.txt")
 	sys=$(awk -F': ' '/System time/ {print $2}' "$OUT/time-$1.txt")
 	rss=$(awk -F': ' '/Maximum resident/ {print int($2 / 1024)}' "$OUT/time-$1.txt")
-	printf '  %-10s %8d accounts  %7.1f s wall  %7.1f s CPU  peak RSS %5d MB\n' "$1" "$accounts" "$wall" "$(awk -v u="$user" -v s="$sys" 'BEGIN { print u + s }')" "$rss"
+	printf '  %-12s %8d accounts  %7.1f s wall  %7.1f s CPU  peak RSS %5d MB\n' "$1" "$accounts" "$wall" "$(awk -v u="$user" -v s="$sys" 'BEGIN { print u + s }')" "$rss"
 }
 
 if [ ! -s "$SQLITE" ]; then
 	echo "   generating $SQLITE ..."
 	"$OUT/genaccounts" -db "$SQLITE" -accounts "$N" 2>"$OUT/gen-sqlite.log"
 fi
+# A run at AT is a recompute of a day already computed (on every run of
+# this script but the first): health is computed anew but not written where
+# it is unchanged. The daily recompute writes a new day of scores for every
+# account; "new day" measures that, each run of this script one day later
+# than the last (the day count is kept in $OUT/days-DB).
+new_day() { # name db
+	local n
+	n=$(($(cat "$OUT/days-$1" 2>/dev/null || echo 0) + 1))
+	echo "$n" >"$OUT/days-$1"
+	run "$1+day" "$2" "$(date -u -d "${AT%T*} 12:00 UTC + $n day" +%Y-%m-%dT%H:%M:%SZ)"
+}
+
 run sqlite "$SQLITE"
+new_day sqlite "$SQLITE"
 
 if [ -z "${SKIP_PG:-}" ]; then
 	if ! psql "$ADMIN" -Atc "SELECT 1 FROM pg_database WHERE datname = '$PGDB'" | grep -q 1; then
@@ -95,4 +108,5 @@ if [ -z "${SKIP_PG:-}" ]; then
 		"$OUT/genaccounts" -db "$PG" -accounts "$N" 2>"$OUT/gen-pg.log"
 	fi
 	run postgres "$PG"
+	new_day postgres "$PG"
 fi
