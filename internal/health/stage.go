@@ -3,11 +3,11 @@ package health
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
 
+	"github.com/kizuna-cs/kizuna/internal/account"
 	"github.com/kizuna-cs/kizuna/internal/snapshot"
 	"github.com/kizuna-cs/kizuna/internal/store"
 )
@@ -83,16 +83,19 @@ func (st *Stage) Apply(ctx context.Context, q store.Querier, at time.Time, snaps
 	}
 	day := store.Day(at.Unix())
 	rows := make([]row, len(snaps))
+	names := map[string][]byte{}
+	var buf []byte
 	for i := range snaps {
 		s := &snaps[i]
 		res, _, err := st.scorer.Score(s)
 		if err != nil {
 			return fmt.Errorf("health stage: %w", err)
 		}
-		b, err := json.Marshal(res.Contributions)
+		b, err := contributionsJSON(buf[:0], res.Contributions, names)
 		if err != nil {
 			return fmt.Errorf("health stage: %s: %w", s.AccountID, err)
 		}
+		buf = b
 		r := row{accountID: s.AccountID, modelID: res.ModelID, score: res.Score, band: res.Band, day: day,
 			computed: res.Score, contributions: string(b)}
 		if o := st.override(s.AccountID, at); o != nil {
@@ -171,13 +174,11 @@ func (st *Stage) Apply(ctx context.Context, q store.Querier, at time.Time, snaps
 	return nil
 }
 
-// upsertRows bounds one multi-row statement. modernc.org/sqlite looks up
-// each $N parameter linearly among the statement's, so a statement's cost
-// grows with the square of its parameters: small statements are faster.
+// upsertRows bounds one multi-row statement. It was chosen small when
+// SQLite looked each $N up by name (a statement's cost grew with the
+// square of its parameters); store's SQLite connections now number them
+// positionally, and a full chunk's statement is prepared once a call.
 const upsertRows = 40
-
-// readIDs bounds an IN list, for the same reason.
-const readIDs = 250
 
 // preparer is what *sql.Tx and *sql.DB offer beyond store.Querier.
 type preparer interface {
@@ -232,14 +233,18 @@ func upsert(ctx context.Context, q store.Querier, head, tail string, cols int, r
 // currentRows reads health_current for the batch's accounts.
 func currentRows(ctx context.Context, q store.Querier, snaps []snapshot.Snapshot) (map[string]row, error) {
 	out := make(map[string]row, len(snaps))
-	for first := 0; first < len(snaps); first += readIDs {
-		chunk := snaps[first:min(first+readIDs, len(snaps))]
-		args := make([]any, len(chunk))
+	for first := 0; first < len(snaps); first += store.MaxInList {
+		chunk := snaps[first:min(first+store.MaxInList, len(snaps))]
+		ids := make([]string, len(chunk))
 		for i := range chunk {
-			args[i] = chunk[i].AccountID
+			ids[i] = chunk[i].AccountID
+		}
+		cond, args, err := account.Where(ctx, q, "account_id", ids, 1)
+		if err != nil {
+			return nil, fmt.Errorf("health stage: read current scores: %w", err)
 		}
 		rows, err := q.QueryContext(ctx, `SELECT account_id, model_id, score, band, previous_band, day, computed_score, overridden, contributions
-			FROM health_current WHERE account_id IN (`+store.Placeholders(1, len(args))+`)`, args...)
+			FROM health_current WHERE `+cond, args...)
 		if err != nil {
 			return nil, fmt.Errorf("health stage: read current scores: %w", err)
 		}
@@ -264,8 +269,8 @@ func currentRows(ctx context.Context, q store.Querier, snaps []snapshot.Snapshot
 // bandsBefore is, per account, the band of its latest score before day.
 func bandsBefore(ctx context.Context, q store.Querier, ids []string, day int64) (map[string]string, error) {
 	out := map[string]string{}
-	for first := 0; first < len(ids); first += readIDs {
-		chunk := ids[first:min(first+readIDs, len(ids))]
+	for first := 0; first < len(ids); first += store.MaxInList {
+		chunk := ids[first:min(first+store.MaxInList, len(ids))]
 		args := []any{day}
 		for _, id := range chunk {
 			args = append(args, id)

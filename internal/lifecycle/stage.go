@@ -4,8 +4,10 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"time"
 
+	"github.com/kizuna-cs/kizuna/internal/account"
 	"github.com/kizuna-cs/kizuna/internal/rule"
 	"github.com/kizuna-cs/kizuna/internal/snapshot"
 	"github.com/kizuna-cs/kizuna/internal/store"
@@ -145,38 +147,40 @@ func (st *Stage) Apply(ctx context.Context, q store.Querier, at time.Time, snaps
 }
 
 // readStored reads, for each account of the batch, the history around t.
-// A large batch (the recompute's, contiguous in account order) is selected
-// by id range, a small one by IN list. The history rows of the batch's
-// accounts are read in key order and the changes around t picked here: an
-// account has a few, and five correlated subqueries an account (before's
-// time and stage, t's, next's time and stage: a row value from a subquery
-// is not portable between SQLite and PostgreSQL) cost four times as much.
+// The history rows of the batch's accounts are read in key order and the
+// changes around t picked here: an account has a few, and five correlated
+// subqueries an account (before's time and stage, t's, next's time and
+// stage: a row value from a subquery is not portable between SQLite and
+// PostgreSQL) cost four times as much.
 func readStored(ctx context.Context, q store.Querier, t int64, snaps []snapshot.Snapshot) (map[string]stored, error) {
-	var cond string
-	var args []any
-	if len(snaps) > store.MaxInList {
-		lo, hi := snaps[0].AccountID, snaps[0].AccountID
-		for _, s := range snaps {
-			lo, hi = min(lo, s.AccountID), max(hi, s.AccountID)
+	out := make(map[string]stored, len(snaps))
+	for part := range slices.Chunk(snaps, store.MaxInList) {
+		ids := make([]string, len(part))
+		for i := range part {
+			ids[i] = part[i].AccountID
 		}
-		cond, args = `account_id BETWEEN $1 AND $2`, []any{lo, hi}
-	} else {
-		cond = `account_id IN (` + store.Placeholders(1, len(snaps)) + `)`
-		for _, s := range snaps {
-			args = append(args, s.AccountID)
+		if err := readStoredPart(ctx, q, t, ids, out); err != nil {
+			return nil, fmt.Errorf("read stage history: %w", err)
 		}
+	}
+	return out, nil
+}
+
+func readStoredPart(ctx context.Context, q store.Querier, t int64, ids []string, out map[string]stored) error {
+	cond, args, err := account.Where(ctx, q, "account_id", ids, 1)
+	if err != nil {
+		return err
 	}
 	rows, err := q.QueryContext(ctx, `SELECT account_id, at, stage_id FROM stage_history WHERE `+cond+` ORDER BY account_id, at`, args...)
 	if err != nil {
-		return nil, fmt.Errorf("read stage history: %w", err)
+		return err
 	}
 	defer rows.Close()
-	out := make(map[string]stored, len(snaps))
 	var id, stage string
 	var at int64
 	for rows.Next() {
 		if err := rows.Scan(&id, &at, &stage); err != nil {
-			return nil, fmt.Errorf("read stage history: %w", err)
+			return err
 		}
 		h := out[id]
 		switch {
@@ -189,10 +193,7 @@ func readStored(ctx context.Context, q store.Querier, t int64, snaps []snapshot.
 		}
 		out[id] = h
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read stage history: %w", err)
-	}
-	return out, nil
+	return rows.Err()
 }
 
 // key is one history row's key.

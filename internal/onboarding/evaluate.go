@@ -8,6 +8,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/kizuna-cs/kizuna/internal/account"
 	"github.com/kizuna-cs/kizuna/internal/snapshot"
 	"github.com/kizuna-cs/kizuna/internal/store"
 )
@@ -210,13 +211,13 @@ func idsOf(ps []*pending) []string {
 func signupDays(ctx context.Context, q store.Querier, ids []string, at time.Time) (map[string]int64, error) {
 	out := make(map[string]int64, len(ids))
 	for c := range slices.Chunk(ids, store.MaxInList) {
-		args := []any{at.Unix()}
-		for _, id := range c {
-			args = append(args, id)
+		cond, cargs, err := account.Where(ctx, q, "a.account_id", c, 2)
+		if err != nil {
+			return nil, fmt.Errorf("onboarding: signups: %w", err)
 		}
 		rows, err := q.QueryContext(ctx, `SELECT a.account_id, COALESCE(a.signup_at, (SELECT MIN(p.start_at) FROM subscription_periods p
 				WHERE p.account_id = a.account_id AND p.start_at <= $1))
-			FROM accounts a WHERE a.account_id IN (`+store.Placeholders(2, len(c))+`)`, args...)
+			FROM accounts a WHERE `+cond, append([]any{at.Unix()}, cargs...)...)
 		if err != nil {
 			return nil, fmt.Errorf("onboarding: signups: %w", err)
 		}
@@ -243,12 +244,12 @@ func signupDays(ctx context.Context, q store.Querier, ids []string, at time.Time
 func loadResults(ctx context.Context, q store.Querier, ids []string) (map[string]*result, error) {
 	out := map[string]*result{}
 	for c := range slices.Chunk(ids, store.MaxInList) {
-		args := make([]any, len(c))
-		for i, id := range c {
-			args[i] = id
+		cond, args, err := account.Where(ctx, q, "account_id", c, 1)
+		if err != nil {
+			return nil, fmt.Errorf("onboarding: results: %w", err)
 		}
 		rows, err := q.QueryContext(ctx, `SELECT account_id, version, signup_day, window_days, status, COALESCE(completed_day, -1), checked_day
-			FROM onboarding_results WHERE account_id IN (`+store.Placeholders(1, len(c))+`)`, args...)
+			FROM onboarding_results WHERE `+cond, args...)
 		if err != nil {
 			return nil, fmt.Errorf("onboarding: results: %w", err)
 		}
