@@ -78,8 +78,8 @@ func (w *world) makeSentiments(a *acct) []sentimentRecord {
 }
 
 // writeSentiments writes every account's CSM sentiment records, set by its
-// owner, in multi-row inserts. They are small because modernc.org/sqlite
-// looks up $N parameters linearly.
+// owner, in multi-row inserts (sized when SQLite looked $N parameters up
+// by name; store now numbers them positionally).
 func (w *world) writeSentiments(ctx context.Context, q store.Querier) error {
 	const cols, perStmt = 5, 50
 	var b strings.Builder

@@ -218,7 +218,7 @@ type writes struct {
 }
 
 // insertChunk is how many rows one multi-row INSERT carries (see the
-// segment stage's writeChunk: modernc's SQLite slows with many placeholders).
+// segment stage's writeChunk).
 const insertChunk = 64
 
 func (w *writes) apply(ctx context.Context, q store.Querier) error {

@@ -149,7 +149,9 @@ func nullText(s string) any {
 // multi-row INSERTs, and returns their ids.
 func Enqueue(ctx context.Context, q store.Querier, ds []Delivery, now time.Time) ([]string, error) {
 	const per = 16
-	const chunk = 600 / per // few variables a statement: modernc.org/sqlite binds $N in linear time each
+	// Sized when SQLite looked each $N up by name, quadratic in a
+	// statement's variables; store now numbers them positionally.
+	const chunk = 600 / per
 	ids := make([]string, 0, len(ds))
 	for start := 0; start < len(ds); start += chunk {
 		part := ds[start:min(start+chunk, len(ds))]

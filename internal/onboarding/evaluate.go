@@ -270,7 +270,7 @@ func loadResults(ctx context.Context, q store.Querier, ids []string) (map[string
 }
 
 // writeChunk is how many rows one multi-row INSERT carries (see the segment
-// stage: modernc's SQLite is slow with many placeholders).
+// stage's).
 const writeChunk = 64
 
 // saveResults upserts results.

@@ -642,9 +642,9 @@ func nullText(s string) any {
 	return s
 }
 
-// maxVars bounds the variables of one statement: modernc.org/sqlite looks
-// each $N up linearly, so a statement's preparation grows with the square
-// of its variables.
+// maxVars bounds the variables of one statement. It was sized when SQLite
+// looked each $N up by name, quadratic in a statement's variables; store
+// now numbers them positionally.
 const maxVars = 600
 
 // insertRows writes rows (per values each) with multi-row INSERTs of at

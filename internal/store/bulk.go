@@ -114,9 +114,8 @@ func (l *BulkLoader) Close(ctx context.Context) error {
 	return err
 }
 
-// insertSQL is only used on SQLite. It uses positional ? placeholders:
-// modernc.org/sqlite binds $N as named parameters with a linear lookup each,
-// which makes a many-row INSERT quadratic.
+// insertSQL is only used on SQLite. It uses positional ? placeholders, which
+// SQLite binds without a lookup (see sqliteParams).
 func (l *BulkLoader) insertSQL(n int) string {
 	var b strings.Builder
 	b.WriteString("INSERT INTO ")

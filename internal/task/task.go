@@ -159,8 +159,8 @@ func Get(ctx context.Context, q store.Querier, id string) (Task, error) {
 // many at once). Missing ids, states, priorities and times are filled in.
 func Insert(ctx context.Context, q store.Querier, tasks []Task) error {
 	const per = 14
-	// Few variables a statement: modernc.org/sqlite looks each $N up
-	// linearly, which makes preparing a statement quadratic in them.
+	// Sized when SQLite looked each $N up by name, quadratic in a
+	// statement's variables; store now numbers them positionally.
 	const chunk = 600 / per
 	now := time.Now().UTC().Truncate(time.Second)
 	for start := 0; start < len(tasks); start += chunk {
