@@ -79,34 +79,48 @@ run() { # name db [at]
 	user=$(awk -F': ' '/User time/ {print $2}' "$OUT/time-$1.txt")
 	sys=$(awk -F': ' '/System time/ {print $2}' "$OUT/time-$1.txt")
 	rss=$(awk -F': ' '/Maximum resident/ {print int($2 / 1024)}' "$OUT/time-$1.txt")
-	printf '  %-12s %8d accounts  %7.1f s wall  %7.1f s CPU  peak RSS %5d MB\n' "$1" "$accounts" "$wall" "$(awk -v u="$user" -v s="$sys" 'BEGIN { print u + s }')" "$rss"
+	printf '  %-18s %8d accounts  %7.1f s wall  %7.1f s CPU  peak RSS %5d MB\n' "$1" "$accounts" "$wall" "$(awk -v u="$user" -v s="$sys" 'BEGIN { print u + s }')" "$rss"
 }
 
-if [ ! -s "$SQLITE" ]; then
-	echo "   generating $SQLITE ..."
-	"$OUT/genaccounts" -db "$SQLITE" -accounts "$N" 2>"$OUT/gen-sqlite.log"
-fi
-# A run at AT is a recompute of a day already computed (on every run of
-# this script but the first): health is computed anew but not written where
-# it is unchanged. The daily recompute writes a new day of scores for every
-# account; "new day" measures that, each run of this script one day later
-# than the last (the day count is kept in $OUT/days-DB).
-new_day() { # name db
+# Three kinds of run. "first": the first recompute of a generated database,
+# at AT (it also backfills onboarding), only when this script generated it.
+# "new day": the daily recompute, which writes a new day of scores for
+# every account; each run of this script is one day later than the last
+# (the day count is kept in $OUT/days-DB). "same day": a recompute of the
+# day just computed, which computes everything anew but writes only what
+# changed.
+days() { # db-name: the next day, counted in $OUT/days-NAME
 	local n
 	n=$(($(cat "$OUT/days-$1" 2>/dev/null || echo 0) + 1))
 	echo "$n" >"$OUT/days-$1"
-	run "$1+day" "$2" "$(date -u -d "${AT%T*} 12:00 UTC + $n day" +%Y-%m-%dT%H:%M:%SZ)"
+	date -u -d "${AT%T*} 12:00 UTC + $n day" +%Y-%m-%dT%H:%M:%SZ
+}
+runs() { # name db generated
+	local day
+	if [ "$3" = 1 ]; then
+		rm -f "$OUT/days-$1"
+		run "$1-first" "$2"
+	fi
+	day=$(days "$1")
+	run "$1-new-day" "$2" "$day"
+	run "$1-same-day" "$2" "$day"
 }
 
-run sqlite "$SQLITE"
-new_day sqlite "$SQLITE"
+gen=0
+if [ ! -s "$SQLITE" ]; then
+	echo "   generating $SQLITE ..."
+	"$OUT/genaccounts" -db "$SQLITE" -accounts "$N" 2>"$OUT/gen-sqlite.log"
+	gen=1
+fi
+runs sqlite "$SQLITE" $gen
 
 if [ -z "${SKIP_PG:-}" ]; then
+	gen=0
 	if ! psql "$ADMIN" -Atc "SELECT 1 FROM pg_database WHERE datname = '$PGDB'" | grep -q 1; then
 		echo "   generating $PGDB ..."
 		psql "$ADMIN" -qc "CREATE DATABASE $PGDB"
 		"$OUT/genaccounts" -db "$PG" -accounts "$N" 2>"$OUT/gen-pg.log"
+		gen=1
 	fi
-	run postgres "$PG"
-	new_day postgres "$PG"
+	runs postgres "$PG" $gen
 fi
