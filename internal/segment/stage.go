@@ -4,9 +4,11 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 
+	"github.com/kizuna-cs/kizuna/internal/account"
 	"github.com/kizuna-cs/kizuna/internal/rule"
 	"github.com/kizuna-cs/kizuna/internal/snapshot"
 	"github.com/kizuna-cs/kizuna/internal/store"
@@ -108,15 +110,12 @@ func (st *Stage) Apply(ctx context.Context, q store.Querier, at time.Time, snaps
 }
 
 // batchMembers reads the stored memberships of the batch's accounts:
-// account → segment id → true. A large batch (the recompute's, contiguous
-// in account_id order) is read by id range; a small one, which may be
-// scattered (the accounts whose data just changed), by IN list.
+// account → segment id → true (see account.Where: a recompute's batch is
+// read by key range, the accounts whose data just changed by IN list).
 func batchMembers(ctx context.Context, q store.Querier, snaps []snapshot.Snapshot) (map[string]map[string]bool, error) {
 	in := make(map[string]bool, len(snaps))
-	lo, hi := snaps[0].AccountID, snaps[0].AccountID
 	for _, s := range snaps {
 		in[s.AccountID] = true
-		lo, hi = min(lo, s.AccountID), max(hi, s.AccountID)
 	}
 	out := map[string]map[string]bool{}
 	read := func(query string, args ...any) error {
@@ -143,15 +142,20 @@ func batchMembers(ctx context.Context, q store.Querier, snaps []snapshot.Snapsho
 		}
 		return nil
 	}
-	if len(snaps) > store.MaxInList {
-		return out, read(`SELECT segment_id, account_id FROM segment_members WHERE account_id >= $1 AND account_id <= $2`, lo, hi)
+	for part := range slices.Chunk(snaps, store.MaxInList) {
+		ids := make([]string, len(part))
+		for i := range part {
+			ids[i] = part[i].AccountID
+		}
+		cond, args, err := account.Where(ctx, q, "account_id", ids, 1)
+		if err != nil {
+			return nil, fmt.Errorf("read memberships: %w", err)
+		}
+		if err := read(`SELECT segment_id, account_id FROM segment_members WHERE `+cond, args...); err != nil {
+			return nil, err
+		}
 	}
-	args := make([]any, len(snaps))
-	for i, s := range snaps {
-		args[i] = s.AccountID
-	}
-	return out, read(`SELECT segment_id, account_id FROM segment_members WHERE account_id IN (`+
-		store.Placeholders(1, len(args))+`)`, args...)
+	return out, nil
 }
 
 // change is one account joining or leaving one segment.
