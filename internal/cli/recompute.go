@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"runtime/debug"
 	"slices"
 	"time"
 
@@ -101,6 +103,13 @@ func (c RecomputeCmd) Run(ctx context.Context, g *Globals) error {
 		return err
 	}
 	opts := recompute.Options{Stages: stages, BatchSize: c.BatchSize, Readers: c.Readers}
+	if os.Getenv("GOGC") == "" {
+		// A recompute keeps a few batches live, whatever the number of
+		// accounts: collecting garbage four times less often costs about
+		// 150 MB and spares a tenth of its CPU time (measured at 100,000
+		// accounts). The server's recompute jobs keep the default.
+		defer debug.SetGCPercent(debug.SetGCPercent(400))
+	}
 	if len(c.Accounts) > 0 {
 		opts.Accounts = c.Accounts
 	}
