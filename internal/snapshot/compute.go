@@ -661,6 +661,7 @@ func addUsage(s *Snapshot, list, login string) (recent, last28 float64, err erro
 			last28 += c
 		}
 	}
+	s.FeaturesUsed30d, s.Events30d = s.FeaturesUsed30d[:0], 0
 	for event, c := range s.Usage30d {
 		if c > 0 {
 			s.FeaturesUsed30d = append(s.FeaturesUsed30d, event)
@@ -818,8 +819,8 @@ func splitList(v string) []string {
 // the event names the first of them read, and so the default key features
 // (see defaultKeyFeatures), so that a recompute's Readers (its own, the
 // onboarding stage's) agree on them even when a new event arrives during
-// the run. (It also spared a scan
-// of the whole of usage_daily a Reader before usage_event_names.)
+// the run. (Before usage_event_names, it also spared a scan of the whole of
+// usage_daily a Reader.)
 func ShareDefaults(ctx context.Context) context.Context {
 	return context.WithValue(ctx, sharedKey{}, &sharedDefaults{})
 }
