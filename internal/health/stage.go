@@ -235,10 +235,7 @@ func currentRows(ctx context.Context, q store.Querier, snaps []snapshot.Snapshot
 	out := make(map[string]row, len(snaps))
 	for first := 0; first < len(snaps); first += store.MaxInList {
 		chunk := snaps[first:min(first+store.MaxInList, len(snaps))]
-		ids := make([]string, len(chunk))
-		for i := range chunk {
-			ids[i] = chunk[i].AccountID
-		}
+		ids := snapshot.IDs(chunk)
 		cond, args, err := account.Where(ctx, q, "account_id", ids, 1)
 		if err != nil {
 			return nil, fmt.Errorf("health stage: read current scores: %w", err)

@@ -155,10 +155,7 @@ func (st *Stage) Apply(ctx context.Context, q store.Querier, at time.Time, snaps
 func readStored(ctx context.Context, q store.Querier, t int64, snaps []snapshot.Snapshot) (map[string]stored, error) {
 	out := make(map[string]stored, len(snaps))
 	for part := range slices.Chunk(snaps, store.MaxInList) {
-		ids := make([]string, len(part))
-		for i := range part {
-			ids[i] = part[i].AccountID
-		}
+		ids := snapshot.IDs(part)
 		if err := readStoredPart(ctx, q, t, ids, out); err != nil {
 			return nil, fmt.Errorf("read stage history: %w", err)
 		}

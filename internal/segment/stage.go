@@ -143,10 +143,7 @@ func batchMembers(ctx context.Context, q store.Querier, snaps []snapshot.Snapsho
 		return nil
 	}
 	for part := range slices.Chunk(snaps, store.MaxInList) {
-		ids := make([]string, len(part))
-		for i := range part {
-			ids[i] = part[i].AccountID
-		}
+		ids := snapshot.IDs(part)
 		cond, args, err := account.Where(ctx, q, "account_id", ids, 1)
 		if err != nil {
 			return nil, fmt.Errorf("read memberships: %w", err)

@@ -135,3 +135,12 @@ var Fields = []Field{
 	{"days_in_stage", "integer", "Whole days since the account entered stage; -1 when stage is empty."},
 	{"attr", "map", "Custom attributes by name, typed (number, bool, date as time, text): attr[\"segment\"] == \"enterprise\"."},
 }
+
+// IDs returns the account ids of snaps, in order.
+func IDs(snaps []Snapshot) []string {
+	ids := make([]string, len(snaps))
+	for i := range snaps {
+		ids[i] = snaps[i].AccountID
+	}
+	return ids
+}
