@@ -34,6 +34,18 @@
 # (health 3.9, onboarding 4.1, segments 2.8, lifecycle 2.5 s), 164 MB;
 # PostgreSQL first run 136.5 s (onboarding's backfill 105.8 s), second run
 # 24.3 s wall beside a test run, 47 MB. About 140 s at 1 M on SQLite.
+# Later on 2026-12-03, after SQLite's $N parameters became positional
+# (store/sqliteparams.go), the usage and active-users reads stopped sorting,
+# and the stages read their batches by key range (account.Where), at
+# 100,000 on a freshly generated database: SQLite first run 29.0 s wall /
+# 38.2 s CPU, 192 MB; a new day 10.9 s / 18.3 s (9.2 s / 14.5-14.9 s CPU in
+# an A/B beside this morning's binary at 13.9-14.7 s / 24-26 s); the same
+# day again 5.4-7.5 s / 10.4-13.3 s (this morning's binary 9.7-9.8 s /
+# 18.6-18.9 s). PostgreSQL first run 106.4 s (onboarding's backfill 85.6 s),
+# new day 18.5 s, same day 12.1 s (8.8 s once autovacuum had analysed the
+# new tables), client CPU 5.8-14.6 s, 51-86 MB. Linear, 1 M would take
+# about 55-75 s on SQLite for the same day and 90-110 s for a new day: the
+# 60 s target is not met for the daily run.
 # Usage: bash bench/recompute.sh [ACCOUNTS]   (SKIP_PG=1 for SQLite only)
 # Needs Go, GNU time, and psql for PostgreSQL.
 set -euo pipefail
