@@ -45,7 +45,7 @@ func sqliteParams(query string) string {
 		c := query[i]
 		switch {
 		case c == '\'' || c == '"' || c == '`' || c == '[':
-			end := byte(c)
+			end := c
 			if c == '[' {
 				end = ']'
 			}
