@@ -10,12 +10,12 @@ import (
 
 // Where returns a condition on column col (an account id) that selects the
 // accounts ids (existing and distinct, as a batch of snapshots is) and its
-// arguments, numbered from first. When ids are every account from the first to the last (a batch of
-// a full recompute), it is the key range, one range scan of an index that
-// starts with the account id, which reads a batch in half the time of an
-// IN list's seek an id; otherwise an IN list of the ids (at most
-// [store.MaxInList]). A range may also select accounts created since: the
-// caller reads them as unknown ids.
+// arguments, numbered from first. When ids are every account from the
+// first to the last (a batch of a full recompute), it is the key range: one
+// range scan of an index that starts with the account id, which reads a
+// batch in half the time of an IN list's seek an id. Otherwise it is an IN
+// list of the ids (at most [store.MaxInList]). A range may also select
+// accounts created since: callers look rows up by id and skip those.
 func Where(ctx context.Context, q store.Querier, col string, ids []string, first int) (string, []any, error) {
 	if len(ids) > store.MaxInList {
 		return "", nil, fmt.Errorf("account condition: %d ids: at most %d", len(ids), store.MaxInList)
