@@ -210,6 +210,12 @@ func idsOf(ps []*pending) []string {
 // with neither, or whose signup is after at, are left out.
 func signupDays(ctx context.Context, q store.Querier, ids []string, at time.Time) (map[string]int64, error) {
 	out := make(map[string]int64, len(ids))
+	// A key range (account.Where) may also select an account created
+	// since; the caller evaluates every account of the answer.
+	want := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		want[id] = true
+	}
 	for c := range slices.Chunk(ids, store.MaxInList) {
 		cond, cargs, err := account.Where(ctx, q, "a.account_id", c, 2)
 		if err != nil {
@@ -228,7 +234,7 @@ func signupDays(ctx context.Context, q store.Querier, ids []string, at time.Time
 				rows.Close()
 				return nil, fmt.Errorf("onboarding: signups: %w", err)
 			}
-			if sign.Valid && sign.Int64 <= at.Unix() {
+			if want[id] && sign.Valid && sign.Int64 <= at.Unix() {
 				out[id] = store.Day(sign.Int64)
 			}
 		}
