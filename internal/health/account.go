@@ -3,7 +3,6 @@ package health
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -67,7 +66,7 @@ func GetAccount(ctx context.Context, q store.Querier, accountID string, at time.
 	}
 	h.Day, h.Overridden = store.DayString(day), overridden == 1
 	h.BandChanged = h.PreviousBand != "" && h.PreviousBand != h.Band
-	if err := json.Unmarshal([]byte(contrib), &h.Contributions); err != nil {
+	if h.Contributions, err = parseContributions(contrib); err != nil {
 		return h, fmt.Errorf("health of %s: stored contributions: %w", accountID, err)
 	}
 	o, ok, err := ActiveOverride(ctx, q, accountID, at)
@@ -93,8 +92,8 @@ func GetAccount(ctx context.Context, q store.Querier, accountID string, at time.
 	default:
 		p.Day, p.Overridden = store.DayString(pday), pover == 1
 		h.Previous = &p
-		var before []Contribution
-		if err := json.Unmarshal([]byte(pcontrib), &before); err != nil {
+		before, err := parseContributions(pcontrib)
+		if err != nil {
 			return h, fmt.Errorf("health of %s: stored contributions of %s: %w", accountID, p.Day, err)
 		}
 		h.Changes = Changes(before, h.Contributions)

@@ -2,7 +2,6 @@ package health
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 
 	"github.com/kizuna-cs/kizuna/internal/store"
@@ -37,7 +36,7 @@ func Current(ctx context.Context, q store.Querier, ids []string) (map[string]Cur
 				rows.Close()
 				return nil, fmt.Errorf("current health: %w", err)
 			}
-			if err := json.Unmarshal([]byte(contributions), &s.Contributions); err != nil {
+			if s.Contributions, err = parseContributions(contributions); err != nil {
 				rows.Close()
 				return nil, fmt.Errorf("current health of %s: contributions: %w", id, err)
 			}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -308,6 +309,71 @@ func TestStage(t *testing.T) {
 		db.QueryRowContext(ctx, `SELECT updated_at FROM health_current WHERE account_id = 'a'`).Scan(&after)
 		if after != before {
 			t.Errorf("unchanged row rewritten: %d → %d", before, after)
+		}
+	})
+}
+
+// TestStageOverJSONHistory: scores stored as JSON by an earlier release
+// (before the compact form) still explain and compare. A new day's score is
+// written compactly and its changes are measured against the JSON one.
+func TestStageOverJSONHistory(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		mustAccounts(t, db, "a")
+		if _, err := health.SaveModel(ctx, db, testModel(), true); err != nil {
+			t.Fatal(err)
+		}
+		d1 := day(2025, 3, 1)
+		old := `[{"measure":"Tenure","applied":true,"value":89,"score":20,"weight":1,"share":0.3333,"points":6.67}]`
+		if _, err := db.ExecContext(ctx, `INSERT INTO health_current (account_id, model_id, score, band, day, computed_score, contributions, updated_at)
+			VALUES ('a', 'default', 6.67, 'red', $1, 6.67, $2, 0)`, store.Day(d1.Unix()), old); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.ExecContext(ctx, `INSERT INTO health_scores (account_id, day, model_id, score, band, computed_score, contributions)
+			VALUES ('a', $1, 'default', 6.67, 'red', 6.67, $2)`, store.Day(d1.Unix()), old); err != nil {
+			t.Fatal(err)
+		}
+		h, err := health.GetAccount(ctx, db, "a", d1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(h.Contributions) != 1 || h.Contributions[0] != (health.Contribution{Measure: "Tenure", Applied: true, Value: 89, Score: 20, Weight: 1, Share: 0.3333, Points: 6.67}) {
+			t.Errorf("JSON row read back as %+v", h.Contributions)
+		}
+		st, err := health.NewStage(ctx, db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := snapshot.Snapshot{AccountID: "a", SeatUtilization: 0.6, TenureDays: 400}
+		if err := st.Apply(ctx, db, d1.Add(24*time.Hour), []snapshot.Snapshot{a}); err != nil {
+			t.Fatal(err)
+		}
+		var stored string
+		if err := db.QueryRowContext(ctx, `SELECT contributions FROM health_scores WHERE account_id = 'a' AND day = $1`, store.Day(d1.Unix())+1).Scan(&stored); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasPrefix(stored, "~") {
+			t.Errorf("new score stored as %q, want the compact form", stored)
+		}
+		h, err = health.GetAccount(ctx, db, "a", d1.Add(24*time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var tenure *health.Change
+		for i := range h.Changes {
+			if h.Changes[i].Measure == "Tenure" {
+				tenure = &h.Changes[i]
+			}
+		}
+		if h.Previous == nil || h.Previous.Day != "2025-03-01" || tenure == nil || tenure.Before != 6.67 || tenure.ValueBefore != 89 || tenure.ValueAfter != 400 {
+			t.Errorf("changes against the JSON row: previous %+v, changes %+v", h.Previous, h.Changes)
+		}
+		cur, err := health.Current(ctx, db, []string{"a"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(cur["a"].Contributions, h.Contributions) || len(h.Contributions) != len(testModel().Measures) {
+			t.Errorf("Current %+v, GetAccount %+v", cur["a"].Contributions, h.Contributions)
 		}
 	})
 }

@@ -83,7 +83,6 @@ func (st *Stage) Apply(ctx context.Context, q store.Querier, at time.Time, snaps
 	}
 	day := store.Day(at.Unix())
 	rows := make([]row, len(snaps))
-	names := map[string][]byte{}
 	var buf []byte
 	for i := range snaps {
 		s := &snaps[i]
@@ -91,7 +90,7 @@ func (st *Stage) Apply(ctx context.Context, q store.Querier, at time.Time, snaps
 		if err != nil {
 			return fmt.Errorf("health stage: %w", err)
 		}
-		b, err := contributionsJSON(buf[:0], res.Contributions, names)
+		b, err := appendContributions(buf[:0], res.Contributions)
 		if err != nil {
 			return fmt.Errorf("health stage: %s: %w", s.AccountID, err)
 		}
