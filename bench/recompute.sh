@@ -98,19 +98,19 @@ run() { # name db [at]
 # at AT (it also backfills onboarding), only when this script generated it.
 # "new day": the daily recompute, which writes a new day of scores for
 # every account; each run of this script is one day later than the last
-# (the day count is kept in $OUT/days-DB). "same day": a recompute of the
+# (the day count is kept in $OUT/days-DB-ACCOUNTS). "same day": a recompute of the
 # day just computed, which computes everything anew but writes only what
 # changed.
-days() { # db-name: the next day, counted in $OUT/days-NAME
+days() { # db-name: the next day, counted in $OUT/days-NAME-ACCOUNTS (a database of each size keeps its own)
 	local n
-	n=$(($(cat "$OUT/days-$1" 2>/dev/null || echo 0) + 1))
-	echo "$n" >"$OUT/days-$1"
+	n=$(($(cat "$OUT/days-$1-$N" 2>/dev/null || echo 0) + 1))
+	echo "$n" >"$OUT/days-$1-$N"
 	date -u -d "${AT%T*} 12:00 UTC + $n day" +%Y-%m-%dT%H:%M:%SZ
 }
 runs() { # name db generated
 	local day
 	if [ "$3" = 1 ]; then
-		rm -f "$OUT/days-$1"
+		rm -f "$OUT/days-$1-$N"
 		run "$1-first" "$2"
 	fi
 	day=$(days "$1")

@@ -122,6 +122,23 @@ func TestSQLitePageSize(t *testing.T) {
 		if size, mode := pragmas(t, db); size != 16384 || mode != "wal" {
 			t.Fatalf("page_size %d, journal_mode %s; want 16384, wal", size, mode)
 		}
+		// Every connection of the pool reads through the map.
+		conns := make([]*sql.Conn, 3)
+		for i := range conns {
+			c, err := db.Conn(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			conns[i] = c
+			var mmap int64
+			if err := c.QueryRowContext(ctx, "PRAGMA mmap_size").Scan(&mmap); err != nil {
+				t.Fatal(err)
+			}
+			if mmap != 2147418112 {
+				t.Errorf("connection %d: mmap_size %d, want 2147418112", i, mmap)
+			}
+		}
 	})
 	t.Run("existing", func(t *testing.T) {
 		path := filepath.Join(t.TempDir(), "old?#%.db") // characters a URI path must escape
