@@ -1,0 +1,2 @@
+-- Nothing to do on PostgreSQL: see the SQLite side (WITHOUT ROWID tables).
+SELECT 1;
