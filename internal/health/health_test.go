@@ -378,6 +378,74 @@ func TestStageOverJSONHistory(t *testing.T) {
 	})
 }
 
+// TestStagePrepared: Prepare then ApplyPrepared (the recompute's way, the
+// scoring on a reader goroutine) stores and fills what Apply does; a
+// preparation of another batch is refused.
+func TestStagePrepared(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		mustAccounts(t, db, "a", "b")
+		if _, err := health.SaveModel(ctx, db, testModel(), true); err != nil {
+			t.Fatal(err)
+		}
+		d1 := day(2025, 3, 1).Add(9 * time.Hour)
+		if _, err := health.SetOverride(ctx, db, health.Override{AccountID: "b", Band: "red", Reason: "champion left", Author: "kei@example.com",
+			SetAt: d1.Add(-time.Hour), ExpiresAt: d1.Add(48 * time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+		snaps := func() []snapshot.Snapshot {
+			return []snapshot.Snapshot{{AccountID: "a", SeatUtilization: 0.3, HasNPS: true, LastNPS: 8, TenureDays: 90}, {AccountID: "b", SeatUtilization: 0.6, TenureDays: 89}}
+		}
+		stored := func() []health.AccountHealth {
+			t.Helper()
+			var out []health.AccountHealth
+			for _, id := range []string{"a", "b"} {
+				h, err := health.GetAccount(ctx, db, id, d1)
+				if err != nil {
+					t.Fatal(err)
+				}
+				out = append(out, h)
+			}
+			return out
+		}
+		st, err := health.NewStage(ctx, db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		viaApply := snaps()
+		if err := st.Apply(ctx, db, d1, viaApply); err != nil {
+			t.Fatal(err)
+		}
+		want := stored()
+		if _, err := db.ExecContext(ctx, `DELETE FROM health_current`); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.ExecContext(ctx, `DELETE FROM health_scores`); err != nil {
+			t.Fatal(err)
+		}
+		viaPrepare := snaps()
+		p, err := st.Prepare(d1, viaPrepare)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if viaPrepare[0].HealthBand != "" {
+			t.Errorf("Prepare filled the snapshot: %+v", viaPrepare[0])
+		}
+		if err := st.ApplyPrepared(ctx, db, d1, viaPrepare[:1], p); err == nil {
+			t.Error("a preparation of two snapshots applied to one")
+		}
+		if err := st.ApplyPrepared(ctx, db, d1, viaPrepare, p); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(viaPrepare, viaApply) {
+			t.Errorf("snapshots\n got %+v\nwant %+v", viaPrepare, viaApply)
+		}
+		if got := stored(); !reflect.DeepEqual(got, want) || got[1].Band != "red" || !got[1].Overridden || got[0].Score != 42.5 {
+			t.Errorf("stored\n got %+v\nwant %+v", got, want)
+		}
+	})
+}
+
 func TestOverride(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()

@@ -78,8 +78,38 @@ type row struct {
 // Apply scores snaps (one batch, as of at), fills their HealthScore,
 // HealthBand and HealthBandPrevious, and writes what changed.
 func (st *Stage) Apply(ctx context.Context, q store.Querier, at time.Time, snaps []snapshot.Snapshot) error {
+	rows, err := st.score(at, snaps)
+	if err != nil {
+		return err
+	}
+	return st.write(ctx, q, at, snaps, rows)
+}
+
+// Prepare scores snaps: the part of Apply that reads nothing (NewStage
+// loaded the models and overrides), which the recompute runs on its reader
+// goroutines beside the writer (see recompute.Preparer). It reads only the
+// fields the snapshot reader computes: health is the pipeline's first stage.
+func (st *Stage) Prepare(at time.Time, snaps []snapshot.Snapshot) (any, error) {
+	return st.score(at, snaps)
+}
+
+// ApplyPrepared is Apply with the scores Prepare computed for snaps.
+func (st *Stage) ApplyPrepared(ctx context.Context, q store.Querier, at time.Time, snaps []snapshot.Snapshot, prepared any) error {
+	rows, ok := prepared.([]row)
+	if len(st.scorer.models) == 0 {
+		return nil // nothing was scored
+	}
+	if !ok || len(rows) != len(snaps) {
+		return fmt.Errorf("health stage: prepared %T for a batch of %d", prepared, len(snaps))
+	}
+	return st.write(ctx, q, at, snaps, rows)
+}
+
+// score scores snaps as of at, overrides applied; the previous bands are
+// left to write. No models (or no snapshots): no rows.
+func (st *Stage) score(at time.Time, snaps []snapshot.Snapshot) ([]row, error) {
 	if len(st.scorer.models) == 0 || len(snaps) == 0 {
-		return nil
+		return []row{}, nil
 	}
 	day := store.Day(at.Unix())
 	rows := make([]row, len(snaps))
@@ -88,11 +118,11 @@ func (st *Stage) Apply(ctx context.Context, q store.Querier, at time.Time, snaps
 		s := &snaps[i]
 		res, _, err := st.scorer.Score(s)
 		if err != nil {
-			return fmt.Errorf("health stage: %w", err)
+			return nil, fmt.Errorf("health stage: %w", err)
 		}
 		b, err := appendContributions(buf[:0], res.Contributions)
 		if err != nil {
-			return fmt.Errorf("health stage: %s: %w", s.AccountID, err)
+			return nil, fmt.Errorf("health stage: %s: %w", s.AccountID, err)
 		}
 		buf = b
 		r := row{accountID: s.AccountID, modelID: res.ModelID, score: res.Score, band: res.Band, day: day,
@@ -107,6 +137,16 @@ func (st *Stage) Apply(ctx context.Context, q store.Querier, at time.Time, snaps
 		}
 		rows[i] = r
 	}
+	return rows, nil
+}
+
+// write fills snaps' health fields from rows (snaps' scores, in order) and
+// the stored scores, and writes what changed.
+func (st *Stage) write(ctx context.Context, q store.Querier, at time.Time, snaps []snapshot.Snapshot, rows []row) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	day := store.Day(at.Unix())
 	cur, err := currentRows(ctx, q, snaps)
 	if err != nil {
 		return err

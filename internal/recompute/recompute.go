@@ -34,6 +34,18 @@ type Stage interface {
 	Apply(ctx context.Context, q store.Querier, at time.Time, snaps []snapshot.Snapshot) error
 }
 
+// Preparer is a Stage that does the part of its work that reads nothing
+// from the database (scoring, say) on the reader goroutines, beside the
+// writer, which is the pipeline's bottleneck. Prepare sees the snapshots as
+// the reader computed them, before any stage filled its fields, so only a
+// stage that reads none of those fields may be one (health, the first).
+// The writer then calls ApplyPrepared, with what Prepare returned, instead
+// of Apply.
+type Preparer interface {
+	Prepare(at time.Time, snaps []snapshot.Snapshot) (any, error)
+	ApplyPrepared(ctx context.Context, q store.Querier, at time.Time, snaps []snapshot.Snapshot, prepared any) error
+}
+
 // Options of a [Run].
 type Options struct {
 	// Accounts limits the run to these accounts (unknown ids are skipped);
@@ -57,8 +69,9 @@ type Result struct {
 	Accounts int     `json:"accounts"`
 	Batches  int     `json:"batches"`
 	Seconds  float64 `json:"seconds"`
-	// ReadSeconds is the time spent computing snapshots, summed over the
-	// readers (so it may exceed Seconds when they overlap).
+	// ReadSeconds is the time spent computing snapshots and the stages'
+	// preparations (Preparer), summed over the readers (so it may exceed
+	// Seconds when they overlap).
 	ReadSeconds float64 `json:"read_seconds"`
 	// PerStage is each stage's time in Apply, by name.
 	PerStage map[string]float64 `json:"per_stage"`
@@ -92,9 +105,30 @@ type batch struct {
 	first, last string
 	ids         []string
 	snaps       []snapshot.Snapshot
+	prepared    []any // by stage: what its Prepare returned
 	err         error
+	errStage    string // the stage whose Prepare failed
 	read        time.Duration
 	ready       chan struct{}
+}
+
+// prepare runs the Preparer stages' Prepare on b's snapshots.
+func (b *batch) prepare(at time.Time, stages []Stage) {
+	for i, s := range stages {
+		p, ok := s.(Preparer)
+		if !ok {
+			continue
+		}
+		if b.prepared == nil {
+			b.prepared = make([]any, len(stages))
+		}
+		v, err := p.Prepare(at, b.snaps)
+		if err != nil {
+			b.err, b.errStage = err, s.Name()
+			return
+		}
+		b.prepared[i] = v
+	}
 }
 
 // Run recomputes the accounts at instant at; see the package comment.
@@ -156,6 +190,9 @@ func Run(ctx context.Context, db *store.DB, at time.Time, opts Options) (Result,
 				} else {
 					b.snaps, b.err = r.Between(ctx, db, b.first, b.last)
 				}
+				if b.err == nil {
+					b.prepare(at, opts.Stages)
+				}
 				b.read = time.Since(t0)
 				close(b.ready)
 			}
@@ -175,7 +212,7 @@ func Run(ctx context.Context, db *store.DB, at time.Time, opts Options) (Result,
 				cancel()
 			}
 		}
-		b.snaps = nil
+		b.snaps, b.prepared = nil, nil // list keeps every batch until the run ends
 		<-tokens
 	}
 	res.Seconds = time.Since(start).Seconds()
@@ -192,7 +229,7 @@ func Run(ctx context.Context, db *store.DB, at time.Time, opts Options) (Result,
 func write(ctx context.Context, db *store.DB, at time.Time, stages []Stage, b *batch, res *Result) error {
 	res.ReadSeconds += b.read.Seconds()
 	if b.err != nil {
-		return &BatchError{Batch: b.n, First: b.first, Last: b.last, Err: b.err}
+		return &BatchError{Batch: b.n, First: b.first, Last: b.last, Stage: b.errStage, Err: b.err}
 	}
 	if len(b.snaps) == 0 {
 		return nil
@@ -204,7 +241,12 @@ func write(ctx context.Context, db *store.DB, at time.Time, stages []Stage, b *b
 			for i, s := range stages {
 				stage = s.Name()
 				t0 := time.Now()
-				err := s.Apply(ctx, tx, at, b.snaps)
+				var err error
+				if p, ok := s.(Preparer); ok && b.prepared != nil {
+					err = p.ApplyPrepared(ctx, tx, at, b.snaps, b.prepared[i])
+				} else {
+					err = s.Apply(ctx, tx, at, b.snaps)
+				}
 				spent[i] = time.Since(t0)
 				if err != nil {
 					return err

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -219,6 +220,95 @@ func TestRunNoStages(t *testing.T) {
 		res, err := recompute.Run(context.Background(), db, at, recompute.Options{BatchSize: 3})
 		if err != nil || res.Accounts != 7 || res.Batches != 3 {
 			t.Errorf("%v, %+v", err, res)
+		}
+	})
+}
+
+// preparing is a recorder that is also a Preparer: Prepare (on a reader
+// goroutine) notes each batch's accounts and events_30d; ApplyPrepared
+// writes what Prepare returned. failOn makes Prepare fail on the batch
+// holding that account.
+type preparing struct {
+	recorder
+	applied int // Apply calls: none are expected
+}
+
+type prepared struct {
+	ids    []string
+	events []float64
+}
+
+func (p *preparing) Prepare(at time.Time, snaps []snapshot.Snapshot) (any, error) {
+	var out prepared
+	for _, s := range snaps {
+		if s.HealthBand != "" {
+			return nil, fmt.Errorf("prepared after a stage: %s has band %q", s.AccountID, s.HealthBand)
+		}
+		if s.AccountID == p.failOn {
+			return nil, errors.New("planted preparation failure")
+		}
+		out.ids, out.events = append(out.ids, s.AccountID), append(out.events, s.Events30d)
+	}
+	return out, nil
+}
+
+func (p *preparing) ApplyPrepared(ctx context.Context, q store.Querier, at time.Time, snaps []snapshot.Snapshot, v any) error {
+	pr, ok := v.(prepared)
+	if !ok || len(pr.ids) != len(snaps) {
+		return fmt.Errorf("prepared %#v for %d snapshots", v, len(snaps))
+	}
+	p.mu.Lock()
+	p.batches = append(p.batches, pr.ids)
+	p.mu.Unlock()
+	for i := range snaps {
+		if pr.ids[i] != snaps[i].AccountID {
+			return fmt.Errorf("prepared %s for %s", pr.ids[i], snaps[i].AccountID)
+		}
+		if _, err := q.ExecContext(ctx, `INSERT INTO recorded (stage, account_id, before, events, at) VALUES ($1, $2, '', $3, $4)`,
+			p.name, pr.ids[i], pr.events[i], at.Unix()); err != nil {
+			return err
+		}
+		snaps[i].HealthBand = p.name
+	}
+	return nil
+}
+
+func (p *preparing) Apply(ctx context.Context, q store.Querier, at time.Time, snaps []snapshot.Snapshot) error {
+	p.applied++
+	return errors.New("Apply called on a Preparer")
+}
+
+// TestRunPreparer: a Preparer stage's work is prepared from the reader's
+// snapshots and applied in the batch's transaction, before the next stage;
+// a failing preparation fails its batch, naming the stage.
+func TestRunPreparer(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		ids := setup(t, db, 9)
+		health, segment := &preparing{recorder: recorder{name: "health"}}, &recorder{name: "segment"}
+		if _, err := recompute.Run(ctx, db, at, recompute.Options{Stages: []recompute.Stage{health, segment}, BatchSize: 4, Readers: 2}); err != nil {
+			t.Fatal(err)
+		}
+		want := [][]string{ids[0:4], ids[4:8], ids[8:9]}
+		if !reflect.DeepEqual(health.batches, want) || !reflect.DeepEqual(segment.batches, want) || health.applied != 0 {
+			t.Errorf("batches: health %v (Apply %d), segment %v; want %v", health.batches, health.applied, segment.batches, want)
+		}
+		got := recorded(t, db)
+		if len(got) != 18 || got[3] != (row{"health", ids[3], "", 3}) || got[9+3] != (row{"segment", ids[3], "health", 3}) {
+			t.Errorf("rows %v", got)
+		}
+
+		if _, err := db.ExecContext(ctx, `DELETE FROM recorded`); err != nil {
+			t.Fatal(err)
+		}
+		health = &preparing{recorder: recorder{name: "health", failOn: ids[5]}}
+		_, err := recompute.Run(ctx, db, at, recompute.Options{Stages: []recompute.Stage{health, &recorder{name: "segment"}}, BatchSize: 4, Readers: 2})
+		var be *recompute.BatchError
+		if !errors.As(err, &be) || be.Batch != 1 || be.Stage != "health" || !strings.Contains(err.Error(), "planted preparation failure") {
+			t.Fatalf("error %v (%#v)", err, be)
+		}
+		if got := recorded(t, db); len(got) != 8 {
+			t.Errorf("rows after the failure: %v, want the first batch's 8", got)
 		}
 	})
 }

@@ -4,8 +4,10 @@
 -- and stage changes as they happen), so reading a batch of accounts by key
 -- looked each row up on a page of its own: at 1,000,000 accounts the
 -- recompute's read of onboarding_results alone made a million page reads.
--- Clustered, a batch's rows are a few neighbouring pages. Their rows are
--- small. PostgreSQL has no rowid; its side does nothing.
+-- Clustered, a batch's rows are a few neighbouring pages, and an upsert by
+-- account is one B-tree, not a key index and a table. Their rows are small
+-- (health_current's explanation is kept compact for it: health's
+-- contributions.go). PostgreSQL has no rowid; its side does nothing.
 CREATE TABLE onboarding_results_new (
     account_id    TEXT PRIMARY KEY REFERENCES accounts (account_id) ON DELETE CASCADE,
     version       INTEGER NOT NULL,
@@ -54,3 +56,21 @@ CREATE TABLE stage_history_new (
 INSERT INTO stage_history_new SELECT account_id, at, stage_id FROM stage_history ORDER BY account_id, at;
 DROP TABLE stage_history;
 ALTER TABLE stage_history_new RENAME TO stage_history;
+
+CREATE TABLE health_current_new (
+    account_id     TEXT PRIMARY KEY REFERENCES accounts (account_id) ON DELETE CASCADE,
+    model_id       TEXT NOT NULL,
+    score          DOUBLE PRECISION NOT NULL,
+    band           TEXT NOT NULL,
+    previous_band  TEXT NOT NULL DEFAULT '',
+    day            BIGINT NOT NULL,
+    computed_score DOUBLE PRECISION NOT NULL,
+    overridden     INTEGER NOT NULL DEFAULT 0,
+    contributions  TEXT NOT NULL DEFAULT '[]',
+    updated_at     BIGINT NOT NULL
+) WITHOUT ROWID;
+INSERT INTO health_current_new SELECT account_id, model_id, score, band, previous_band, day, computed_score, overridden, contributions, updated_at
+    FROM health_current ORDER BY account_id;
+DROP TABLE health_current;
+ALTER TABLE health_current_new RENAME TO health_current;
+CREATE INDEX health_current_band ON health_current (band);
