@@ -21,7 +21,7 @@ type Point struct {
 
 // Trend is an account's daily history and its recent change.
 type Trend struct {
-	History []Point `json:"history" doc:"Oldest first."`
+	History []Point `json:"history" doc:"One point a day, oldest first, from the first score through the current one's day: the score in force that day."`
 	// Change7d and Change30d are the latest score less the score of 7 and 30
 	// days before it (the latest at or before that day); nil when there is none.
 	Change7d  *float64 `json:"change_7d"`
@@ -41,8 +41,8 @@ type AccountHealth struct {
 	Overridden    bool           `json:"overridden"`
 	Override      *Override      `json:"override,omitempty" doc:"The override in force now."`
 	Contributions []Contribution `json:"contributions"`
-	// Changes are the per-measure movements since the previous day's score,
-	// largest first.
+	// Changes are the per-measure movements since the previous score (the
+	// one the current score replaced), largest first.
 	Changes  []Change `json:"changes"`
 	Previous *Point   `json:"previous,omitempty" doc:"The score the changes are measured against."`
 	Trend    Trend    `json:"trend"`
@@ -76,23 +76,33 @@ func GetAccount(ctx context.Context, q store.Querier, accountID string, at time.
 	if ok {
 		h.Override = &o
 	}
-	// The previous score: the latest of an earlier day.
-	var p Point
-	var pday int64
-	var pover int
-	var pcontrib string
-	err = q.QueryRowContext(ctx, `SELECT day, model_id, score, band, overridden, contributions FROM health_scores
-		WHERE account_id = $1 AND day < $2 ORDER BY day DESC LIMIT 1`, accountID, day).
-		Scan(&pday, &p.ModelID, &p.Score, &p.Band, &pover, &pcontrib)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		// The first score: nothing to compare with.
-	case err != nil:
+	// The previous score: the one the current score replaced. The history
+	// keeps the days on which the score changed, so that is the row before
+	// the latest one at or before the current score's day.
+	prev, err := q.QueryContext(ctx, `SELECT day, model_id, score, band, overridden, contributions FROM health_scores
+		WHERE account_id = $1 AND day <= $2 ORDER BY day DESC LIMIT 2`, accountID, day)
+	if err != nil {
 		return h, fmt.Errorf("health of %s: previous score: %w", accountID, err)
-	default:
-		p.Day, p.Overridden = store.DayString(pday), pover == 1
+	}
+	type stored struct {
+		p       Point
+		contrib string
+	}
+	latest, err := store.Collect(prev, func(sc interface{ Scan(...any) error }) (stored, error) {
+		var s stored
+		var d int64
+		var o int
+		err := sc.Scan(&d, &s.p.ModelID, &s.p.Score, &s.p.Band, &o, &s.contrib)
+		s.p.Day, s.p.Overridden = store.DayString(d), o == 1
+		return s, err
+	})
+	if err != nil {
+		return h, fmt.Errorf("health of %s: previous score: %w", accountID, err)
+	}
+	if len(latest) == 2 {
+		p := latest[1].p
 		h.Previous = &p
-		before, err := parseContributions(pcontrib)
+		before, err := parseContributions(latest[1].contrib)
 		if err != nil {
 			return h, fmt.Errorf("health of %s: stored contributions of %s: %w", accountID, p.Day, err)
 		}
@@ -101,31 +111,65 @@ func GetAccount(ctx context.Context, q store.Querier, accountID string, at time.
 	if h.Changes == nil {
 		h.Changes = []Change{}
 	}
-	h.Trend, err = GetTrend(ctx, q, accountID)
+	h.Trend, err = getTrend(ctx, q, accountID, day)
 	return h, err
 }
 
 // GetTrend returns accountID's daily score history and its change over 7 and
 // 30 days.
 func GetTrend(ctx context.Context, q store.Querier, accountID string) (Trend, error) {
+	var day int64
+	err := q.QueryRowContext(ctx, `SELECT day FROM health_current WHERE account_id = $1`, accountID).Scan(&day)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return Trend{}, fmt.Errorf("health trend of %s: %w", accountID, err)
+	}
+	return getTrend(ctx, q, accountID, day)
+}
+
+// getTrend is GetTrend through day, the current score's day. The history
+// holds the days on which the score changed; each day between them, and
+// from the last one to day, has the score of the latest one before it.
+func getTrend(ctx context.Context, q store.Querier, accountID string, through int64) (Trend, error) {
 	rows, err := q.QueryContext(ctx, `SELECT day, model_id, score, band, overridden FROM health_scores WHERE account_id = $1 ORDER BY day`, accountID)
 	if err != nil {
 		return Trend{}, fmt.Errorf("health trend of %s: %w", accountID, err)
 	}
-	var days []int64
+	var changed []int64
 	pts, err := store.Collect(rows, func(sc interface{ Scan(...any) error }) (Point, error) {
 		var p Point
 		var d int64
 		var o int
 		err := sc.Scan(&d, &p.ModelID, &p.Score, &p.Band, &o)
 		p.Day, p.Overridden = store.DayString(d), o == 1
-		days = append(days, d)
+		changed = append(changed, d)
 		return p, err
 	})
 	if err != nil {
 		return Trend{}, fmt.Errorf("health trend of %s: %w", accountID, err)
 	}
-	return trend(days, pts), nil
+	days, daily := everyDay(changed, pts, through)
+	return trend(days, daily), nil
+}
+
+// everyDay expands a history of changes (days ascending) to one point a
+// day from its first day through max(through, its last day).
+func everyDay(changed []int64, pts []Point, through int64) ([]int64, []Point) {
+	if len(pts) == 0 {
+		return nil, nil
+	}
+	last := max(through, changed[len(changed)-1])
+	days := make([]int64, 0, last-changed[0]+1)
+	out := make([]Point, 0, last-changed[0]+1)
+	i := 0
+	for d := changed[0]; d <= last; d++ {
+		for i+1 < len(changed) && changed[i+1] <= d {
+			i++
+		}
+		p := pts[i]
+		p.Day = store.DayString(d)
+		days, out = append(days, d), append(out, p)
+	}
+	return days, out
 }
 
 // trend computes the changes over 7 and 30 days of a history in day order.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -287,8 +288,11 @@ func TestStage(t *testing.T) {
 		if !reflect.DeepEqual(h.Changes, wantCh) {
 			t.Errorf("changes %+v, want %+v", h.Changes, wantCh)
 		}
-		// Trend: days 1, 2 and 4; 7 and 30 days back there is nothing.
-		if len(h.Trend.History) != 3 || h.Trend.Change7d != nil || h.Trend.History[1].Band != "red" || !h.Trend.History[1].Overridden {
+		// Trend: a point a day, 1 to 4 (day 3, not computed, has day 2's
+		// score); 7 and 30 days back there is nothing.
+		if len(h.Trend.History) != 4 || h.Trend.Change7d != nil || h.Trend.History[1].Band != "red" || !h.Trend.History[1].Overridden ||
+			h.Trend.History[2] != (health.Point{Day: "2025-03-03", ModelID: "default", Score: 73.33, Band: "red", Overridden: true}) ||
+			h.Trend.History[3].Score != 100 {
 			t.Errorf("trend %+v", h.Trend)
 		}
 		// A day later than 7 after day 1: change over 7 days = 100 − 73.33.
@@ -442,6 +446,93 @@ func TestStagePrepared(t *testing.T) {
 		}
 		if got := stored(); !reflect.DeepEqual(got, want) || got[1].Band != "red" || !got[1].Overridden || got[0].Score != 42.5 {
 			t.Errorf("stored\n got %+v\nwant %+v", got, want)
+		}
+	})
+}
+
+// TestHistoryKeepsChanges: the history stores the days on which a score
+// changed; the trend still has a point a day, and the previous score is the
+// one the current score replaced.
+func TestHistoryKeepsChanges(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		mustAccounts(t, db, "a")
+		if _, err := health.SaveModel(ctx, db, testModel(), true); err != nil {
+			t.Fatal(err)
+		}
+		apply := func(at time.Time, s snapshot.Snapshot) {
+			t.Helper()
+			st, err := health.NewStage(ctx, db)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := st.Apply(ctx, db, at, []snapshot.Snapshot{s}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		history := func() (out []string) {
+			t.Helper()
+			rows, err := db.QueryContext(ctx, `SELECT day, score FROM health_scores WHERE account_id = 'a' ORDER BY day`)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rows.Close()
+			for rows.Next() {
+				var d int64
+				var score float64
+				rows.Scan(&d, &score)
+				out = append(out, fmt.Sprintf("%s %v", store.DayString(d), score))
+			}
+			return out
+		}
+		d1 := day(2025, 3, 1).Add(9 * time.Hour)
+		at := func(n int) time.Time { return d1.Add(time.Duration(n-1) * 24 * time.Hour) }
+		low := snapshot.Snapshot{AccountID: "a", SeatUtilization: 0.3, HasNPS: true, LastNPS: 8, TenureDays: 90} // 42.5 yellow
+		apply(at(1), low)
+		low.TenureDays = 91 // a value moves, the score does not
+		apply(at(2), low)
+		if got, want := history(), []string{"2025-03-01 42.5"}; !reflect.DeepEqual(got, want) {
+			t.Errorf("after an unchanged day: history %v, want %v", got, want)
+		}
+		h, err := health.GetAccount(ctx, db, "a", at(2))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h.Day != "2025-03-02" || h.Previous != nil || len(h.Trend.History) != 2 || h.Trend.History[1].Score != 42.5 || h.Contributions[2].Value != 91 {
+			t.Errorf("day 2: %+v", h)
+		}
+		high := low
+		high.SeatUtilization = 0.9 // seats 100: (2 × 100 + 20 + 50) / 4 = 67.5
+		apply(at(3), high)
+		apply(at(4), high)
+		if got, want := history(), []string{"2025-03-01 42.5", "2025-03-03 67.5"}; !reflect.DeepEqual(got, want) {
+			t.Errorf("history %v, want %v", got, want)
+		}
+		h, err = health.GetAccount(ctx, db, "a", at(4))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h.Score != 67.5 || h.PreviousBand != "yellow" || h.Previous == nil || h.Previous.Day != "2025-03-01" || h.Previous.Score != 42.5 ||
+			len(h.Changes) == 0 || h.Changes[0].Measure != "Seats" {
+			t.Errorf("day 4: score %v, previous band %q, previous %+v, changes %+v", h.Score, h.PreviousBand, h.Previous, h.Changes)
+		}
+		var scores []float64
+		for _, p := range h.Trend.History {
+			scores = append(scores, p.Score)
+		}
+		if !reflect.DeepEqual(scores, []float64{42.5, 42.5, 67.5, 67.5}) {
+			t.Errorf("trend %v", scores)
+		}
+		// The same day recomputed: a change writes the day, and the last
+		// recompute of a day wins.
+		apply(at(4).Add(time.Hour), low)
+		apply(at(4).Add(2*time.Hour), high)
+		if got, want := history(), []string{"2025-03-01 42.5", "2025-03-03 67.5", "2025-03-04 67.5"}; !reflect.DeepEqual(got, want) {
+			t.Errorf("after same-day changes: history %v, want %v", got, want)
+		}
+		on, err := health.ScoresOn(ctx, db, store.Day(at(2).Unix()))
+		if err != nil || on["a"] != 42.5 {
+			t.Errorf("ScoresOn day 2: %v, %v", on, err)
 		}
 	})
 }

@@ -190,7 +190,14 @@ func (st *Stage) write(ctx context.Context, q store.Querier, at time.Time, snaps
 		if !ok || c.day <= day {
 			current = append(current, r)
 		}
-		history = append(history, r)
+		// The history keeps the days on which the score changed: the
+		// score on a day is the latest row at or before it. A day that
+		// changes nothing adds no row (a daily row an account was most of
+		// what a day's recompute wrote, and of the database's growth). A
+		// backfill's row is written whatever its neighbours.
+		if !ok || c.day > day || !sameScore(&c, &r) {
+			history = append(history, r)
+		}
 	}
 	now := store.Now()
 	if err := upsert(ctx, q, `INSERT INTO health_current (account_id, model_id, score, band, previous_band, day, computed_score, overridden, contributions, updated_at) VALUES `,
@@ -211,6 +218,12 @@ func (st *Stage) write(ctx context.Context, q store.Querier, at time.Time, snaps
 		return fmt.Errorf("health stage: score history: %w", err)
 	}
 	return nil
+}
+
+// sameScore reports whether a and b are the same score: what the history
+// records (not the explanation, whose values move every day).
+func sameScore(a, b *row) bool {
+	return a.modelID == b.modelID && a.score == b.score && a.band == b.band && a.computed == b.computed && a.overridden == b.overridden
 }
 
 // upsertRows bounds one multi-row statement. It was chosen small when

@@ -697,7 +697,8 @@ type eachFunc func(what, query, col string, args []any, scan func(rows *sql.Rows
 
 // storedResults fills HealthScore, HealthBand, HealthBandPrevious and
 // Segments from what the recompute stored, as of instant at: the latest
-// daily score on or before its day, and the memberships whose latest join
+// score on or before its day (the history keeps the days a score changed),
+// the band in force the day before as the previous one, and the memberships whose latest join
 // or leave before at is a join (members now with no change since at, and
 // those whose first change after at is a leave). A snapshot of the past never sees a later
 // score, so rules and models trained on past snapshots learn nothing from
@@ -706,7 +707,7 @@ type eachFunc func(what, query, col string, args []any, scan func(rows *sql.Rows
 func storedResults(each eachFunc, at time.Time, get func(id string) *Snapshot) error {
 	today := store.Day(at.Unix())
 	err := each("stored health", `SELECT a.account_id, h.score, h.band,
-			COALESCE((SELECT p.band FROM health_scores p WHERE p.account_id = a.account_id AND p.day < h.day ORDER BY p.day DESC LIMIT 1), '')
+			COALESCE((SELECT p.band FROM health_scores p WHERE p.account_id = a.account_id AND p.day < $1 ORDER BY p.day DESC LIMIT 1), '')
 		FROM accounts a JOIN health_scores h ON h.account_id = a.account_id
 			AND h.day = (SELECT MAX(d.day) FROM health_scores d WHERE d.account_id = a.account_id AND d.day <= $1)
 		WHERE %[1]s`, "a.account_id", []any{today}, func(rows *sql.Rows) error {

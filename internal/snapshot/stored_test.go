@@ -65,11 +65,17 @@ func TestStoredResults(t *testing.T) {
 			at   time.Time
 			want want
 		}{
+			// The previous band is the one in force the day before (the
+			// history keeps the days a score changed): it differs from the
+			// band only on the day of a change, as the recompute saw it.
 			{d(2, 1), want{-1, "", "", []string{}, []string{}}},
-			{d(3, 3), want{80, "green", "", []string{}, []string{"t"}}},
-			{d(3, 12).Add(time.Hour), want{55, "yellow", "green", []string{"s"}, []string{"s"}}},
-			{d(3, 16), want{55, "yellow", "green", []string{}, []string{"s"}}},
-			{d(4, 1), want{20, "red", "yellow", []string{"s"}, []string{"s"}}},
+			{d(3, 1).Add(time.Hour), want{80, "green", "", []string{}, []string{}}},
+			{d(3, 3), want{80, "green", "green", []string{}, []string{"t"}}},
+			{d(3, 10).Add(time.Hour), want{55, "yellow", "green", []string{"s"}, []string{}}},
+			{d(3, 12).Add(time.Hour), want{55, "yellow", "yellow", []string{"s"}, []string{"s"}}},
+			{d(3, 16), want{55, "yellow", "yellow", []string{}, []string{"s"}}},
+			{d(3, 20).Add(time.Hour), want{20, "red", "yellow", []string{}, []string{"s"}}},
+			{d(4, 1), want{20, "red", "red", []string{"s"}, []string{"s"}}},
 		} {
 			all, err := snapshot.All(ctx, db, c.at)
 			if err != nil {

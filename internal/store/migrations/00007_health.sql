@@ -26,7 +26,9 @@ CREATE TABLE health_current (
 );
 CREATE INDEX health_current_band ON health_current (band);
 
--- One row per account and day; the last recompute of a day wins.
+-- One row per account and day on which its score changed (releases before
+-- 2026-12-03 wrote one every day): the score on a day is the latest row at
+-- or before it. The last recompute of a day wins.
 CREATE TABLE health_scores (
     account_id     TEXT NOT NULL REFERENCES accounts (account_id) ON DELETE CASCADE,
     day            BIGINT NOT NULL,
