@@ -46,6 +46,17 @@
 # new tables), client CPU 5.8-14.6 s, 51-86 MB. Linear, 1 M would take
 # about 55-75 s on SQLite for the same day and 90-110 s for a new day: the
 # 60 s target is not met for the daily run.
+# Measured 2026-12-03 afternoon on a faster 2-core machine (1 M accounts
+# generated in 411 s, 4.5 GB), after the compact contributions, the
+# 256 MiB SQLite map, migration 37 (the recompute's account-keyed tables
+# clustered), scoring on the readers and a history of changes only: at
+# 100,000, SQLite new day 6.2 s / 11.3 s CPU, 149 MB (10.2 s / 17.0 s at
+# the session's start), same day 5.2 s (6.9 s); PostgreSQL first run
+# 87.6 s, new day 10.1 s (18.5 s), same day 7.7 s. At 1,000,000 on SQLite:
+# first run 358 s, 987 MB; new day 67.7-82.8 s, 94-103 s user + 21-31 s
+# system CPU, 257-405 MB (85-99 s before migration 37; 65-72 s with a
+# 2 GiB map, whose file pages took the peak RSS to 2.7 GB); same day
+# 41.9-44.5 s, 632 MB. The 60 s target is not met for the daily run.
 # Usage: bash bench/recompute.sh [ACCOUNTS]   (SKIP_PG=1 for SQLite only)
 # Needs Go, GNU time, and psql for PostgreSQL.
 set -euo pipefail
