@@ -185,11 +185,7 @@ func Run(ctx context.Context, db *store.DB, at time.Time, opts Options) (Result,
 		wg.Go(func() {
 			for b := range work {
 				t0 := time.Now()
-				if b.ids != nil {
-					b.snaps, b.err = r.IDs(ctx, db, b.ids)
-				} else {
-					b.snaps, b.err = r.Between(ctx, db, b.first, b.last)
-				}
+				b.snaps, b.err = read(ctx, db, r, b)
 				if b.err == nil {
 					b.prepare(at, opts.Stages)
 				}
@@ -223,6 +219,32 @@ func Run(ctx context.Context, db *store.DB, at time.Time, opts Options) (Result,
 		return res, listErr
 	}
 	return res, ctx.Err()
+}
+
+// read computes b's snapshots. On SQLite its queries run in one read
+// transaction on one connection: a commit by the writer empties a reader
+// connection's page cache at that connection's next read transaction, so
+// the batch reads its pages again once, not after each query that follows
+// a commit. Its queries also all see the same state.
+func read(ctx context.Context, db *store.DB, r *snapshot.Reader, b *batch) ([]snapshot.Snapshot, error) {
+	var q store.Querier = db
+	if db.Dialect == store.SQLite {
+		conn, err := db.Conn(ctx)
+		if err != nil {
+			return nil, err
+		}
+		defer conn.Close()
+		if _, err := conn.ExecContext(ctx, "BEGIN"); err != nil {
+			return nil, err
+		}
+		// Nothing was written: ending it either way is the same.
+		defer conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
+		q = conn
+	}
+	if b.ids != nil {
+		return r.IDs(ctx, q, b.ids)
+	}
+	return r.Between(ctx, q, b.first, b.last)
 }
 
 // write runs the stages on one read batch in one transaction.

@@ -2,6 +2,7 @@ package recompute_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"reflect"
@@ -208,6 +209,22 @@ func TestRunFailure(t *testing.T) {
 		}
 		if res.Accounts != 4 || res.Batches != 1 {
 			t.Errorf("result %+v", res)
+		}
+		// The readers' read transactions (SQLite) ended, though the run
+		// stopped midway: every pooled connection can begin one of its own.
+		conns := make([]*sql.Conn, 8)
+		for i := range conns {
+			c, err := db.Conn(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			conns[i] = c
+			tx, err := c.BeginTx(ctx, nil)
+			if err != nil {
+				t.Fatalf("connection %d after the run: %v", i, err)
+			}
+			tx.Rollback()
 		}
 	})
 }
