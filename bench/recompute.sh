@@ -53,10 +53,12 @@
 # 100,000, SQLite new day 6.2 s / 11.3 s CPU, 149 MB (10.2 s / 17.0 s at
 # the session's start), same day 5.2 s (6.9 s); PostgreSQL first run
 # 87.6 s, new day 10.1 s (18.5 s), same day 7.7 s. At 1,000,000 on SQLite:
-# first run 358 s, 987 MB; new day 67.7-82.8 s, 94-103 s user + 21-31 s
-# system CPU, 257-405 MB (85-99 s before migration 37; 65-72 s with a
-# 2 GiB map, whose file pages took the peak RSS to 2.7 GB); same day
-# 41.9-44.5 s, 632 MB. The 60 s target is not met for the daily run.
+# first run 358 s, 987 MB; new day 67.7-90 s, 94-110 s user + 21-31 s
+# system CPU, 190-405 MB (85-99 s before migration 37; 65-72 s with a
+# 2 GiB map, whose file pages took the peak RSS to 2.7 GB; a read
+# transaction a batch: 74-78 s against 77-90 s alternating, the machine
+# slowing through the afternoon); same day 41-51 s, 632 MB. The 60 s target
+# is not met for the daily run.
 # Usage: bash bench/recompute.sh [ACCOUNTS]   (SKIP_PG=1 for SQLite only)
 # Needs Go, GNU time, and psql for PostgreSQL.
 set -euo pipefail
