@@ -115,20 +115,10 @@ func GetAccount(ctx context.Context, q store.Querier, accountID string, at time.
 	return h, err
 }
 
-// GetTrend returns accountID's daily score history and its change over 7 and
-// 30 days.
-func GetTrend(ctx context.Context, q store.Querier, accountID string) (Trend, error) {
-	var day int64
-	err := q.QueryRowContext(ctx, `SELECT day FROM health_current WHERE account_id = $1`, accountID).Scan(&day)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return Trend{}, fmt.Errorf("health trend of %s: %w", accountID, err)
-	}
-	return getTrend(ctx, q, accountID, day)
-}
-
-// getTrend is GetTrend through day, the current score's day. The history
-// holds the days on which the score changed; each day between them, and
-// from the last one to day, has the score of the latest one before it.
+// getTrend returns accountID's daily score history through day, the current
+// score's day, and its change over 7 and 30 days. The history holds the days
+// on which the score changed; each day between them, and from the last one
+// to day, has the score of the latest one before it.
 func getTrend(ctx context.Context, q store.Querier, accountID string, through int64) (Trend, error) {
 	rows, err := q.QueryContext(ctx, `SELECT day, model_id, score, band, overridden FROM health_scores WHERE account_id = $1 ORDER BY day`, accountID)
 	if err != nil {

@@ -297,10 +297,11 @@ func TestStage(t *testing.T) {
 		}
 		// A day later than 7 after day 1: change over 7 days = 100 − 73.33.
 		apply(d1.Add(8*24*time.Hour), []snapshot.Snapshot{a, b})
-		tr, err := health.GetTrend(ctx, db, "b")
+		hb, err := health.GetAccount(ctx, db, "b", d1.Add(8*24*time.Hour))
 		if err != nil {
 			t.Fatal(err)
 		}
+		tr := hb.Trend
 		if tr.Change7d == nil || *tr.Change7d != 26.67 || tr.Change30d != nil {
 			t.Errorf("trend change %v %v", tr.Change7d, tr.Change30d)
 		}
