@@ -253,7 +253,9 @@ func (r *Reader) compute(ctx context.Context, q store.Querier, sel selection) ([
 	today := store.Day(t)
 	// Every query has %[1]s where the account condition on its first
 	// column goes; the condition's arguments follow the query's own.
-	each := func(what, query, col string, args []any, scan func(rows *sql.Rows) error) error {
+	// run runs a query for the accounts of sel (each, below, for the
+	// batch's).
+	run := func(sel selection, what, query, col string, args []any, scan func(rows *sql.Rows) error) error {
 		if strings.Contains(query, "%[1]s") {
 			cond, cargs := sel.where(col, len(args))
 			query, args = fmt.Sprintf(query, cond), append(args, cargs...)
@@ -272,6 +274,9 @@ func (r *Reader) compute(ctx context.Context, q store.Querier, sel selection) ([
 			return fmt.Errorf("snapshot: %s: %w", what, err)
 		}
 		return nil
+	}
+	each := func(what, query, col string, args []any, scan func(rows *sql.Rows) error) error {
+		return run(sel, what, query, col, args, scan)
 	}
 
 	var out []Snapshot
@@ -395,14 +400,16 @@ func (r *Reader) compute(ctx context.Context, q store.Querier, sel selection) ([
 	err = each("usage", usageQuery, "a.account_id", []any{today}, func(rows *sql.Rows) error {
 		var id string
 		var all float64
+		var last int64
 		var list sql.NullString
-		if err := rows.Scan(&id, &all, &list); err != nil {
+		if err := rows.Scan(&id, &all, &last, &list); err != nil {
 			return err
 		}
 		s := get(id)
 		if s == nil {
 			return nil
 		}
+		s.DaysSinceActivity = int(today - last)
 		recent, last28, err := addUsage(s, list.String, cfg.login)
 		if err != nil {
 			return fmt.Errorf("account %s: %w", id, err)
@@ -414,35 +421,55 @@ func (r *Reader) compute(ctx context.Context, q store.Querier, sel selection) ([
 	if err != nil {
 		return nil, err
 	}
-	// One index seek per account (the rollup's key starts with account and
-	// day) instead of a pass over the whole history.
-	setupDay, args := `(SELECT u.day FROM usage_daily u WHERE u.account_id = a.account_id AND u.event = $2 AND u.day <= $1 ORDER BY u.day LIMIT 1)`, []any{today, cfg.setup}
-	if !r.setupSeen {
-		setupDay, args = `CAST(NULL AS INTEGER)`, args[:1]
+	// The last activity of the accounts idle in those 60 days: one index
+	// seek each (the rollup's key starts with account and day), by id. The
+	// usage read found it for the others; a seek for every account, as
+	// this was once, took a fifteenth of a recompute's reading.
+	var idle []string
+	for i := range out {
+		if out[i].DaysSinceActivity < 0 {
+			idle = append(idle, out[i].AccountID)
+		}
 	}
-	err = each("last activity", `SELECT a.account_id,
-			(SELECT MAX(u.day) FROM usage_daily u WHERE u.account_id = a.account_id AND u.day <= $1), `+setupDay+`
-		FROM accounts a WHERE %[1]s`, "a.account_id", args, func(rows *sql.Rows) error {
-		var id string
-		var last, setup sql.NullInt64
-		if err := rows.Scan(&id, &last, &setup); err != nil {
-			return err
-		}
-		s := get(id)
-		if s == nil {
+	for c := range slices.Chunk(idle, store.MaxInList) {
+		err = run(selection{ids: c}, "last activity", `SELECT a.account_id,
+				(SELECT MAX(u.day) FROM usage_daily u WHERE u.account_id = a.account_id AND u.day <= $1)
+			FROM accounts a WHERE %[1]s`, "a.account_id", []any{today}, func(rows *sql.Rows) error {
+			var id string
+			var last sql.NullInt64
+			if err := rows.Scan(&id, &last); err != nil {
+				return err
+			}
+			if s := get(id); s != nil && last.Valid {
+				s.DaysSinceActivity = int(today - last.Int64)
+			}
 			return nil
+		})
+		if err != nil {
+			return nil, err
 		}
-		if last.Valid {
-			s.DaysSinceActivity = int(today - last.Int64)
+	}
+	// The first setup event: one seek per account to the start of its
+	// history, and a read of all of it for an account that has none, so
+	// only when some rollup row may be of that event.
+	if r.setupSeen {
+		err = each("setup", `SELECT a.account_id, (SELECT u.day FROM usage_daily u
+				WHERE u.account_id = a.account_id AND u.event = $2 AND u.day <= $1 ORDER BY u.day LIMIT 1)
+			FROM accounts a WHERE %[1]s`, "a.account_id", []any{today, cfg.setup}, func(rows *sql.Rows) error {
+			var id string
+			var setup sql.NullInt64
+			if err := rows.Scan(&id, &setup); err != nil {
+				return err
+			}
+			if s := get(id); s != nil && setup.Valid {
+				s.SetupDone = true
+				s.DaysToSetup = max(0, int(setup.Int64-store.Day(signup[id])))
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
 		}
-		if setup.Valid {
-			s.SetupDone = true
-			s.DaysToSetup = max(0, int(setup.Int64-store.Day(signup[id])))
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
 	}
 	// Grouped by a.account_id, the outer loop's column, which SQLite knows
 	// comes in order: grouped by u.account_id, it sorted the batch's rows
@@ -611,8 +638,9 @@ func (r *Reader) compute(ctx context.Context, q store.Querier, sel selection) ([
 }
 
 // usageQuery reads the usage of the accounts %[1]s selects in the 60 days
-// to day $1: the total count, and a list of the rows of the last 30 days,
-// which addUsage sums by event.
+// to day $1: the total count, the last day with usage, and a list of the
+// rows of the last 30 days, which addUsage sums by event. An account with
+// no usage in the 60 days has no row.
 //
 // Summing them by event in SQL (GROUP BY account and event) made SQLite
 // sort the rows, for they come in the key's order (account, day, event):
@@ -620,7 +648,7 @@ func (r *Reader) compute(ctx context.Context, q store.Querier, sel selection) ([
 // time. Grouped by account alone, as the accounts come, nothing is sorted;
 // string_agg is group_concat on SQLite (3.44 and later) and is the same
 // text on PostgreSQL. TestUsagePlan checks the plan.
-const usageQuery = `SELECT a.account_id, SUM(u.count),
+const usageQuery = `SELECT a.account_id, SUM(u.count), MAX(u.day),
 			string_agg(CASE WHEN u.day > $1 - 30 THEN
 				octet_length(u.event) || ':' || u.event || (CASE WHEN u.day > $1 - 28 THEN '+' ELSE '-' END) || u.count END, ',')
 		FROM accounts a CROSS JOIN usage_daily u

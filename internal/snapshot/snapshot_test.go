@@ -206,3 +206,65 @@ func TestUsageEventNames(t *testing.T) {
 		}
 	})
 }
+
+// TestDaysSinceActivity: the last activity comes from the usage read for an
+// account active in the 60 days and from a seek of its own for one that
+// is not; the same by id (Get), by key range (Between) and for all.
+func TestDaysSinceActivity(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		at := day(2024, 6, 30).Add(12 * time.Hour)
+		today := store.Day(at.Unix())
+		cases := []struct {
+			id   string
+			ago  []int64 // days before today with usage
+			want int
+		}{
+			{"a-today", []int64{0, 40}, 0},
+			{"b-recent", []int64{3, 70}, 3},
+			{"c-edge", []int64{59}, 59},          // the 60 days' first
+			{"d-just-out", []int64{60, 200}, 60}, // the day before them
+			{"e-old", []int64{75}, 75},
+			{"f-none", nil, -1},
+			{"g-future", []int64{-2}, -1}, // after the snapshot's day
+		}
+		for _, c := range cases {
+			if err := account.Upsert(ctx, db, account.Account{ID: c.id, Name: c.id}); err != nil {
+				t.Fatal(err)
+			}
+			var counts []usage.DailyCount
+			for _, ago := range c.ago {
+				counts = append(counts, usage.DailyCount{Day: today - ago, Event: "login", Count: 1})
+			}
+			if err := usage.AddRollups(ctx, db, c.id, counts, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		r, err := snapshot.NewReader(ctx, db, at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		between, err := r.Between(ctx, db, "a", "z")
+		if err != nil {
+			t.Fatal(err)
+		}
+		all, err := snapshot.All(ctx, db, at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(between) != len(cases) || len(all) != len(cases) {
+			t.Fatalf("%d snapshots between, %d in all; want %d", len(between), len(all), len(cases))
+		}
+		for i, c := range cases {
+			one, err := snapshot.Get(ctx, db, c.id, at)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for how, s := range map[string]snapshot.Snapshot{"Get": one, "Between": between[i], "All": all[i]} {
+				if s.AccountID != c.id || s.DaysSinceActivity != c.want {
+					t.Errorf("%s: %s: days since activity %d, want %d", how, s.AccountID, s.DaysSinceActivity, c.want)
+				}
+			}
+		}
+	})
+}
