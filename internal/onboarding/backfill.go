@@ -64,7 +64,22 @@ func (st *Stage) backfill(ctx context.Context, q store.Querier, at time.Time) er
 		return fmt.Errorf("onboarding backfill: %w", err)
 	}
 	e := &evaluator{def: c, reader: st.reader}
+	// Results are written as they come, a few thousand at a time: held
+	// until the end, a first run's million of them (with the pending
+	// accounts) took the recompute's memory past its gigabyte. A result
+	// written is final, and no account is evaluated twice, so the later
+	// reads see the same data either way.
 	var out []result
+	now := time.Now().Unix()
+	flush := func(least int) error {
+		if len(out) < least || len(out) == 0 {
+			return nil
+		}
+		st.Backfilled += len(out)
+		err := saveResults(ctx, q, out, now)
+		out = out[:0]
+		return err
+	}
 	starts := map[int64][]*pending{}
 	first, end := int64(1<<62), int64(-1<<62)
 	for _, d := range sortedDays(byLast) {
@@ -93,7 +108,11 @@ func (st *Stage) backfill(ctx context.Context, q store.Querier, at time.Time) er
 				}
 				out = append(out, r)
 			}
+			if err := flush(backfillFlush); err != nil {
+				return err
+			}
 		}
+		delete(byLast, d)
 	}
 	var active []*pending
 	for d := first; d <= end; d++ {
@@ -114,13 +133,20 @@ func (st *Stage) backfill(ctx context.Context, q store.Querier, at time.Time) er
 						status: resultCompleted, completedDay: d, checkedDay: d - 1})
 				}
 			}
+			if err := flush(backfillFlush); err != nil {
+				return err
+			}
 		}
+		delete(starts, d)
 		active = slices.DeleteFunc(active, func(p *pending) bool { return found[p.id] })
 	}
 	st.Failures += e.failures
-	st.Backfilled += len(out)
-	return saveResults(ctx, q, out, time.Now().Unix())
+	return flush(0)
 }
+
+// backfillFlush is how many results the backfill holds before writing
+// them.
+var backfillFlush = 4096
 
 func sortedDays(m map[int64][]*pending) []int64 {
 	days := make([]int64, 0, len(m))
