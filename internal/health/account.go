@@ -49,7 +49,8 @@ type AccountHealth struct {
 }
 
 // GetAccount returns accountID's stored health as of at (for the override in
-// force), or ErrNotFound before its first score.
+// force), or ErrNotFound for an unknown account or one without a score yet
+// (the message says which).
 func GetAccount(ctx context.Context, q store.Querier, accountID string, at time.Time) (AccountHealth, error) {
 	h := AccountHealth{AccountID: accountID}
 	var day int64
@@ -59,7 +60,15 @@ func GetAccount(ctx context.Context, q store.Querier, accountID string, at time.
 		FROM health_current WHERE account_id = $1`, accountID).
 		Scan(&h.ModelID, &h.Score, &h.Band, &h.PreviousBand, &day, &h.ComputedScore, &overridden, &contrib)
 	if errors.Is(err, sql.ErrNoRows) {
-		return h, fmt.Errorf("health of %s: no score yet: %w", accountID, ErrNotFound)
+		var known int
+		err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM accounts WHERE account_id = $1`, accountID).Scan(&known)
+		switch {
+		case err != nil:
+			return h, fmt.Errorf("health of %s: %w", accountID, err)
+		case known == 0:
+			return h, fmt.Errorf("health of %s: no such account: %w", accountID, ErrNotFound)
+		}
+		return h, fmt.Errorf("health of %s: no score yet (none before the first recompute that includes it): %w", accountID, ErrNotFound)
 	}
 	if err != nil {
 		return h, fmt.Errorf("health of %s: %w", accountID, err)

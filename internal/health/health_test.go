@@ -695,3 +695,17 @@ func TestBacktest(t *testing.T) {
 		}
 	})
 }
+
+// TestGetAccountNotFound: no score, for an unknown account and for one not
+// yet scored, each said so.
+func TestGetAccountNotFound(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		mustAccounts(t, db, "a")
+		for id, want := range map[string]string{"a": "health of a: no score yet", "nope": "health of nope: no such account"} {
+			_, err := health.GetAccount(context.Background(), db, id, time.Now())
+			if !errors.Is(err, health.ErrNotFound) || !strings.HasPrefix(err.Error(), want) {
+				t.Errorf("%s: %v, want ErrNotFound saying %q", id, err, want)
+			}
+		}
+	})
+}

@@ -335,8 +335,9 @@ func registerHealth(s *Server, api huma.API) {
 		OperationID: "get-account-health", Method: http.MethodGet, Path: "/accounts/{account_id}/health", Tags: tags,
 		Summary: "An account's health",
 		Description: "The current score and band (an override's when one is in force), the model, each measure's " +
-			"contribution, what changed since the previous day's score, the override and the daily history with " +
-			"its change over 7 and 30 days. 404 before the first recompute.",
+			"contribution, what changed since the previous score (the one the current score replaced), the override " +
+			"and the daily history with its change over 7 and 30 days. 404 for an unknown account and before " +
+			"the account's first recompute.",
 		Errors: []int{http.StatusNotFound},
 	}, func(ctx context.Context, in *accountHealthInput) (*accountHealthOutput, error) {
 		h, err := health.GetAccount(ctx, s.db, in.AccountID, time.Now())
