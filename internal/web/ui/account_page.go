@@ -61,6 +61,9 @@ type accountView struct {
 	HasStage               bool
 	Health                 *health.AccountHealth
 	HealthDay, PreviousDay string // the days of the score and of the one before, formatted
+	// FirstDay is the day of the first score, formatted, when the score
+	// has not changed since and that was before the score's day.
+	FirstDay               string
 	HealthChart            *chart.Chart
 	Pulling                []pull
 	Churn                  *churn.CurrentRisk
@@ -303,6 +306,8 @@ func (a *accountsArea) healthView(ctx context.Context, q store.Querier, l *Local
 	v.HealthDay = formatDay(l, h.Day)
 	if h.Previous != nil {
 		v.PreviousDay = formatDay(l, h.Previous.Day)
+	} else if len(h.Trend.History) > 1 {
+		v.FirstDay = formatDay(l, h.Trend.History[0].Day)
 	}
 	for _, c := range h.Contributions {
 		if lost := c.Share*100 - c.Points; c.Applied && c.Score < 50 && lost > 0 {

@@ -500,6 +500,30 @@ func testAccountPage(t *testing.T, db *store.DB) {
 		}
 	})
 
+	// The history keeps the days a score changed: a score unchanged since
+	// its first, days ago, says so rather than reading as a first score.
+	t.Run("unchanged score", func(t *testing.T) {
+		var one string
+		var first int64
+		if err := s.db.QueryRow(`SELECT h.account_id, MIN(h.day) FROM health_scores h GROUP BY h.account_id
+			HAVING COUNT(*) = 1 ORDER BY h.account_id LIMIT 1`).Scan(&one, &first); err != nil {
+			t.Fatalf("an account scored once: %v", err)
+		}
+		b := s.as(t, user.RoleViewer)
+		if body := b.get("/accounts/" + one).Body; !strings.Contains(body, "This is the first score.") {
+			t.Errorf("a first score's page lacks %q", "This is the first score.")
+		}
+		if _, err := s.db.Exec(`UPDATE health_current SET day = day + 3 WHERE account_id = $1`, one); err != nil {
+			t.Fatal(err)
+		}
+		defer s.db.Exec(`UPDATE health_current SET day = day - 3 WHERE account_id = $1`, one)
+		body := b.get("/accounts/" + one).Body
+		want := "Unchanged since the first score, on " + time.Unix(first*86400, 0).UTC().Format("2 Jan 2006") + "."
+		if !strings.Contains(body, want) || strings.Contains(body, "This is the first score.") {
+			t.Errorf("three days after an unchanged first score, the page lacks %q", want)
+		}
+	})
+
 	t.Run("japanese", func(t *testing.T) {
 		b := s.as(t, user.RoleAdmin) // the other subtests need csm@ in English
 		b.submit("/me", "/me/language", url.Values{"language": {"ja"}, "next": {"/me"}})
