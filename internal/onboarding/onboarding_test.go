@@ -437,68 +437,73 @@ func TestOpen(t *testing.T) {
 }
 
 // TestBackfill: a first run after every window closed evaluates each
-// account once from the start (the backfill), whether its results are
-// written at the end or a few at a time as they come.
+// account once from the start (the backfill) and stores the results, so
+// that the batches evaluate none again, whether they are written in one lot
+// or two at a time.
 func TestBackfill(t *testing.T) {
-	for _, flush := range []int{4096, 1} {
-		storetest.Each(t, func(t *testing.T, db *store.DB) {
-			defer onboarding.SetBackfillFlush(flush)()
-			save(t, db, "setup_done", "", 30)
-			type want struct {
-				status    string
-				completed string // the completion date, "" when none
-			}
-			cases := map[string]struct {
-				signup int // days after S
-				setup  []int
-				want   want
-			}{
-				"early":    {0, []int{5, 40}, want{"completed", "2024-01-06"}},
-				"last-day": {3, []int{29}, want{"completed", "2024-02-02"}},
-				"late":     {7, []int{30}, want{"overdue", ""}},
-				"never":    {0, nil, want{"overdue", ""}},
-				"first":    {7, []int{0}, want{"completed", "2024-01-08"}},
-			}
-			for id, c := range cases {
-				addAccount(t, db, id, signup.AddDate(0, 0, c.signup), map[string][]int{"setup_completed": c.setup})
-			}
-			st := run(t, db, dayAt(100), nil)
-			// The batch finds every result stored and final, so evaluates
-			// none again.
-			if st.Backfilled != len(cases) || st.Evaluated != 0 {
-				t.Errorf("flush %d: %d backfilled and %d evaluated, want %d and 0", flush, st.Backfilled, st.Evaluated, len(cases))
-			}
-			stored := map[string]string{}
-			rows, err := db.QueryContext(context.Background(), `SELECT account_id, status FROM onboarding_results`)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for rows.Next() {
-				var id, status string
-				if err := rows.Scan(&id, &status); err != nil {
-					t.Fatal(err)
-				}
-				stored[id] = status
-			}
-			if err := rows.Err(); err != nil {
-				t.Fatal(err)
-			}
-			rows.Close()
-			for id, c := range cases {
-				if w := map[string]string{"completed": "completed", "overdue": "missed"}[c.want.status]; stored[id] != w {
-					t.Errorf("flush %d: %s stored as %q, want %q", flush, id, stored[id], w)
-				}
-			}
-			for id, c := range cases {
-				s := status(t, db, id, dayAt(100))
-				got := want{status: s.Status}
-				if s.CompletedDate != nil {
-					got.completed = *s.CompletedDate
-				}
-				if got != c.want || s.Final != (c.want.status != "in_progress") {
-					t.Errorf("flush %d: %s = %+v, want %+v", flush, id, s, c.want)
-				}
-			}
-		})
+	for _, flush := range []int{1 << 16, 2} {
+		testBackfill(t, flush)
 	}
+}
+
+func testBackfill(t *testing.T, flush int) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		defer onboarding.SetBackfillFlush(flush)()
+		save(t, db, "setup_done", "", 30)
+		type want struct {
+			status    string
+			completed string // the completion date, "" when none
+		}
+		cases := map[string]struct {
+			signup int // days after S
+			setup  []int
+			want   want
+		}{
+			"early":    {0, []int{5, 40}, want{"completed", "2024-01-06"}},
+			"last-day": {3, []int{29}, want{"completed", "2024-02-02"}},
+			"late":     {7, []int{30}, want{"overdue", ""}},
+			"never":    {0, nil, want{"overdue", ""}},
+			"first":    {7, []int{0}, want{"completed", "2024-01-08"}},
+		}
+		for id, c := range cases {
+			addAccount(t, db, id, signup.AddDate(0, 0, c.signup), map[string][]int{"setup_completed": c.setup})
+		}
+		st := run(t, db, dayAt(100), nil)
+		// The batch finds every result stored and final, so evaluates
+		// none again.
+		if st.Backfilled != len(cases) || st.Evaluated != 0 {
+			t.Errorf("flush %d: %d backfilled and %d evaluated, want %d and 0", flush, st.Backfilled, st.Evaluated, len(cases))
+		}
+		stored := map[string]string{}
+		rows, err := db.QueryContext(context.Background(), `SELECT account_id, status FROM onboarding_results`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			var id, status string
+			if err := rows.Scan(&id, &status); err != nil {
+				t.Fatal(err)
+			}
+			stored[id] = status
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		rows.Close()
+		for id, c := range cases {
+			if w := map[string]string{"completed": "completed", "overdue": "missed"}[c.want.status]; stored[id] != w {
+				t.Errorf("flush %d: %s stored as %q, want %q", flush, id, stored[id], w)
+			}
+		}
+		for id, c := range cases {
+			s := status(t, db, id, dayAt(100))
+			got := want{status: s.Status}
+			if s.CompletedDate != nil {
+				got.completed = *s.CompletedDate
+			}
+			if got != c.want || s.Final != (c.want.status != "in_progress") {
+				t.Errorf("flush %d: %s = %+v, want %+v", flush, id, s, c.want)
+			}
+		}
+	})
 }
