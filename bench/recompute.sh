@@ -59,6 +59,16 @@
 # transaction a batch: 74-78 s against 77-90 s alternating, the machine
 # slowing through the afternoon); same day 41-51 s, 632 MB. The 60 s target
 # is not met for the daily run.
+# Measured late on 2026-12-03, after the onboarding backfill wrote its
+# results in sorted lots and this script stopped replacing the segments
+# before each run (which had the timed run undo ~600,000 memberships): at
+# 1,000,000 on SQLite, first run 386.8 s / 421 s CPU, peak RSS 830 MB
+# (268 s and 1235 MB before); new day 70.7-72.2 s / 121-124 s CPU, 241 MB;
+# same day 52.0-57.2 s, 615 MB. PostgreSQL at 1,000,000 (383 s to
+# generate): first run 1906 s (onboarding's backfill 1440 s; the binary
+# before the lots), 907 MB; new day 102.4 s, client CPU 50 s, 91 MB; same
+# day 86.9 s, client CPU 41 s, 84 MB. The 60 s target is not met for the
+# daily run.
 # Usage: bash bench/recompute.sh [ACCOUNTS]   (SKIP_PG=1 for SQLite only, SKIP_SQLITE=1 for PostgreSQL only)
 # Needs Go, GNU time, and psql for PostgreSQL.
 set -euo pipefail
