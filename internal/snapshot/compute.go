@@ -424,7 +424,7 @@ func (r *Reader) compute(ctx context.Context, q store.Querier, sel selection) ([
 	// The last activity of the accounts idle in those 60 days: one index
 	// seek each (the rollup's key starts with account and day), by id. The
 	// usage read found it for the others; a seek for every account, as
-	// this was once, took a fifteenth of a recompute's reading.
+	// this was once, took about 2.5 s of CPU at a million accounts.
 	var idle []string
 	for i := range out {
 		if out[i].DaysSinceActivity < 0 {
