@@ -254,6 +254,9 @@ type HealthShowCmd struct {
 
 // Run prints the health.
 func (c HealthShowCmd) Run(ctx context.Context, g *Globals) error {
+	if c.Account == "" {
+		return UsageError{errors.New("<account>: an empty account id")}
+	}
 	db, err := g.open(ctx)
 	if err != nil {
 		return err

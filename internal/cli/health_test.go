@@ -49,6 +49,11 @@ func TestHealthCommands(t *testing.T) {
 	if code, out, _ := run(t, "health", "show", "A1", "--db", db); code != 0 || !strings.HasPrefix(out, "A1: 100.0 green (model default, 2024-06-01)") {
 		t.Errorf("show: %d %q", code, out)
 	}
+	for id, want := range map[string]string{"nope": "health of nope: no such account", "": "<account>: an empty account id"} {
+		if code, _, stderr := run(t, "health", "show", id, "--db", db); code == 0 || !strings.Contains(stderr, want) {
+			t.Errorf("show %q: %d %q, want %q", id, code, stderr, want)
+		}
+	}
 	if code, _, stderr := run(t, "health", "override", "A1", "--band", "red", "--db", db); code != 1 || !strings.Contains(stderr, "a reason is required") {
 		t.Errorf("override without reason: %d %q", code, stderr)
 	}
