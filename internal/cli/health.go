@@ -56,7 +56,7 @@ func (c HealthRecomputeCmd) Run(ctx context.Context, g *Globals) error {
 	res := recomputeResult{Bands: map[string]int{health.Green: 0, health.Yellow: 0, health.Red: 0}}
 	// The whole pipeline, as the server's job does: segments and
 	// playbooks read the new scores.
-	stages, err := cliStages(ctx, db)
+	stages, err := cliStages(ctx, db, false)
 	if err != nil {
 		return fmt.Errorf("health recompute: %w", err)
 	}

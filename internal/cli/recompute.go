@@ -66,8 +66,8 @@ func queueRecomputeAll(ctx context.Context, db *store.DB) error {
 
 // cliStages are the stages of a recompute run from the command line: its
 // deliveries go to the job queue (a client that only inserts), which the
-// server's workers run.
-func cliStages(ctx context.Context, db *store.DB) ([]recompute.Stage, error) {
+// server's workers run. partial: a run of some accounts (--accounts).
+func cliStages(ctx context.Context, db *store.DB, partial bool) ([]recompute.Stage, error) {
 	if err := jobs.Migrate(ctx, db); err != nil {
 		return nil, err
 	}
@@ -75,7 +75,7 @@ func cliStages(ctx context.Context, db *store.DB) ([]recompute.Stage, error) {
 	if err != nil {
 		return nil, err
 	}
-	return pipeline(queueDeliveries(j))(ctx, db, false)
+	return pipeline(queueDeliveries(j))(ctx, db, partial)
 }
 
 // Run recomputes and prints what it did: accounts, seconds, per stage.
@@ -98,7 +98,7 @@ func (c RecomputeCmd) Run(ctx context.Context, g *Globals) error {
 		return err
 	}
 	defer db.Close()
-	stages, err := cliStages(ctx, db)
+	stages, err := cliStages(ctx, db, len(c.Accounts) > 0)
 	if err != nil {
 		return err
 	}

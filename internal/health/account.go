@@ -21,7 +21,7 @@ type Point struct {
 
 // Trend is an account's daily history and its recent change.
 type Trend struct {
-	History []Point `json:"history" doc:"One point a day, oldest first, from the first score through the current one's day: the score in force that day."`
+	History []Point `json:"history" doc:"One point a day, oldest first, from the first score through as_of: the score in force that day."`
 	// Change7d and Change30d are the latest score less the score of 7 and 30
 	// days before it (the latest at or before that day); nil when there is none.
 	Change7d  *float64 `json:"change_7d"`
@@ -34,10 +34,11 @@ type AccountHealth struct {
 	ModelID       string         `json:"model_id"`
 	Score         float64        `json:"score" doc:"The effective score: the override's when one is in force."`
 	Band          string         `json:"band"`
-	PreviousBand  string         `json:"previous_band" doc:"The band of the latest score of an earlier day; empty when none."`
+	PreviousBand  string         `json:"previous_band" doc:"The band in force the day before as_of (the band of the latest score of an earlier day); empty when none."`
 	BandChanged   bool           `json:"band_changed"`
 	ComputedScore float64        `json:"computed_score" doc:"What the model said."`
-	Day           string         `json:"day" doc:"The day of the score."`
+	Day           string         `json:"day" doc:"The day the score and its explanation were computed (the measures' values are that day's). A daily recompute keeps the score of an account whose score, band and measure scores did not change; as_of says through which day."`
+	AsOf          string         `json:"as_of" doc:"The latest day the account was scored: the score has been the same from day through as_of."`
 	Overridden    bool           `json:"overridden"`
 	Override      *Override      `json:"override,omitempty" doc:"The override in force now."`
 	Contributions []Contribution `json:"contributions"`
@@ -73,7 +74,14 @@ func GetAccount(ctx context.Context, q store.Querier, accountID string, at time.
 	if err != nil {
 		return h, fmt.Errorf("health of %s: %w", accountID, err)
 	}
-	h.Day, h.Overridden = store.DayString(day), overridden == 1
+	through, ok, err := ScoredThrough(ctx, q)
+	if err != nil {
+		return h, fmt.Errorf("health of %s: %w", accountID, err)
+	}
+	if !ok || through < day {
+		through = day
+	}
+	h.Day, h.AsOf, h.Overridden = store.DayString(day), store.DayString(through), overridden == 1
 	h.BandChanged = h.PreviousBand != "" && h.PreviousBand != h.Band
 	if h.Contributions, err = parseContributions(contrib); err != nil {
 		return h, fmt.Errorf("health of %s: stored contributions: %w", accountID, err)
@@ -120,14 +128,14 @@ func GetAccount(ctx context.Context, q store.Querier, accountID string, at time.
 	if h.Changes == nil {
 		h.Changes = []Change{}
 	}
-	h.Trend, err = getTrend(ctx, q, accountID, day)
+	h.Trend, err = getTrend(ctx, q, accountID, through)
 	return h, err
 }
 
-// getTrend returns accountID's daily score history through day, the current
-// score's day, and its change over 7 and 30 days. The history holds the days
+// getTrend returns accountID's daily score history through the day it was
+// last scored, and its change over 7 and 30 days. The history holds the days
 // on which the score changed; each day between them, and from the last one
-// to day, has the score of the latest one before it.
+// to through, has the score of the latest one before it.
 func getTrend(ctx context.Context, q store.Querier, accountID string, through int64) (Trend, error) {
 	rows, err := q.QueryContext(ctx, `SELECT day, model_id, score, band, overridden FROM health_scores WHERE account_id = $1 ORDER BY day`, accountID)
 	if err != nil {

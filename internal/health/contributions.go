@@ -106,3 +106,48 @@ func parseContribution(s string) (Contribution, string, error) {
 	}
 	return c, s[end+1:], nil
 }
+
+// sameBesidesValues reports whether a and b, stored explanations, differ at
+// most in their measures' values: the same measures, applied alike, with
+// the same scores, weights, shares and points. A daily run keeps the row of
+// a score explained the same way (see Stage). Anything but two well-formed
+// compact forms compares whole.
+func sameBesidesValues(a, b string) bool {
+	if a == b || a == "" || b == "" || a[0] != compactMark || b[0] != compactMark {
+		return a == b
+	}
+	a, b = a[1:], b[1:]
+	for a != "" && b != "" {
+		ha, ta, ra, ok := splitValue(a)
+		if !ok {
+			return false
+		}
+		hb, tb, rb, ok := splitValue(b)
+		if !ok || ha != hb || ta != tb {
+			return false
+		}
+		a, b = ra, rb
+	}
+	return a == b
+}
+
+// splitValue cuts the first measure of a compact explanation around its
+// value: head is "LEN:MEASURE,APPLIED,", tail ",SCORE,WEIGHT,SHARE,POINTS;"
+// and rest the measures after it.
+func splitValue(s string) (head, tail, rest string, ok bool) {
+	colon := strings.IndexByte(s, ':')
+	if colon < 1 {
+		return "", "", "", false
+	}
+	n, err := strconv.Atoi(s[:colon])
+	h := colon + 1 + n + 3 // the name, then ",A,"
+	if err != nil || n < 0 || h > len(s) {
+		return "", "", "", false
+	}
+	v := strings.IndexByte(s[h:], ',')
+	end := strings.IndexByte(s[h:], ';')
+	if v < 0 || end < v {
+		return "", "", "", false
+	}
+	return s[:h], s[h+v : h+end+1], s[h+end+1:], true
+}

@@ -95,3 +95,63 @@ func TestParseContributionsMalformed(t *testing.T) {
 		}
 	}
 }
+
+// TestSameBesidesValues: two explanations that differ only in the
+// measures' values are the same to the daily run; any other difference
+// (a score, weight, share, points, applied flag, name or measure more) is
+// not, nor is anything but the compact form unless equal.
+func TestSameBesidesValues(t *testing.T) {
+	base := []Contribution{
+		{Measure: "Tenure", Applied: true, Value: 412, Score: 100, Weight: 1, Share: 0.25, Points: 25},
+		{Measure: "a,b;c:d", Applied: true, Value: 3, Score: 60, Weight: 3, Share: 0.75, Points: 45},
+		{Measure: "CSM sentiment", Applied: false, Weight: 6},
+	}
+	compact := func(cs []Contribution) string {
+		b, err := appendContributions(nil, cs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	with := func(change func(cs []Contribution) []Contribution) string {
+		return compact(change(append([]Contribution(nil), base...)))
+	}
+	js, _ := json.Marshal(base)
+	tests := []struct {
+		name string
+		b    string
+		same bool
+	}{
+		{"identical", compact(base), true},
+		{"one value", with(func(cs []Contribution) []Contribution { cs[0].Value = 413; return cs }), true},
+		{"every value", with(func(cs []Contribution) []Contribution {
+			cs[0].Value, cs[1].Value, cs[2].Value = 1e21, -0.125, 7
+			return cs
+		}), true},
+		{"a score", with(func(cs []Contribution) []Contribution { cs[1].Score = 61; return cs }), false},
+		{"the points", with(func(cs []Contribution) []Contribution { cs[1].Points = 45.01; return cs }), false},
+		{"a weight", with(func(cs []Contribution) []Contribution { cs[0].Weight = 2; return cs }), false},
+		{"a share", with(func(cs []Contribution) []Contribution { cs[0].Share = 0.3; return cs }), false},
+		{"applied", with(func(cs []Contribution) []Contribution { cs[2].Applied = true; return cs }), false},
+		{"a name", with(func(cs []Contribution) []Contribution { cs[1].Measure = "a,b;c:e"; return cs }), false},
+		{"a measure more", with(func(cs []Contribution) []Contribution { return append(cs, Contribution{Measure: "NPS"}) }), false},
+		{"a measure fewer", with(func(cs []Contribution) []Contribution { return cs[:2] }), false},
+		{"none", compact(nil), false},
+		{"JSON", string(js), false},
+		{"truncated", compact(base)[:20], false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			a := compact(base)
+			if got := sameBesidesValues(a, tc.b); got != tc.same {
+				t.Errorf("sameBesidesValues(%q, %q) = %v, want %v", a, tc.b, got, tc.same)
+			}
+			if got := sameBesidesValues(tc.b, a); got != tc.same {
+				t.Errorf("sameBesidesValues(%q, %q) = %v, want %v (reversed)", tc.b, a, got, tc.same)
+			}
+		})
+	}
+	if !sameBesidesValues(string(js), string(js)) || sameBesidesValues("~6:Tenure,1,5", "~6:Tenure,1,6") {
+		t.Error("equal JSON differs, or malformed compact forms compare the same")
+	}
+}

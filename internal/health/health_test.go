@@ -318,6 +318,110 @@ func TestStage(t *testing.T) {
 	})
 }
 
+// TestStageKeepsUnchangedScores: a daily (full) run leaves an account's
+// current row alone when only its measures' values moved, rewrites it when
+// the score or the previous band changed, and records the day it scored
+// everyone through, which the account's health reads as as_of and its
+// trend runs to. A partial run rewrites the values too.
+func TestStageKeepsUnchangedScores(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		mustAccounts(t, db, "a", "b")
+		if _, err := health.SaveModel(ctx, db, testModel(), true); err != nil {
+			t.Fatal(err)
+		}
+		d1 := day(2025, 3, 1).Add(9 * time.Hour)
+		on := func(n int) time.Time { return d1.Add(time.Duration(n-1) * 24 * time.Hour) }
+		run := func(n int, partial bool, snaps ...snapshot.Snapshot) []snapshot.Snapshot {
+			t.Helper()
+			st, err := health.NewStage(ctx, db)
+			if err != nil {
+				t.Fatal(err)
+			}
+			st.Partial = partial
+			if err := st.Apply(ctx, db, on(n), snaps); err != nil {
+				t.Fatal(err)
+			}
+			if err := st.Finish(ctx, db, on(n)); err != nil {
+				t.Fatal(err)
+			}
+			return snaps
+		}
+		rowDay := func(id string) string {
+			t.Helper()
+			var d int64
+			if err := db.QueryRowContext(ctx, `SELECT day FROM health_current WHERE account_id = $1`, id).Scan(&d); err != nil {
+				t.Fatal(err)
+			}
+			return store.DayString(d)
+		}
+		tenure := func(h health.AccountHealth) float64 {
+			for _, c := range h.Contributions {
+				if c.Measure == "Tenure" {
+					return c.Value
+				}
+			}
+			return -1
+		}
+		// a: seats clamp to 100, tenure 90+ is 50: 83.33 green every day.
+		// b: 40 yellow, then 23.33 red from day 2 on.
+		run(1, false, snapshot.Snapshot{AccountID: "a", SeatUtilization: 0.6, TenureDays: 100}, snapshot.Snapshot{AccountID: "b", SeatUtilization: 0.3, TenureDays: 10})
+		run(2, false, snapshot.Snapshot{AccountID: "a", SeatUtilization: 0.7, TenureDays: 101}, snapshot.Snapshot{AccountID: "b", SeatUtilization: 0.2, TenureDays: 11})
+		run(3, false, snapshot.Snapshot{AccountID: "a", SeatUtilization: 0.8, TenureDays: 102}, snapshot.Snapshot{AccountID: "b", SeatUtilization: 0.2, TenureDays: 12})
+		snaps := run(4, false, snapshot.Snapshot{AccountID: "a", SeatUtilization: 0.9, TenureDays: 103}, snapshot.Snapshot{AccountID: "b", SeatUtilization: 0.2, TenureDays: 13})
+		if snaps[0].HealthBandPrevious != "green" || snaps[1].HealthScore != 23.33 || snaps[1].HealthBand != "red" || snaps[1].HealthBandPrevious != "red" {
+			t.Errorf("day 4's snapshots: %+v", snaps)
+		}
+		// a's row: day 2, when its previous band became green (none on
+		// day 1); b's: day 3, when its previous band became red.
+		if a, b := rowDay("a"), rowDay("b"); a != "2025-03-02" || b != "2025-03-03" {
+			t.Errorf("current rows of days %s and %s, want 2025-03-02 and 2025-03-03", a, b)
+		}
+		through, ok, err := health.ScoredThrough(ctx, db)
+		if err != nil || !ok || store.DayString(through) != "2025-03-04" {
+			t.Errorf("scored through %s, %v, %v; want 2025-03-04", store.DayString(through), ok, err)
+		}
+		ha, err := health.GetAccount(ctx, db, "a", on(4))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ha.Day != "2025-03-02" || ha.AsOf != "2025-03-04" || ha.Score != 83.33 || tenure(ha) != 101 || ha.PreviousBand != "green" || ha.BandChanged ||
+			len(ha.Trend.History) != 4 || ha.Trend.History[3] != (health.Point{Day: "2025-03-04", ModelID: "default", Score: 83.33, Band: "green"}) {
+			t.Errorf("a on day 4: %+v", ha)
+		}
+		hb, err := health.GetAccount(ctx, db, "b", on(4))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if hb.Day != "2025-03-03" || hb.AsOf != "2025-03-04" || hb.Band != "red" || hb.PreviousBand != "red" || hb.BandChanged ||
+			hb.Previous == nil || hb.Previous.Day != "2025-03-01" || len(hb.Trend.History) != 4 || hb.Trend.History[3].Score != 23.33 {
+			t.Errorf("b on day 4: %+v", hb)
+		}
+		var history int
+		if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM health_scores`).Scan(&history); err != nil || history != 3 {
+			t.Errorf("%d history rows (%v), want 3: a's first, b's first and its change", history, err)
+		}
+		// A partial run (new data for a) rewrites a's values; the day
+		// scored through stays, and a's health is as of its own row.
+		run(5, true, snapshot.Snapshot{AccountID: "a", SeatUtilization: 0.9, TenureDays: 104})
+		if ha, err = health.GetAccount(ctx, db, "a", on(5)); err != nil {
+			t.Fatal(err)
+		}
+		if ha.Day != "2025-03-05" || ha.AsOf != "2025-03-05" || tenure(ha) != 104 || len(ha.Trend.History) != 5 {
+			t.Errorf("a after a partial run on day 5: %+v", ha)
+		}
+		if hb, err = health.GetAccount(ctx, db, "b", on(5)); err != nil || hb.AsOf != "2025-03-04" {
+			t.Errorf("b after a partial run of a: as of %s (%v), want 2025-03-04", hb.AsOf, err)
+		}
+		// A full run of an earlier day (a backfill) does not move the day
+		// scored through back.
+		run(2, false, snapshot.Snapshot{AccountID: "a", SeatUtilization: 0.7, TenureDays: 101}, snapshot.Snapshot{AccountID: "b", SeatUtilization: 0.2, TenureDays: 11})
+		if through, _, err = health.ScoredThrough(ctx, db); err != nil || store.DayString(through) != "2025-03-04" {
+			t.Errorf("after a backfill of day 2: scored through %s (%v), want 2025-03-04", store.DayString(through), err)
+		}
+	})
+}
+
 // TestStageOverJSONHistory: scores stored as JSON by an earlier release
 // (before the compact form) still explain and compare. A new day's score is
 // written compactly and its changes are measured against the JSON one.
@@ -468,6 +572,9 @@ func TestHistoryKeepsChanges(t *testing.T) {
 				t.Fatal(err)
 			}
 			if err := st.Apply(ctx, db, at, []snapshot.Snapshot{s}); err != nil {
+				t.Fatal(err)
+			}
+			if err := st.Finish(ctx, db, at); err != nil { // as a run of every account does
 				t.Fatal(err)
 			}
 		}

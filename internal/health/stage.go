@@ -3,7 +3,9 @@ package health
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -15,9 +17,21 @@ import (
 // Stage is the health stage of the recompute pipeline: it scores a batch of
 // snapshots, fills their health fields for later stages and stores the
 // scores.
+//
+// A daily run rewrites an account's current row only when its score, band,
+// previous band or an applied measure's score or points changed: the
+// measures' values (tenure, the counts of the last 30 days) move every day
+// while most scores do not, and rewriting every row was a fifth of a daily
+// run at a million accounts. The row keeps the values of the day it was
+// written (its day); Finish records the day the run scored everyone
+// through (see ScoredThrough). A partial run (Partial: the accounts whose
+// data changed) rewrites whatever changed, values too, so that new data
+// shows in the explanation at once.
 type Stage struct {
 	scorer    *Scorer
 	overrides map[string][]Override // by account, oldest first
+	// Partial is set for a recompute of only some accounts.
+	Partial bool
 }
 
 // NewStage loads the models and the overrides once per run.
@@ -187,7 +201,7 @@ func (st *Stage) write(ctx context.Context, q store.Querier, at time.Time, snaps
 		if ok && c == r {
 			continue // recomputed the same day with the same result
 		}
-		if !ok || c.day <= day {
+		if !ok || c.day <= day && st.replaces(&c, &r) {
 			current = append(current, r)
 		}
 		// The history keeps the days on which the score changed: the
@@ -218,6 +232,56 @@ func (st *Stage) write(ctx context.Context, q store.Querier, at time.Time, snaps
 		return fmt.Errorf("health stage: score history: %w", err)
 	}
 	return nil
+}
+
+// replaces reports whether r, a new score, replaces c, the account's
+// current row (see Stage).
+func (st *Stage) replaces(c, r *row) bool {
+	if st.Partial {
+		return true
+	}
+	return !sameScore(c, r) || c.previousBand != r.previousBand || !sameBesidesValues(c.contributions, r.contributions)
+}
+
+// scoredThroughKey is the settings key of the day through which the latest
+// full run scored every account (see Finish).
+const scoredThroughKey = "health_scored_through"
+
+// Finish records, after a full run's last batch, the day it scored every
+// account through: an account's current row may be older (its score has
+// not changed since), and its history runs to that day.
+func (st *Stage) Finish(ctx context.Context, q store.Querier, at time.Time) error {
+	if st.Partial || len(st.scorer.models) == 0 {
+		return nil
+	}
+	day := store.Day(at.Unix())
+	through, ok, err := ScoredThrough(ctx, q)
+	if err != nil || ok && through >= day {
+		return err // a run of an earlier day (a backfill) moves nothing
+	}
+	if _, err := q.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES ($1, $2)
+		ON CONFLICT (key) DO UPDATE SET value = excluded.value`, scoredThroughKey, strconv.FormatInt(day, 10)); err != nil {
+		return fmt.Errorf("health stage: record the day scored through: %w", err)
+	}
+	return nil
+}
+
+// ScoredThrough returns the day (days since the epoch) through which the
+// latest full recompute scored every account, and false before the first.
+func ScoredThrough(ctx context.Context, q store.Querier) (int64, bool, error) {
+	var v string
+	err := q.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = $1`, scoredThroughKey).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, fmt.Errorf("health scored through: %w", err)
+	}
+	d, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		return 0, false, fmt.Errorf("health scored through: setting %s is %q: %w", scoredThroughKey, v, err)
+	}
+	return d, true, nil
 }
 
 // sameScore reports whether a and b are the same score: what the history

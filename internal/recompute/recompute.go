@@ -46,6 +46,15 @@ type Preparer interface {
 	ApplyPrepared(ctx context.Context, q store.Querier, at time.Time, snaps []snapshot.Snapshot, prepared any) error
 }
 
+// Finisher is a Stage with something to record once every batch of a run
+// of every account (Options.Accounts nil) is written: health, the day
+// through which it scored every account (a daily run leaves an unchanged
+// score's row alone). A run that fails, or of some accounts, finishes
+// nothing.
+type Finisher interface {
+	Finish(ctx context.Context, q store.Querier, at time.Time) error
+}
+
 // Options of a [Run].
 type Options struct {
 	// Accounts limits the run to these accounts (unknown ids are skipped);
@@ -218,7 +227,18 @@ func Run(ctx context.Context, db *store.DB, at time.Time, opts Options) (Result,
 	if listErr != nil {
 		return res, listErr
 	}
-	return res, ctx.Err()
+	if err := ctx.Err(); err != nil {
+		return res, err
+	}
+	for _, s := range opts.Stages {
+		if f, ok := s.(Finisher); ok && opts.Accounts == nil {
+			if err := f.Finish(ctx, db, at); err != nil {
+				return res, fmt.Errorf("recompute: finish stage %s: %w", s.Name(), err)
+			}
+		}
+	}
+	res.Seconds = time.Since(start).Seconds()
+	return res, nil
 }
 
 // read computes b's snapshots. On SQLite its queries run in one read

@@ -329,3 +329,54 @@ func TestRunPreparer(t *testing.T) {
 		}
 	})
 }
+
+// finishing is a recorder that is also a Finisher: Finish notes the
+// instant and how many batches it had seen by then.
+type finishing struct {
+	recorder
+	finished []string
+}
+
+func (f *finishing) Finish(ctx context.Context, q store.Querier, at time.Time) error {
+	f.finished = append(f.finished, fmt.Sprintf("%s after %d batches", at.Format(time.DateOnly), len(f.batches)))
+	return nil
+}
+
+// TestRunFinisher: a Finisher's Finish runs once, after the last batch of
+// a run of every account; a run of some accounts and a failed run finish
+// nothing.
+func TestRunFinisher(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		ids := setup(t, db, 10)
+		f := &finishing{recorder: recorder{name: "health"}}
+		if _, err := recompute.Run(ctx, db, at, recompute.Options{Stages: []recompute.Stage{f}, BatchSize: 3, Readers: 2}); err != nil {
+			t.Fatal(err)
+		}
+		if want := []string{"2024-06-30 after 4 batches"}; !reflect.DeepEqual(f.finished, want) {
+			t.Errorf("after a full run: %v, want %v", f.finished, want)
+		}
+		reset := func() {
+			t.Helper()
+			f.finished, f.batches = nil, nil
+			if _, err := db.ExecContext(ctx, `DELETE FROM recorded`); err != nil {
+				t.Fatal(err)
+			}
+		}
+		reset()
+		if _, err := recompute.Run(ctx, db, at, recompute.Options{Accounts: ids[:2], Stages: []recompute.Stage{f}}); err != nil {
+			t.Fatal(err)
+		}
+		if len(f.finished) != 0 || len(f.batches) != 1 {
+			t.Errorf("a run of two accounts: finished %v after %d batches, want none after 1", f.finished, len(f.batches))
+		}
+		reset()
+		f.failOn = ids[9]
+		if _, err := recompute.Run(ctx, db, at, recompute.Options{Stages: []recompute.Stage{f}, BatchSize: 3}); err == nil {
+			t.Fatal("a planted failure: no error")
+		}
+		if len(f.finished) != 0 {
+			t.Errorf("a failed run finished: %v", f.finished)
+		}
+	})
+}

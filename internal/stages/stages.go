@@ -25,6 +25,7 @@ func Builder(enqueue func(ctx context.Context, q store.Querier, ids []string) er
 		if err != nil {
 			return nil, err
 		}
+		h.Partial = partial
 		ob, err := onboarding.NewStage(ctx, q)
 		if err != nil {
 			return nil, err

@@ -61,6 +61,9 @@ type accountView struct {
 	HasStage               bool
 	Health                 *health.AccountHealth
 	HealthDay, PreviousDay string // the days of the score and of the one before, formatted
+	// HealthAsOf is the latest day the account was scored, formatted, when
+	// later than HealthDay (the score has not changed since).
+	HealthAsOf string
 	// FirstDay is the day of the first score, formatted, when the score
 	// has not changed since and that was before the score's day.
 	FirstDay               string
@@ -304,6 +307,9 @@ func (a *accountsArea) healthView(ctx context.Context, q store.Querier, l *Local
 	}
 	v.Health = &h
 	v.HealthDay = formatDay(l, h.Day)
+	if h.AsOf > h.Day {
+		v.HealthAsOf = formatDay(l, h.AsOf)
+	}
 	if h.Previous != nil {
 		v.PreviousDay = formatDay(l, h.Previous.Day)
 	} else if len(h.Trend.History) > 1 {

@@ -524,6 +524,33 @@ func testAccountPage(t *testing.T, db *store.DB) {
 		}
 	})
 
+	// A daily recompute keeps an unchanged score's row (and its values):
+	// the page says whose day the values are and through which day the
+	// score holds.
+	t.Run("values of an earlier day", func(t *testing.T) {
+		var day int64
+		if err := s.db.QueryRow(`SELECT day FROM health_current WHERE account_id = $1`, id).Scan(&day); err != nil {
+			t.Fatal(err)
+		}
+		b := s.as(t, user.RoleViewer)
+		if body := b.get(page).Body; strings.Contains(body, "The values are those of") {
+			t.Errorf("a score of the latest run's day says its values are of an earlier day")
+		}
+		var was string
+		if err := s.db.QueryRow(`SELECT value FROM settings WHERE key = 'health_scored_through'`).Scan(&was); err != nil {
+			t.Fatalf("the demo's recompute recorded no day scored through: %v", err)
+		}
+		if _, err := s.db.Exec(`UPDATE settings SET value = $1 WHERE key = 'health_scored_through'`, fmt.Sprint(day+5)); err != nil {
+			t.Fatal(err)
+		}
+		defer s.db.Exec(`UPDATE settings SET value = $1 WHERE key = 'health_scored_through'`, was)
+		format := func(d int64) string { return time.Unix(d*86400, 0).UTC().Format("2 Jan 2006") }
+		want := "The values are those of " + format(day) + ": the score has not changed through " + format(day+5) + "."
+		if body := b.get(page).Body; !strings.Contains(body, want) {
+			t.Errorf("five days on, the page lacks %q", want)
+		}
+	})
+
 	t.Run("japanese", func(t *testing.T) {
 		b := s.as(t, user.RoleAdmin) // the other subtests need csm@ in English
 		b.submit("/me", "/me/language", url.Values{"language": {"ja"}, "next": {"/me"}})
