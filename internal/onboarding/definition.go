@@ -89,6 +89,16 @@ type compiled struct {
 	applies *rule.Rule // nil: every account
 }
 
+// fields are the snapshot fields the definition's rules read: all that its
+// evaluations compute of a snapshot.
+func (c *compiled) fields() []string {
+	fs := c.rule.Fields()
+	if c.applies != nil {
+		fs = append(fs, c.applies.Fields()...)
+	}
+	return fs
+}
+
 // Compile validates d and compiles its rules.
 func compile(d OnboardingDefinition) (*compiled, error) {
 	if d.WindowDays < 1 || d.WindowDays > MaxWindowDays {

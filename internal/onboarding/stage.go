@@ -65,7 +65,8 @@ func (st *Stage) Apply(ctx context.Context, q store.Querier, at time.Time, snaps
 		if err != nil {
 			return fmt.Errorf("onboarding stage: %w", err)
 		}
-		st.reader = r
+		// The evaluations read snapshots of past days for the rules alone.
+		st.reader = r.Only(st.def.fields()...)
 		if !st.Partial {
 			if err := st.backfill(ctx, q, at); err != nil {
 				return err

@@ -74,7 +74,7 @@ func AccountStatus(ctx context.Context, q store.Querier, accountID string, at ti
 	res := stored[accountID]
 	st.Final = res.final(c, sd)
 	if !st.Final {
-		e := &evaluator{def: c, reader: r}
+		e := &evaluator{def: c, reader: r.Only(c.fields()...)}
 		got, err := e.evaluate(ctx, q, today, signups, stored, map[string]*snapshot.Snapshot{accountID: &cur[0]})
 		if err != nil {
 			return st, err

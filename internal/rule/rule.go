@@ -9,9 +9,11 @@ package rule
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/ast"
 	"github.com/expr-lang/expr/file"
 	"github.com/expr-lang/expr/vm"
 
@@ -111,6 +113,31 @@ func (r *Rule) Value(s *snapshot.Snapshot) (float64, error) {
 		return 0, fmt.Errorf("rule %q on %s: %w", r.Source, s.AccountID, err)
 	}
 	return v.(float64), nil
+}
+
+// Fields returns the snapshot fields the rule reads (as rules name them),
+// sorted: what a snapshot must compute for it (snapshot.Reader.Only).
+func (r *Rule) Fields() []string {
+	seen := names{}
+	node := r.program.Node()
+	ast.Walk(&node, seen)
+	out := make([]string, 0, len(seen))
+	for n := range seen {
+		out = append(out, n)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// names collects the identifiers of a rule's tree: the snapshot's fields,
+// and the names of its let bindings and closures' variables, which name no
+// field (asking a snapshot for them computes nothing more).
+type names map[string]bool
+
+func (n names) Visit(node *ast.Node) {
+	if id, ok := (*node).(*ast.IdentifierNode); ok {
+		n[id.Value] = true
+	}
 }
 
 // nearest is the snapshot field closest to name (at most a third of its

@@ -2,6 +2,7 @@ package rule_test
 
 import (
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -76,5 +77,32 @@ func TestEvaluate(t *testing.T) {
 	}
 	if _, err := r.Match(s); err == nil {
 		t.Error("Match of a number rule: no error")
+	}
+}
+
+// TestFields: a rule's fields are the snapshot fields it reads, each once,
+// sorted, wherever they appear (operands, map keys, calls, closures, let).
+func TestFields(t *testing.T) {
+	for _, tc := range []struct {
+		source string
+		kind   rule.Kind
+		want   []string
+	}{
+		{"setup_done", rule.Bool, []string{"setup_done"}},
+		{"setup_done && login_week_rate >= 0.6 || setup_done", rule.Bool, []string{"login_week_rate", "setup_done"}},
+		{`usage_30d["reports"] ?? 0`, rule.Number, []string{"usage_30d"}},
+		{`attr["segment"] == "enterprise" && "core" in products`, rule.Bool, []string{"attr", "products"}},
+		{`any(features_used_30d, # == "reports") && len(segments) > 0`, rule.Bool, []string{"features_used_30d", "segments"}},
+		{`let u = active_users_30d; u > 3 && mrr > 100`, rule.Bool, []string{"active_users_30d", "mrr", "u"}},
+		{`csm_sentiment != "" ? csm_sentiment_score : 50`, rule.Number, []string{"csm_sentiment", "csm_sentiment_score"}},
+		{"1 + 2 > 2", rule.Bool, []string{}},
+	} {
+		r, err := rule.Compile(tc.source, tc.kind)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.source, err)
+		}
+		if got := r.Fields(); !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("Fields(%s) = %v, want %v", tc.source, got, tc.want)
+		}
 	}
 }
