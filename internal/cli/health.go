@@ -277,7 +277,12 @@ func (c HealthShowCmd) Run(ctx context.Context, g *Globals) error {
 }
 
 func printHealth(w io.Writer, h health.AccountHealth) {
-	fmt.Fprintf(w, "%s: %.1f %s (model %s, %s)", h.AccountID, h.Score, h.Band, h.ModelID, h.Day)
+	fmt.Fprintf(w, "%s: %.1f %s (model %s, %s", h.AccountID, h.Score, h.Band, h.ModelID, h.Day)
+	if h.AsOf > h.Day {
+		// A daily recompute kept the score: the values below are of its day.
+		fmt.Fprintf(w, "; unchanged through %s", h.AsOf)
+	}
+	fmt.Fprint(w, ")")
 	if h.BandChanged {
 		fmt.Fprintf(w, ", was %s", h.PreviousBand)
 	}
