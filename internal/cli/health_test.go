@@ -49,14 +49,14 @@ func TestHealthCommands(t *testing.T) {
 	if code, out, _ := run(t, "health", "show", "A1", "--db", db); code != 0 || !strings.HasPrefix(out, "A1: 100.0 green (model default, 2024-06-01)") {
 		t.Errorf("show: %d %q", code, out)
 	}
-	// Two days later, and two more: the score is the same, so the second
-	// run keeps the first's row (and its values) and says so.
+	// Two days later, and two more: the score is the same, so the runs
+	// keep the first's row (and its values) and say so.
 	for _, at := range []string{"2024-06-03", "2024-06-05"} {
 		if code, _, stderr := run(t, "health", "recompute", "--at", at, "--db", db); code != 0 {
 			t.Fatalf("recompute --at %s: %s", at, stderr)
 		}
 	}
-	if code, out, _ := run(t, "health", "show", "A1", "--db", db); code != 0 || !strings.HasPrefix(out, "A1: 100.0 green (model default, 2024-06-03; unchanged through 2024-06-05)\n") {
+	if code, out, _ := run(t, "health", "show", "A1", "--db", db); code != 0 || !strings.HasPrefix(out, "A1: 100.0 green (model default, 2024-06-01; unchanged through 2024-06-05)\n") {
 		t.Errorf("show after an unchanged day: %d %q", code, out)
 	}
 	for id, want := range map[string]string{"nope": "health of nope: no such account", "": "<account>: an empty account id"} {

@@ -82,6 +82,11 @@ func GetAccount(ctx context.Context, q store.Querier, accountID string, at time.
 		through = day
 	}
 	h.Day, h.AsOf, h.Overridden = store.DayString(day), store.DayString(through), overridden == 1
+	if through > day {
+		// The stored previous band is the one before the row's day; the
+		// day before as_of had the current band.
+		h.PreviousBand = h.Band
+	}
 	h.BandChanged = h.PreviousBand != "" && h.PreviousBand != h.Band
 	if h.Contributions, err = parseContributions(contrib); err != nil {
 		return h, fmt.Errorf("health of %s: stored contributions: %w", accountID, err)

@@ -234,6 +234,9 @@ func TestStage(t *testing.T) {
 			if err := st.Apply(ctx, db, at, snaps); err != nil {
 				t.Fatal(err)
 			}
+			if err := st.Finish(ctx, db, at); err != nil { // as a run of every account does
+				t.Fatal(err)
+			}
 			return snaps
 		}
 		check := func(snaps []snapshot.Snapshot, want [][3]any) {
@@ -319,10 +322,11 @@ func TestStage(t *testing.T) {
 }
 
 // TestStageKeepsUnchangedScores: a daily (full) run leaves an account's
-// current row alone when only its measures' values moved, rewrites it when
-// the score or the previous band changed, and records the day it scored
-// everyone through, which the account's health reads as as_of and its
-// trend runs to. A partial run rewrites the values too.
+// current row alone when only its measures' values (or its previous band)
+// moved, rewrites it when the score changed, and records the day it scored
+// everyone through, which the account's health reads as as_of, its trend
+// runs to and its previous band is of. A partial run rewrites the values
+// too.
 func TestStageKeepsUnchangedScores(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
@@ -372,10 +376,9 @@ func TestStageKeepsUnchangedScores(t *testing.T) {
 		if snaps[0].HealthBandPrevious != "green" || snaps[1].HealthScore != 23.33 || snaps[1].HealthBand != "red" || snaps[1].HealthBandPrevious != "red" {
 			t.Errorf("day 4's snapshots: %+v", snaps)
 		}
-		// a's row: day 2, when its previous band became green (none on
-		// day 1); b's: day 3, when its previous band became red.
-		if a, b := rowDay("a"), rowDay("b"); a != "2025-03-02" || b != "2025-03-03" {
-			t.Errorf("current rows of days %s and %s, want 2025-03-02 and 2025-03-03", a, b)
+		// a's row: day 1's; b's: day 2's, when its score changed.
+		if a, b := rowDay("a"), rowDay("b"); a != "2025-03-01" || b != "2025-03-02" {
+			t.Errorf("current rows of days %s and %s, want 2025-03-01 and 2025-03-02", a, b)
 		}
 		through, ok, err := health.ScoredThrough(ctx, db)
 		if err != nil || !ok || store.DayString(through) != "2025-03-04" {
@@ -385,7 +388,7 @@ func TestStageKeepsUnchangedScores(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if ha.Day != "2025-03-02" || ha.AsOf != "2025-03-04" || ha.Score != 83.33 || tenure(ha) != 101 || ha.PreviousBand != "green" || ha.BandChanged ||
+		if ha.Day != "2025-03-01" || ha.AsOf != "2025-03-04" || ha.Score != 83.33 || tenure(ha) != 100 || ha.PreviousBand != "green" || ha.BandChanged ||
 			len(ha.Trend.History) != 4 || ha.Trend.History[3] != (health.Point{Day: "2025-03-04", ModelID: "default", Score: 83.33, Band: "green"}) {
 			t.Errorf("a on day 4: %+v", ha)
 		}
@@ -393,7 +396,7 @@ func TestStageKeepsUnchangedScores(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if hb.Day != "2025-03-03" || hb.AsOf != "2025-03-04" || hb.Band != "red" || hb.PreviousBand != "red" || hb.BandChanged ||
+		if hb.Day != "2025-03-02" || hb.AsOf != "2025-03-04" || hb.Band != "red" || hb.PreviousBand != "red" || hb.BandChanged ||
 			hb.Previous == nil || hb.Previous.Day != "2025-03-01" || len(hb.Trend.History) != 4 || hb.Trend.History[3].Score != 23.33 {
 			t.Errorf("b on day 4: %+v", hb)
 		}
@@ -606,7 +609,7 @@ func TestHistoryKeepsChanges(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if h.Day != "2025-03-02" || h.Previous != nil || len(h.Trend.History) != 2 || h.Trend.History[1].Score != 42.5 || h.Contributions[2].Value != 91 {
+		if h.Day != "2025-03-01" || h.AsOf != "2025-03-02" || h.Previous != nil || len(h.Trend.History) != 2 || h.Trend.History[1].Score != 42.5 || h.Contributions[2].Value != 90 {
 			t.Errorf("day 2: %+v", h)
 		}
 		high := low

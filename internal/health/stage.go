@@ -18,8 +18,8 @@ import (
 // snapshots, fills their health fields for later stages and stores the
 // scores.
 //
-// A daily run rewrites an account's current row only when its score, band,
-// previous band or an applied measure's score or points changed: the
+// A daily run rewrites an account's current row only when its score, band
+// or an applied measure's score or points changed: the
 // measures' values (tenure, the counts of the last 30 days) move every day
 // while most scores do not, and rewriting every row was a fifth of a daily
 // run at a million accounts. The row keeps the values of the day it was
@@ -240,7 +240,11 @@ func (st *Stage) replaces(c, r *row) bool {
 	if st.Partial {
 		return true
 	}
-	return !sameScore(c, r) || c.previousBand != r.previousBand || !sameBesidesValues(c.contributions, r.contributions)
+	// The previous band is not compared: stored, it is the band before
+	// the row's day, which is all a later day needs (the band the day
+	// before is the row's own; GetAccount says so). Compared, the day after
+	// a first recompute rewrote every row.
+	return !sameScore(c, r) || !sameBesidesValues(c.contributions, r.contributions)
 }
 
 // scoredThroughKey is the settings key of the day through which the latest
