@@ -69,6 +69,18 @@
 # before the lots), 907 MB; new day 102.4 s, client CPU 50 s, 91 MB; same
 # day 86.9 s, client CPU 41 s, 84 MB. The 60 s target is not met for the
 # daily run.
+# Measured 2026-12-03 evening on another 2-core machine (faster: this
+# morning's binary ran a new day at 1 M in 58-62 s there), after health
+# stopped rewriting a current score whose score and measure scores had not
+# changed (the values alone move daily) and the onboarding backfill read
+# only its rules' fields: at 1,000,000 on SQLite, first run 147.2 s / 197 s
+# CPU, peak RSS 746 MB (449 s and 847 MB with this morning's binary, beside
+# a test run); new day 52.7-54.3 s / 89-93 s CPU, 236-239 MB (58.9 s with
+# the file partly out of the OS cache after the PostgreSQL runs); same day
+# 37.6-44.2 s, 612-615 MB. The 60 s target is met for the daily run.
+# PostgreSQL at 1,000,000: first run 455 s (onboarding 59 s, lifecycle's
+# first rows 215 s), 506 MB; new day 86.3-105.7 s, client CPU 39-41 s,
+# 87-88 MB; same day 79.3-83.0 s.
 # Usage: bash bench/recompute.sh [ACCOUNTS]   (SKIP_PG=1 for SQLite only, SKIP_SQLITE=1 for PostgreSQL only)
 # Needs Go, GNU time, and psql for PostgreSQL.
 set -euo pipefail
