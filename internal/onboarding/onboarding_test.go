@@ -464,6 +464,7 @@ func testBackfill(t *testing.T, flush int) {
 			"late":     {7, []int{30}, want{"overdue", ""}},
 			"never":    {0, nil, want{"overdue", ""}},
 			"first":    {7, []int{0}, want{"completed", "2024-01-08"}},
+			"pre-1970": {-19763, nil, want{"overdue", ""}}, // signed up in 1969: a day before the epoch's
 		}
 		for id, c := range cases {
 			addAccount(t, db, id, signup.AddDate(0, 0, c.signup), map[string][]int{"setup_completed": c.setup})
@@ -504,6 +505,20 @@ func testBackfill(t *testing.T, flush int) {
 			if got != c.want || s.Final != (c.want.status != "in_progress") {
 				t.Errorf("flush %d: %s = %+v, want %+v", flush, id, s, c.want)
 			}
+		}
+		// The next run's backfill finds only the account whose result went
+		// stale: its signup moved 10 days later, so its setup on S+37
+		// falls in the new window.
+		if _, err := db.ExecContext(context.Background(), `UPDATE accounts SET signup_at = $1 WHERE account_id = 'late'`,
+			signup.AddDate(0, 0, 17).Unix()); err != nil {
+			t.Fatal(err)
+		}
+		st = run(t, db, dayAt(101), nil)
+		if st.Backfilled != 1 || st.Evaluated != 0 {
+			t.Errorf("flush %d, the next run: %d backfilled and %d evaluated, want 1 and 0", flush, st.Backfilled, st.Evaluated)
+		}
+		if s := status(t, db, "late", dayAt(101)); s.Status != "completed" || s.CompletedDate == nil || *s.CompletedDate != "2024-02-07" {
+			t.Errorf("flush %d: late after its signup moved: %+v, want completed on 2024-02-07", flush, s)
 		}
 	})
 }
