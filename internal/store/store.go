@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
 )
@@ -69,10 +70,20 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 	}
 	var db *DB
 	if IsPostgresURL(dsn) {
-		sdb, err := sql.Open("pgx", dsn)
+		cfg, err := pgx.ParseConfig(dsn)
 		if err != nil {
 			return nil, fmt.Errorf("open database %s: %w", redact(dsn), err)
 		}
+		// JIT compilation off unless the URL asks for it (jit=on): it
+		// compiles a statement whose estimated cost passes jit_above_cost,
+		// about 100 ms, and tables filled since their last ANALYZE (a first
+		// recompute's) look costly. A 4 ms read of one batch's stages took
+		// 288 ms with it; a first recompute of a million accounts spent
+		// most of its lifecycle stage's 215 s compiling.
+		if _, ok := cfg.RuntimeParams["jit"]; !ok {
+			cfg.RuntimeParams["jit"] = "off"
+		}
+		sdb := stdlib.OpenDB(*cfg)
 		sdb.SetMaxOpenConns(16)
 		sdb.SetMaxIdleConns(16)
 		sdb.SetConnMaxIdleTime(5 * time.Minute)
