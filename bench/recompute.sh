@@ -81,6 +81,12 @@
 # PostgreSQL at 1,000,000: first run 455 s (onboarding 59 s, lifecycle's
 # first rows 215 s), 506 MB; new day 86.3-105.7 s, client CPU 39-41 s,
 # 87-88 MB; same day 79.3-83.0 s.
+# Later, after the backfill's scan left final results out in SQL and
+# PostgreSQL's JIT was turned off, freshly generated again: SQLite first run
+# 116.4 s / 154 s CPU, 745 MB; new day 42.7 s / 73 s CPU, 180 MB; same day
+# 31.8 s, 620 MB (the machine seemed quicker then: compare CPU seconds).
+# PostgreSQL first run 275.5 s (lifecycle 26 s, 215 s with JIT), 473 MB;
+# new day 72.8 s, client CPU 34 s, 83 MB; same day 66.9 s.
 # Usage: bash bench/recompute.sh [ACCOUNTS]   (SKIP_PG=1 for SQLite only, SKIP_SQLITE=1 for PostgreSQL only)
 # Needs Go, GNU time, and psql for PostgreSQL.
 set -euo pipefail
