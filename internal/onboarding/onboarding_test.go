@@ -464,7 +464,7 @@ func testBackfill(t *testing.T, flush int) {
 			"late":     {7, []int{30}, want{"overdue", ""}},
 			"never":    {0, nil, want{"overdue", ""}},
 			"first":    {7, []int{0}, want{"completed", "2024-01-08"}},
-			"pre-1970": {-19763, nil, want{"overdue", ""}}, // signed up in 1969: a day before the epoch's
+			"pre-1970": {-19763, nil, want{"overdue", ""}}, // signed up on 22 Nov 1969: a negative timestamp
 		}
 		for id, c := range cases {
 			addAccount(t, db, id, signup.AddDate(0, 0, c.signup), map[string][]int{"setup_completed": c.setup})
