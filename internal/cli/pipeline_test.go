@@ -25,7 +25,7 @@ import (
 // pipeline: a change makes the account red, the health_band playbook fires,
 // its webhook fails twice and is retried with backoff until it arrives
 // signed; then new usage turns the account green. The waits are bounds on a
-// hang, not figures: jobs' BenchmarkEventToRecompute measures the time.
+// hang, not figures: jobs' BenchmarkEventToHealth measures the time.
 func TestPipelineThroughJobs(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
