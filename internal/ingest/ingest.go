@@ -33,11 +33,13 @@
 // crash between them leaves the round unacknowledged, and its re-delivery
 // is harmless: step 1 is idempotent and step 2 de-duplicates.
 //
-// On PostgreSQL the commit of step 2 runs on a goroutine of its own, which
+// The wait for the disk of step 2 runs on a goroutine of its own, which
 // answers the round's waiters, while the writer goes on with the next round
-// (one commit in flight at most; a round with identify or group calls waits
-// for it before step 1, whose attribution must see the events it commits).
-// SQLite has one writer at a time, so there the rounds run strictly in turn.
+// (one such wait at most; a round with identify or group calls waits for it
+// before step 1, whose attribution must see the events it commits). On
+// PostgreSQL that goroutine commits; SQLite has one writer at a time, so
+// there the writer commits without waiting for the disk and the goroutine
+// syncs the log (see writePipelined).
 //
 // The user → account links are cached in memory by the writer (it is the
 // only writer of segment_users), so resolving an account usually costs no
@@ -100,7 +102,11 @@ type Options struct {
 	// MaxBatch bounds the calls written together (default 20,000).
 	MaxBatch int
 	// Linger is how long the writer waits for more submissions when fewer
-	// than MaxBatch calls wait (default 1 ms; negative: not at all).
+	// than MaxBatch calls wait (default 3 ms; negative: not at all). Under
+	// load the clients answered by a round send their next batches a few
+	// milliseconds later, once decoded; 3 ms against 1 ms took more of
+	// them into the next round: a tenth more events a second through
+	// /v1/batch, and a lower p99 latency.
 	Linger time.Duration
 	// WriteTimeout bounds one write (default 60 s).
 	WriteTimeout time.Duration
@@ -145,7 +151,10 @@ type Queue struct {
 	sessions [2]*usage.Session
 	flying   int // the session of the commit in flight, when committed is not nil
 
-	beforeCommit func() // tests: called by a pipelined commit before it commits
+	beforeCommit func()       // tests: called by a pipelined commit before it commits (SQLite: syncs)
+	syncWAL      func() error // store.DB.SyncWAL; tests replace it
+	// SQLite: the checkpointer goroutine's wake-up, and its end.
+	ckpt, ckptDone chan struct{}
 }
 
 type submission struct {
@@ -163,7 +172,7 @@ func New(db *store.DB, opts Options) *Queue {
 		opts.MaxBatch = 20_000
 	}
 	if opts.Linger == 0 {
-		opts.Linger = time.Millisecond
+		opts.Linger = 3 * time.Millisecond
 	}
 	if opts.WriteTimeout <= 0 {
 		opts.WriteTimeout = 60 * time.Second
@@ -171,9 +180,44 @@ func New(db *store.DB, opts Options) *Queue {
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
-	q := &Queue{db: db, opts: opts, wake: make(chan struct{}, 1), done: make(chan struct{}), links: map[string]string{}}
+	q := &Queue{db: db, opts: opts, wake: make(chan struct{}, 1), done: make(chan struct{}), links: map[string]string{}, syncWAL: db.SyncWAL}
+	if db.Dialect == store.SQLite {
+		q.ckpt, q.ckptDone = make(chan struct{}, 1), make(chan struct{})
+		go q.checkpointer()
+	}
 	go q.run()
 	return q
+}
+
+// checkpointEvery is how often at most the checkpointer runs: a
+// checkpoint after every round copied the same pages again and again (the
+// day's rollup rows of every account), and took a tenth off the
+// throughput.
+const checkpointEvery = 200 * time.Millisecond
+
+// checkpointer copies SQLite's log into the database file after rounds,
+// off the writer's path (see store.DB.DeferSync).
+func (q *Queue) checkpointer() {
+	defer close(q.ckptDone)
+	var last time.Time
+	for range q.ckpt {
+		time.Sleep(checkpointEvery - time.Since(last))
+		last = time.Now()
+		ctx, cancel := context.WithTimeout(context.Background(), q.opts.WriteTimeout)
+		if err := q.db.Checkpoint(ctx); err != nil {
+			q.opts.Log.Warn("ingest: checkpoint failed", "err", err)
+		}
+		cancel()
+	}
+}
+
+// checkpoint wakes the checkpointer; wake-ups while it waits or works
+// make one more checkpoint.
+func (q *Queue) checkpoint() {
+	select {
+	case q.ckpt <- struct{}{}:
+	default:
+	}
 }
 
 // Submit queues b and waits until it is durably written (nil) or failed.
@@ -250,6 +294,10 @@ func (q *Queue) run() {
 						s.Close()
 					}
 				}
+				if q.ckpt != nil {
+					close(q.ckpt)
+					<-q.ckptDone
+				}
 				return
 			}
 			<-q.wake
@@ -306,14 +354,18 @@ func (q *Queue) write(subs []*submission) {
 	}
 	all := subs[0].b
 	if len(subs) > 1 {
-		all = Batch{}
+		var events, groups, identifies int
+		for _, s := range subs {
+			events, groups, identifies = events+len(s.b.Events), groups+len(s.b.Groups), identifies+len(s.b.Identifies)
+		}
+		all = Batch{Events: make([]Event, 0, events), Groups: make([]Group, 0, groups), Identifies: make([]Identify, 0, identifies)}
 		for _, s := range subs {
 			all.Events = append(all.Events, s.b.Events...)
 			all.Groups = append(all.Groups, s.b.Groups...)
 			all.Identifies = append(all.Identifies, s.b.Identifies...)
 		}
 	}
-	if q.db.Dialect == store.Postgres && len(all.Events) > 0 {
+	if len(all.Events) > 0 {
 		if err = q.writePipelined(subs, all, calls); err == nil {
 			return // answered when the commit returns
 		}
@@ -367,14 +419,17 @@ func (q *Queue) answer(subs []*submission, err error) {
 	}
 }
 
-// writePipelined writes the events of subs (PostgreSQL) up to their commit,
-// then commits them on a goroutine of their own, which answers subs, while
-// the writer goes on with the next round: a commit waits for the disk
-// (about a fifth of a round), and the next round's statements need not.
-// One commit at most is in flight. Group and identify calls wait for it
-// first: their attribution must see the events it commits (a user's events
-// stored without an account get one when the user's group call is written).
-// On an error, nothing of this round is stored and nothing answered.
+// writePipelined writes the events of subs, then waits for the disk on a
+// goroutine of its own, which answers subs, while the writer goes on with
+// the next round: a commit waits for the disk (about a fifth of a round),
+// and the next round's statements need not. On PostgreSQL that goroutine
+// commits; SQLite has one writer at a time, so there the writer commits
+// without the wait (usage.Pending.CommitNoSync) and the goroutine syncs the
+// log (store.DB.SyncWAL), then has it checkpointed (checkpointer). One
+// commit at most is in flight. Group and identify calls wait for it first:
+// their attribution must see the events it commits (a user's events stored
+// without an account get one when the user's group call is written). On an
+// error, nothing of this round is stored and nothing answered.
 func (q *Queue) writePipelined(subs []*submission, b Batch, calls int) error {
 	ctx, cancel := context.WithTimeout(context.Background(), q.opts.WriteTimeout)
 	if len(b.Groups) > 0 || len(b.Identifies) > 0 {
@@ -385,13 +440,30 @@ func (q *Queue) writePipelined(subs []*submission, b Batch, calls int) error {
 		}
 	}
 	slot := 0
-	if q.committed != nil && q.flying == 0 {
+	if q.db.Dialect == store.Postgres && q.committed != nil && q.flying == 0 {
 		slot = 1
 	}
 	p, err := q.prepareEvents(ctx, b.Events, slot)
 	if err != nil {
 		cancel()
 		return err
+	}
+	finish := func() error {
+		_, err := p.Commit()
+		return err
+	}
+	if q.db.Dialect == store.SQLite {
+		if _, err := p.CommitNoSync(); err != nil {
+			cancel()
+			return err
+		}
+		finish = func() error {
+			if err := q.syncWAL(); err != nil {
+				return err
+			}
+			q.checkpoint()
+			return nil
+		}
 	}
 	q.waitCommit()
 	done := make(chan struct{})
@@ -402,7 +474,7 @@ func (q *Queue) writePipelined(subs []*submission, b Batch, calls int) error {
 		if q.beforeCommit != nil {
 			q.beforeCommit()
 		}
-		_, err := p.Commit()
+		err := finish()
 		if err != nil {
 			q.opts.Log.Error("ingest: commit failed", "calls", calls, "err", err)
 		} else {
@@ -424,7 +496,7 @@ func (q *Queue) changed(b Batch) {
 	if q.opts.Changed == nil {
 		return
 	}
-	seen := map[string]bool{}
+	seen := make(map[string]bool, min(len(b.Events), 1024)+len(b.Groups))
 	var ids []string
 	add := func(id string) {
 		if id != "" && !seen[id] {

@@ -2,6 +2,9 @@ package ingest
 
 import (
 	"context"
+	"errors"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -16,7 +19,7 @@ import (
 func heldQueue(t *testing.T) (db *store.DB, reached, release chan struct{}, submit func(Batch) chan error) {
 	t.Helper()
 	if !storetest.PostgresAvailable() {
-		t.Skip("PostgreSQL only (" + storetest.EnvPostgres + " unset): SQLite commits in line")
+		t.Skip("PostgreSQL only (" + storetest.EnvPostgres + " unset); SQLite: TestSQLiteSyncBeforeAnswer")
 	}
 	db = storetest.Postgres(t)
 	ctx := context.Background()
@@ -142,5 +145,100 @@ func TestPipelinedFailedRound(t *testing.T) {
 	var ids string
 	if err := db.QueryRowContext(ctx, `SELECT STRING_AGG(message_id, ' ' ORDER BY message_id) FROM events`).Scan(&ids); err != nil || ids != "e1 e3" {
 		t.Fatalf("stored %q, %v; want e1 e3", ids, err)
+	}
+}
+
+// On SQLite the writer commits a round without waiting for the disk and a
+// goroutine syncs the log before answering: the round's events are stored
+// (and the next round written) before the answer, which comes only after
+// the sync; a failed sync is an error to the client, whose retry stores
+// nothing twice.
+func TestSQLiteSyncBeforeAnswer(t *testing.T) {
+	db := storetest.SQLite(t)
+	ctx := context.Background()
+	q := New(db, Options{Linger: -1})
+	defer q.Close(ctx)
+	reached, release := make(chan struct{}, 4), make(chan struct{})
+	q.beforeCommit = func() {
+		reached <- struct{}{}
+		<-release
+	}
+	var syncs atomic.Int32
+	var failSync atomic.Bool
+	q.syncWAL = func() error {
+		syncs.Add(1)
+		if failSync.Load() {
+			return errors.New("disk gone")
+		}
+		return db.SyncWAL()
+	}
+	submit := func(id string) chan error {
+		done := make(chan error, 1)
+		b := Batch{Events: []Event{{Event: usage.Event{MessageID: id, UserID: "u1", Event: "Login", Timestamp: time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC)}, ContextGroupID: "acc1"}}}
+		go func() { done <- q.Submit(ctx, b) }()
+		return done
+	}
+	stored := func() int64 {
+		t.Helper()
+		var n int64
+		if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM events`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	waitStored := func(n int64) {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); stored() != n; time.Sleep(5 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%d events stored, want %d", stored(), n)
+			}
+		}
+	}
+
+	first := submit("e1")
+	<-reached // committed, not synced
+	if n := stored(); n != 1 {
+		t.Fatalf("%d events stored before the sync, want 1", n)
+	}
+	second := submit("e2")
+	waitStored(2) // written while the first round waits for its sync
+	select {
+	case err := <-first:
+		t.Fatalf("round 1 answered (%v) before its sync", err)
+	default:
+	}
+	if syncs.Load() != 0 {
+		t.Fatalf("%d syncs before the release", syncs.Load())
+	}
+	release <- struct{}{}
+	if err := <-first; err != nil {
+		t.Fatalf("round 1: %v", err)
+	}
+	<-reached
+	release <- struct{}{}
+	if err := <-second; err != nil {
+		t.Fatalf("round 2: %v", err)
+	}
+
+	failSync.Store(true)
+	third := submit("e3")
+	<-reached
+	release <- struct{}{}
+	if err := <-third; err == nil || !strings.Contains(err.Error(), "disk gone") {
+		t.Fatalf("round with a failed sync: %v", err)
+	}
+	failSync.Store(false)
+	again := submit("e3")
+	<-reached
+	release <- struct{}{}
+	if err := <-again; err != nil {
+		t.Fatalf("retry: %v", err)
+	}
+	if n := stored(); n != 3 {
+		t.Fatalf("%d events stored after the retry, want 3", n)
+	}
+	var rolled int64
+	if err := db.QueryRowContext(ctx, `SELECT SUM(count) FROM usage_daily`).Scan(&rolled); err != nil || rolled != 3 {
+		t.Fatalf("rollups count %d, %v; want 3", rolled, err)
 	}
 }

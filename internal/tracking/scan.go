@@ -385,7 +385,7 @@ var typeNames = func() map[string]*string {
 // scanBatch reads a /v1/batch body (already trimmed, starting with '{')
 // into its calls and sentAt; ok is false when the slow path must decide.
 // The raw values it returns are sub-slices of body.
-func scanBatch(body []byte) (msgs []wireMessage, sentAt json.RawMessage, ok bool) {
+func scanBatch(body []byte, buf []wireMessage) (msgs []wireMessage, sentAt json.RawMessage, ok bool) {
 	p := &scanner{s: body}
 	if p.peek() != '{' {
 		return nil, nil, false
@@ -413,7 +413,7 @@ func scanBatch(body []byte) (msgs []wireMessage, sentAt json.RawMessage, ok bool
 		if p.eat(']') {
 			return true, true
 		}
-		msgs = make([]wireMessage, 0, 128)
+		msgs = buf[:0]
 		for {
 			msgs = append(msgs, wireMessage{})
 			if !p.message(&msgs[len(msgs)-1]) {

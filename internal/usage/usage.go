@@ -85,23 +85,49 @@ func IngestUncommitted(ctx context.Context, db *store.DB, events []Event) (*Pend
 // INSERTs again for each round took a sixth of the server's CPU time. One
 // transaction at a time: a Session is not safe for concurrent use.
 type Session struct {
-	db     *store.DB
-	conn   *sql.Conn
-	stmts  map[string]driver.Stmt
-	broken bool // a transaction failed: start again on a new connection
+	db      *store.DB
+	conn    *sql.Conn
+	restore func() // the connection's settings before store.DB.DeferSync
+	stmts   map[string]driver.Stmt
+	broken  bool // a transaction failed: start again on a new connection
+	known   knownUserDays
+	// What the Writers leave for the next: their free chunks, the SQLite
+	// side's argument slices and the rollup's maps (allocating them again
+	// each round was half of the writer's garbage).
+	chunks   []*chunk
+	named    []driver.NamedValue
+	args     []any
+	interned [3]map[string]int32 // the rollup's maps of account, event and user ids, empty
+	appended [2][]rkey           // and its slices of appended keys, empty
 
 	// PostgreSQL: the Writer's temporary tables exist (created by a
 	// committed transaction), or were created by the one in progress.
 	pgTables, pgTablesNew bool
 }
 
-// NewSession takes a connection from db's pool for a Session.
+// NewSession takes a connection from db's pool for a Session. On SQLite
+// its commits do not wait for the disk (store.DB.DeferSync): see
+// Pending.CommitNoSync.
 func NewSession(ctx context.Context, db *store.DB) (*Session, error) {
-	conn, err := db.Conn(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("ingest session: %w", err)
+	s := &Session{db: db, stmts: map[string]driver.Stmt{}}
+	if err := s.connect(ctx); err != nil {
+		return nil, err
 	}
-	return &Session{db: db, conn: conn, stmts: map[string]driver.Stmt{}}, nil
+	return s, nil
+}
+
+func (s *Session) connect(ctx context.Context) error {
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("ingest session: %w", err)
+	}
+	restore, err := s.db.DeferSync(ctx, conn)
+	if err != nil {
+		conn.Close()
+		return fmt.Errorf("ingest session: %w", err)
+	}
+	s.conn, s.restore, s.broken, s.pgTables = conn, restore, false, false
+	return nil
 }
 
 // IngestUncommitted is [IngestUncommitted] on the session's connection. The
@@ -111,11 +137,9 @@ func (s *Session) IngestUncommitted(ctx context.Context, events []Event) (*Pendi
 		// The connection may be unusable (a timeout in a statement): the
 		// statements go with it.
 		s.Close()
-		conn, err := s.db.Conn(ctx)
-		if err != nil {
+		if err := s.connect(ctx); err != nil {
 			return nil, fmt.Errorf("ingest events: %w", err)
 		}
-		s.conn, s.broken, s.pgTables = conn, false, false
 	}
 	return ingest(ctx, s.db, s.conn, s, events)
 }
@@ -132,6 +156,7 @@ func (s *Session) Close() error {
 		})
 		clear(s.stmts)
 	}
+	s.restore()
 	return s.conn.Close()
 }
 
@@ -149,7 +174,9 @@ func ingest(ctx context.Context, db *store.DB, conn *sql.Conn, sess *Session, ev
 		return p, nil
 	}
 	w := NewWriter(db, conn, p.tx)
-	w.sess = sess
+	if sess != nil {
+		w.useSession(sess)
+	}
 	for _, e := range events {
 		if err := w.Add(ctx, Raw{MessageID: e.MessageID, AccountID: e.AccountID, UserID: e.UserID, Event: e.Event,
 			TS: e.Timestamp.Unix(), Properties: string(e.Properties)}); err != nil {
@@ -178,13 +205,32 @@ func (p *Pending) end(err error) {
 		s.broken = true
 	}
 	s.pgTablesNew = false
+	s.known.discard() // after commit, if it committed
 }
 
-// Commit commits the transaction and returns how many events were new.
+// Commit commits the transaction and returns how many events were new,
+// once they are on the disk.
 func (p *Pending) Commit() (int64, error) {
+	n, err := p.CommitNoSync()
+	if err != nil || p.sess == nil {
+		return n, err
+	}
+	if err := p.sess.db.SyncWAL(); err != nil {
+		return 0, fmt.Errorf("ingest events: %w", err)
+	}
+	return n, nil
+}
+
+// CommitNoSync is Commit without the wait for the disk of a Session's
+// SQLite commit: the events are stored and visible, and survive a killed
+// process, but survive a power cut only once store.DB.SyncWAL has returned
+// nil. The group-commit writer syncs one round while it writes the next.
+// On PostgreSQL, and outside a Session, it is Commit.
+func (p *Pending) CommitNoSync() (int64, error) {
 	err := p.tx.Commit()
-	if err == nil && p.sess != nil && p.sess.pgTablesNew {
-		p.sess.pgTables = true
+	if err == nil && p.sess != nil {
+		p.sess.pgTables = p.sess.pgTables || p.sess.pgTablesNew
+		p.sess.known.commit()
 	}
 	p.end(err)
 	if err != nil {

@@ -175,6 +175,10 @@ func (w *Writer) nextChunk() error {
 	if n := len(w.free); n > 0 {
 		w.cur = w.free[n-1]
 		w.free = w.free[:n-1]
+	} else if w.sess != nil && len(w.sess.chunks) > 0 {
+		k := len(w.sess.chunks) - 1
+		w.cur, w.sess.chunks = w.sess.chunks[k], w.sess.chunks[:k]
+		w.chunks++
 	} else {
 		w.cur = &chunk{rows: make([]Raw, 0, w.size)}
 		w.chunks++
@@ -192,6 +196,12 @@ func (w *Writer) submitChunk(ctx context.Context) {
 }
 
 func (w *Writer) send(ctx context.Context, j *job) {
+	if j.u != nil && w.sess != nil {
+		w.sess.known.filter(j.u)
+		if j.u.keys.len() == 0 {
+			return
+		}
+	}
 	w.start(ctx)
 	w.jobs <- j
 	w.out++
@@ -242,6 +252,7 @@ func (w *Writer) start(ctx context.Context) {
 			side := &sqliteSide{w: w, dc: dc}
 			if w.sess != nil {
 				side.stmts, side.kept = w.sess.stmts, true
+				side.named, side.args = w.sess.named, w.sess.args
 			}
 			loop(side)
 			return nil
@@ -357,6 +368,23 @@ func (w *Writer) stop() {
 		w.receive()
 	}
 	for range w.results {
+	}
+	if w.sess != nil && w.err == nil {
+		w.sess.chunks = append(w.sess.chunks, w.free...)
+		w.free = nil
+		w.agg.reset()
+		w.sess.interned = [3]map[string]int32{w.agg.accounts.ids, w.agg.events.ids, w.agg.users.ids}
+		w.sess.appended = [2][]rkey{w.agg.dailyNew, w.agg.activeNew}
+	}
+}
+
+// useSession makes w write in sess, with what the Writers before left there.
+func (w *Writer) useSession(sess *Session) {
+	w.sess = sess
+	if m := sess.interned; m[0] != nil {
+		w.agg.accounts.ids, w.agg.events.ids, w.agg.users.ids = m[0], m[1], m[2]
+		w.agg.dailyNew, w.agg.activeNew = sess.appended[0], sess.appended[1]
+		sess.interned, sess.appended = [3]map[string]int32{}, [2][]rkey{}
 	}
 }
 
@@ -483,6 +511,17 @@ func (r *rollup) init() {
 	r.events = interner{ids: map[string]int32{}}
 	r.users = interner{ids: map[string]int32{}}
 	r.dailyNew, r.activeNew, r.daily, r.counts, r.active = nil, nil, nil, nil, nil
+}
+
+// reset empties the rollup, keeping the room of the interners' maps and of
+// the appended keys: the names and the sorted keys went with the batches.
+func (r *rollup) reset() {
+	for _, in := range []*interner{&r.accounts, &r.events, &r.users} {
+		clear(in.ids)
+		in.names = nil
+	}
+	r.dailyNew, r.activeNew = r.dailyNew[:0], r.activeNew[:0]
+	r.daily, r.counts, r.active = nil, nil, nil
 }
 
 // size is the number of keys held, folded or not.
@@ -623,7 +662,7 @@ func (r *rollup) take(send func(*job)) {
 		r.active = nil
 		send(&job{u: &activeBatch{accounts: r.accounts.names, users: r.users.names, keys: keys}})
 	}
-	r.init()
+	r.reset()
 }
 
 // keyList is rollup keys (account, x, day), as ids, in the order of
@@ -639,6 +678,27 @@ type keyList struct {
 }
 
 func (l *keyList) len() int { return len(l.packed) + len(l.keys) }
+
+// keep keeps the keys for which f returns true, in their order.
+func (l *keyList) keep(f func(account, x, day int32) bool) {
+	n := 0
+	for i := range l.len() {
+		if !f(l.at(i)) {
+			continue
+		}
+		if l.packed != nil {
+			l.packed[n] = l.packed[i]
+		} else {
+			l.keys[n] = l.keys[i]
+		}
+		n++
+	}
+	if l.packed != nil {
+		l.packed = l.packed[:n]
+	} else {
+		l.keys = l.keys[:n]
+	}
+}
 
 func (l *keyList) at(i int) (account, x, day int32) {
 	if l.packed == nil {

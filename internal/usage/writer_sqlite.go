@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/bits"
 	"strconv"
 )
 
@@ -49,6 +50,9 @@ func (s *sqliteSide) lowerCache(ctx context.Context) error {
 }
 
 func (s *sqliteSide) close() {
+	if sess := s.w.sess; sess != nil {
+		sess.named, sess.args = s.named[:0], s.args[:0]
+	}
 	if !s.kept {
 		for _, st := range s.stmts {
 			st.Close()
@@ -84,9 +88,10 @@ func (s *sqliteSide) queryInt(ctx context.Context, query string) (int64, error) 
 	return n, nil
 }
 
-// exec runs the statement query builds with args. A statement with a key
-// (the full-size ones) is built and prepared once.
-func (s *sqliteSide) exec(ctx context.Context, key string, query func() string, args []any) (driver.Result, error) {
+// exec runs the statement query builds with the values of args, in order.
+// A statement with a key is built and prepared once (see pieces); "" is
+// for statements used once.
+func (s *sqliteSide) exec(ctx context.Context, key string, query func() string, args ...[]any) (driver.Result, error) {
 	st, ok := s.stmts[key]
 	if !ok || key == "" {
 		p, ok := s.dc.(driver.ConnPrepareContext)
@@ -107,8 +112,10 @@ func (s *sqliteSide) exec(ctx context.Context, key string, query func() string, 
 		}
 	}
 	s.named = s.named[:0]
-	for i, a := range args {
-		s.named = append(s.named, driver.NamedValue{Ordinal: i + 1, Value: a})
+	for _, a := range args {
+		for _, v := range a {
+			s.named = append(s.named, driver.NamedValue{Ordinal: len(s.named) + 1, Value: v})
+		}
 	}
 	defer clear(s.named)
 	return st.(driver.StmtExecContext).ExecContext(ctx, s.named)
@@ -117,13 +124,32 @@ func (s *sqliteSide) exec(ctx context.Context, key string, query func() string, 
 // text returns a fixed statement for exec.
 func text(q string) func() string { return func() string { return q } }
 
-// full is key when n rows make a full-size statement, else "" (prepared
-// for this one use).
-func full(key string, n, size int) string {
-	if n == size {
-		return key
+// pieces calls f with consecutive row ranges covering n rows: of size rows
+// while they last, then of decreasing powers of two. A group-commit round
+// ends in a partial chunk and partial rollup batches of any size, and
+// preparing a statement of that many rows for each took a twentieth of
+// the server's time under load; these sizes are few, so their statements
+// are prepared once (in a Session, once for all rounds).
+func pieces(n, size int, f func(start, end int) error) error {
+	start := 0
+	for n-start >= size {
+		if err := f(start, start+size); err != nil {
+			return err
+		}
+		start += size
 	}
-	return ""
+	if start == n {
+		return nil
+	}
+	for p := 1 << (bits.Len(uint(n-start)) - 1); start < n; p >>= 1 {
+		if n-start >= p {
+			if err := f(start, start+p); err != nil {
+				return err
+			}
+			start += p
+		}
+	}
+	return nil
 }
 
 // chunk inserts a chunk with one multi-row INSERT OR IGNORE: the message
@@ -145,17 +171,24 @@ func (s *sqliteSide) chunk(ctx context.Context, c *chunk) error {
 	// next Writers: each row's unnumbered ? after ?1 take the numbers after
 	// the last one given.
 	n := len(c.rows)
-	key, row := "events", "(?1,?,?,?,?,?,?)"
+	key, row, per := "events", "(?1,?,?,?,?,?,?)", 6
 	if c.plain {
-		key, row = "events {}", "(?1,?,?,?,?,?,'{}')"
+		key, row, per = "events {}", "(?1,?,?,?,?,?,'{}')", 5
 	}
-	res, err := s.exec(ctx, full(key, n, s.w.size), func() string {
-		return "INSERT OR IGNORE INTO events (recorded_at, message_id, account_id, user_id, event, ts, properties) VALUES " + valuesSQL(n, row)
-	}, c.args)
-	if err != nil {
-		return fmt.Errorf("store events: %w", err)
-	}
-	added, err := res.RowsAffected()
+	var added int64
+	var res driver.Result
+	err := pieces(n, s.w.size, func(start, end int) error {
+		var err error
+		res, err = s.exec(ctx, key+"/"+strconv.Itoa(end-start), func() string {
+			return "INSERT OR IGNORE INTO events (recorded_at, message_id, account_id, user_id, event, ts, properties) VALUES " + valuesSQL(end-start, row)
+		}, c.args[:1], c.args[1+start*per:1+end*per])
+		if err != nil {
+			return err
+		}
+		k, err := res.RowsAffected()
+		added += k
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("store events: %w", err)
 	}
@@ -167,6 +200,8 @@ func (s *sqliteSide) chunk(ctx context.Context, c *chunk) error {
 		c.fresh = []Raw{}
 		return nil
 	}
+	// The last insert of the connection: the last piece's, or the one
+	// before when it added nothing.
 	last, err := res.LastInsertId()
 	if err != nil {
 		return fmt.Errorf("store events: %w", err)
@@ -242,50 +277,49 @@ const (
 func (s *sqliteSide) daily(ctx context.Context, b *dailyBatch) error {
 	accounts, events, days := boxed(b.accounts), boxed(b.events), dayBox{}
 	// The batch's event names into usage_event_names (see addEventNames).
-	if len(events) > 0 {
-		if _, err := s.exec(ctx, "", func() string {
-			return "INSERT OR IGNORE INTO usage_event_names (event) VALUES " + valuesSQL(len(events), "(?)")
-		}, events); err != nil {
-			return fmt.Errorf("store event names: %w", err)
-		}
+	if err := pieces(len(events), rollupBatch, func(start, end int) error {
+		_, err := s.exec(ctx, "names/"+strconv.Itoa(end-start), func() string {
+			return "INSERT OR IGNORE INTO usage_event_names (event) VALUES " + valuesSQL(end-start, "(?)")
+		}, events[start:end])
+		return err
+	}); err != nil {
+		return fmt.Errorf("store event names: %w", err)
 	}
-	n := b.keys.len()
-	for i := 0; i < n; i += rollupBatch {
-		end := min(i+rollupBatch, n)
+	err := pieces(b.keys.len(), rollupBatch, func(start, end int) error {
 		s.args = s.args[:0]
-		for j := i; j < end; j++ {
+		for j := start; j < end; j++ {
 			a, e, d := b.keys.at(j)
 			s.args = append(s.args, accounts[a], days.get(d), events[e], b.counts[j])
 		}
-		rows := end - i
-		if _, err := s.exec(ctx, full("daily", rows, rollupBatch), func() string {
-			return sqliteDaily + valuesSQL(rows, "(?,?,?,?)") + sqliteDailyEnd
-		}, s.args); err != nil {
-			return fmt.Errorf("store daily usage: %w", err)
-		}
-	}
+		_, err := s.exec(ctx, "daily/"+strconv.Itoa(end-start), func() string {
+			return sqliteDaily + valuesSQL(end-start, "(?,?,?,?)") + sqliteDailyEnd
+		}, s.args)
+		return err
+	})
 	clear(s.args)
+	if err != nil {
+		return fmt.Errorf("store daily usage: %w", err)
+	}
 	return nil
 }
 
 func (s *sqliteSide) active(ctx context.Context, b *activeBatch) error {
 	accounts, users, days := boxed(b.accounts), boxed(b.users), dayBox{}
-	n := b.keys.len()
-	for i := 0; i < n; i += rollupBatch {
-		end := min(i+rollupBatch, n)
+	err := pieces(b.keys.len(), rollupBatch, func(start, end int) error {
 		s.args = s.args[:0]
-		for j := i; j < end; j++ {
+		for j := start; j < end; j++ {
 			a, u, d := b.keys.at(j)
 			s.args = append(s.args, accounts[a], days.get(d), users[u])
 		}
-		rows := end - i
-		if _, err := s.exec(ctx, full("active", rows, rollupBatch), func() string {
-			return sqliteActive + valuesSQL(rows, "(?,?,?)")
-		}, s.args); err != nil {
-			return fmt.Errorf("store daily active users: %w", err)
-		}
-	}
+		_, err := s.exec(ctx, "active/"+strconv.Itoa(end-start), func() string {
+			return sqliteActive + valuesSQL(end-start, "(?,?,?)")
+		}, s.args)
+		return err
+	})
 	clear(s.args)
+	if err != nil {
+		return fmt.Errorf("store daily active users: %w", err)
+	}
 	return nil
 }
 
