@@ -65,7 +65,7 @@ func TestKnownUserDays(t *testing.T) {
 				}
 				var got, want []string
 				for q, out := range map[string]*[]string{
-					`SELECT account_id || ' ' || CAST(day AS TEXT) || ' ' || user_id FROM usage_daily_users`: &got,
+					`SELECT account_id || ' ' || CAST(day AS TEXT) || ' ' || user_id FROM usage_daily_users`:      &got,
 					`SELECT DISTINCT account_id || ' ' || CAST(ts / 86400 AS TEXT) || ' ' || user_id FROM events`: &want,
 				} {
 					rows, err := db.QueryContext(ctx, q)
