@@ -205,7 +205,7 @@ func (p *Pending) end(err error) {
 		s.broken = true
 	}
 	s.pgTablesNew = false
-	s.known.discard() // after commit, if it committed
+	s.known.discard() // what a commit added is known by now; the rest goes
 }
 
 // Commit commits the transaction and returns how many events were new,
