@@ -15,6 +15,7 @@ import (
 
 	"github.com/kizuna-cs/kizuna/internal/jobs"
 	"github.com/kizuna-cs/kizuna/internal/store"
+	"github.com/kizuna-cs/kizuna/internal/usage"
 )
 
 // Version is set at build time with -ldflags "-X github.com/kizuna-cs/kizuna/internal/cli.Version=…".
@@ -27,9 +28,18 @@ type Globals struct {
 	stdout, stderr io.Writer
 }
 
-// open opens and migrates the database named by --db.
+// open opens and migrates the database named by --db, and applies the
+// rollup journal a killed server left (usage.ApplyJournal): the commands
+// read the rollups. A failure there is a warning: the command goes on.
 func (g *Globals) open(ctx context.Context) (*store.DB, error) {
-	return store.Open(ctx, g.DB, store.Options{})
+	db, err := store.Open(ctx, g.DB, store.Options{})
+	if err != nil {
+		return nil, err
+	}
+	if _, err := usage.ApplyJournal(ctx, db); err != nil {
+		fmt.Fprintf(g.stderr, "warning: %v (the usage rollups lack some recent events)\n", err)
+	}
+	return db, nil
 }
 
 // CLI is the whole command line.

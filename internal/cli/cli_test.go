@@ -7,9 +7,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kizuna-cs/kizuna/internal/audit"
 	"github.com/kizuna-cs/kizuna/internal/store"
+	"github.com/kizuna-cs/kizuna/internal/usage"
 )
 
 // run calls Main as the kizuna binary would be called.
@@ -194,5 +196,49 @@ func TestCLIChangesAreAudited(t *testing.T) {
 	want := map[string]bool{"import import": true, "create user": true}
 	if len(got) != 2 || !want[got[0]] || !want[got[1]] {
 		t.Errorf("audit entries = %v, want one import and one user creation", got)
+	}
+}
+
+// A command applies the rollup journal a killed server left: reports read
+// the rollups, and no server may run to apply it.
+func TestOpenAppliesRollupJournal(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "k.db")
+	db, err := store.Open(ctx, path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess, err := usage.NewSession(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess.DeferRollups() // as the ingestion writer does
+	p, err := sess.IngestUncommitted(ctx, []usage.Event{
+		{MessageID: "m1", AccountID: "A1", UserID: "u1", Event: "login", Timestamp: time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC)},
+		{MessageID: "m2", AccountID: "A1", UserID: "u2", Event: "login", Timestamp: time.Date(2024, 5, 1, 11, 0, 0, 0, time.UTC)},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	sess.Close()
+	db.Close()
+
+	if code, _, stderr := run(t, "settings", "list", "--db", path); code != 0 {
+		t.Fatalf("settings list: %s", stderr)
+	}
+	db, err = store.Open(ctx, path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if n, err := usage.ActiveUsers(ctx, db, "A1", 0, 100000); err != nil || n != 2 {
+		t.Fatalf("active users %d, %v; want 2", n, err)
+	}
+	var rows int
+	if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM usage_rollup_journal`).Scan(&rows); err != nil || rows != 0 {
+		t.Fatalf("%d journal rows left, %v", rows, err)
 	}
 }

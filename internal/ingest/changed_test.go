@@ -14,10 +14,11 @@ import (
 	"github.com/kizuna-cs/kizuna/internal/usage"
 )
 
-// After a commit, Changed gets each account whose data the round changed
-// once: the events' resolved accounts (by context.groupId, by the user's
-// group call, by properties.account_id) and the group calls' groups; an
-// event with no account changes nobody.
+// Changed gets each account whose data changed once: the group calls'
+// groups after their round's commit, and the events' resolved accounts (by
+// context.groupId, by the user's group call, by properties.account_id) once
+// their rollups are applied (here by Close); an event with no account
+// changes nobody.
 func TestChanged(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()

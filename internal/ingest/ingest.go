@@ -112,6 +112,17 @@ type Options struct {
 	Linger time.Duration
 	// WriteTimeout bounds one write (default 60 s).
 	WriteTimeout time.Duration
+	// RollupEvery is how often the rollups of the events written are
+	// summed and applied to usage_daily and usage_daily_users (default 5 s;
+	// negative: in each round's transaction). A round journals its rollup
+	// delta instead (usage.Session.DeferRollups): the rounds of a few
+	// seconds share most of their accounts, days and events. On SQLite,
+	// /v1/batch went from 55k to 110k events/s on a machine (server CPU an
+	// event 20 against 10.5 µs); 1 s summed too little (70k). The rollups
+	// lag the events by that much and the time to apply the sum (a row of
+	// it after each round), and Changed hears of the events' accounts once
+	// their rollups are applied.
+	RollupEvery time.Duration
 	// Metrics receives the queue depth.
 	Metrics *telemetry.Metrics
 	// Log receives write failures; nil discards them.
@@ -150,8 +161,15 @@ type Queue struct {
 	// The connections rounds write on, which keep their prepared statements:
 	// SQLite writes on the first; a pipelined round (PostgreSQL) takes the
 	// one the commit in flight is not on.
-	sessions [2]*usage.Session
+	// sessions[2] applies rollups on PostgreSQL, beside the commit in flight.
+	sessions [3]*usage.Session
 	flying   int // the session of the commit in flight, when committed is not nil
+	// Rounds have journaled rollups since the journal was last compacted,
+	// at compacted, into the rows ready (see tickRollups).
+	unapplied bool
+	compacted time.Time
+	ready     []int64
+	prepared  chan *usage.Compaction // a compaction being prepared sends here; nil: none
 
 	beforeCommit func()       // tests: called by a pipelined commit before it commits (SQLite: syncs)
 	syncWAL      func() error // store.DB.SyncWAL; tests replace it
@@ -181,6 +199,9 @@ func New(db *store.DB, opts Options) *Queue {
 	}
 	if opts.WriteTimeout <= 0 {
 		opts.WriteTimeout = 60 * time.Second
+	}
+	if opts.RollupEvery == 0 {
+		opts.RollupEvery = 5 * time.Second
 	}
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
@@ -289,11 +310,18 @@ func (q *Queue) signal() {
 // run is the writer goroutine.
 func (q *Queue) run() {
 	defer close(q.done)
+	if q.opts.RollupEvery > 0 {
+		// What a process that stopped before applying it left (a crash).
+		q.applyRollups()
+	}
 	for {
 		subs, closed := q.take()
 		if len(subs) == 0 {
 			if closed {
 				q.waitCommit()
+				if q.unapplied || len(q.ready) > 0 {
+					q.applyRollups()
+				}
 				for _, s := range q.sessions {
 					if s != nil {
 						s.Close()
@@ -305,11 +333,168 @@ func (q *Queue) run() {
 				}
 				return
 			}
-			<-q.wake
+			switch {
+			case len(q.ready) > 0: // nothing waits: a row now
+				q.tickRollups()
+			case q.prepared != nil: // until it is prepared (it signals) or a call comes
+				<-q.wake
+				q.tickRollups()
+			case !q.unapplied:
+				<-q.wake
+			default: // the compaction when it is due, or once idle for rollupIdle
+				t := time.NewTimer(min(rollupIdle, q.opts.RollupEvery-time.Since(q.compacted)))
+				select {
+				case <-q.wake:
+					t.Stop()
+				case <-t.C:
+					q.compacted = time.Time{} // due now
+					q.tickRollups()
+				}
+			}
 			continue
 		}
 		q.write(subs)
+		q.tickRollups()
 	}
+}
+
+// rollupIdle is how long the writer waits with nothing to write before it
+// applies the journal without waiting for the interval: an event sent alone
+// is in the rollups (and health) within a fraction of a second. Under load
+// the writer is never idle so long (between rounds, while their clients wait
+// for the answers, it is for a few milliseconds), and the interval holds.
+const rollupIdle = 100 * time.Millisecond
+
+// rollupPart bounds the keys of a compacted journal row: about 5 ms of
+// SQLite's writer here, applied after each round.
+const rollupPart = 2048
+
+// tickRollups, after each round, puts a prepared compaction of the
+// journal in place, or applies one compacted row, or, when none is left and
+// the interval is over, starts preparing the next compaction (on a
+// goroutine: usage.PrepareCompaction). Spread so, the rollups of an
+// interval of rounds hold up no round for long. When the rows ready outlast
+// the interval (more keys than rounds can take), compacting waits: the
+// longer the interval, the more keys the rounds share.
+func (q *Queue) tickRollups() {
+	if q.opts.RollupEvery <= 0 {
+		return
+	}
+	if q.prepared != nil {
+		select {
+		case c := <-q.prepared:
+			q.prepared = nil
+			if c == nil { // failed (logged): again next interval
+				q.unapplied = true
+				return
+			}
+			if !c.Gains() { // one row, say, once idle: as it is
+				q.ready = append(q.ready, c.IDs()...)
+				return
+			}
+			q.rollupsOn(func(ctx context.Context, sess *usage.Session) error {
+				ids, err := sess.Compact(ctx, c)
+				if err != nil || (ids == nil && c.Rows() > 0) {
+					q.unapplied = true // the rows stay: sum them again
+				}
+				q.ready = append(q.ready, ids...)
+				return err
+			})
+			return
+		default:
+		}
+	}
+	if len(q.ready) > 0 {
+		id := q.ready[0]
+		q.ready = q.ready[1:]
+		q.rollupsOn(func(ctx context.Context, sess *usage.Session) error {
+			accounts, err := sess.ApplyJournalRow(ctx, id)
+			if err != nil {
+				q.ready = append(q.ready, id) // again later
+				return err
+			}
+			if len(accounts) > 0 && q.opts.Changed != nil {
+				q.opts.Changed(accounts)
+			}
+			return nil
+		})
+		return
+	}
+	if q.prepared != nil || !q.unapplied || time.Since(q.compacted) < q.opts.RollupEvery {
+		return
+	}
+	// Once the commit in flight has ended: its round's row is in the sum.
+	q.waitCommit()
+	q.compacted, q.unapplied = time.Now(), false
+	prepared := make(chan *usage.Compaction, 1)
+	q.prepared = prepared
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), q.opts.WriteTimeout)
+		defer cancel()
+		c, err := usage.PrepareCompaction(ctx, q.db, rollupPart)
+		if err != nil {
+			q.opts.Log.Error("ingest: rollups", "err", err)
+		}
+		prepared <- c
+		q.signal() // the writer may be idle
+	}()
+}
+
+// rollupsOn runs f on the Session that writes rollups: SQLite's one, whose
+// transaction has ended once CommitNoSync returned; on PostgreSQL one of
+// its own, beside the commit in flight (rounds write no rollup rows).
+func (q *Queue) rollupsOn(f func(context.Context, *usage.Session) error) {
+	slot := 0
+	if q.db.Dialect == store.Postgres {
+		slot = 2
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), q.opts.WriteTimeout)
+	defer cancel()
+	sess, err := q.session(ctx, slot)
+	if err == nil {
+		err = f(ctx, sess)
+	}
+	if err != nil {
+		q.opts.Log.Error("ingest: rollups", "err", err)
+	}
+}
+
+// applyRollups applies the whole journal (usage.Session.ApplyJournal) once
+// the commit in flight has ended: at start-up (what a crashed process left),
+// when idle and at the end. On a failure it stays for the next try.
+func (q *Queue) applyRollups() {
+	q.waitCommit()
+	if q.prepared != nil {
+		<-q.prepared // its rows are applied below; not put in place
+		q.prepared = nil
+	}
+	q.compacted = time.Now()
+	q.rollupsOn(func(ctx context.Context, sess *usage.Session) error {
+		accounts, err := sess.ApplyJournal(ctx)
+		if err != nil {
+			return err
+		}
+		q.unapplied, q.ready = false, nil
+		if len(accounts) > 0 && q.opts.Changed != nil {
+			q.opts.Changed(accounts)
+		}
+		return nil
+	})
+}
+
+// session returns the Session of slot, opening it if need be.
+func (q *Queue) session(ctx context.Context, slot int) (*usage.Session, error) {
+	if q.sessions[slot] == nil {
+		sess, err := usage.NewSession(ctx, q.db)
+		if err != nil {
+			return nil, err
+		}
+		if q.opts.RollupEvery > 0 {
+			sess.DeferRollups()
+		}
+		q.sessions[slot] = sess
+	}
+	return q.sessions[slot], nil
 }
 
 // take returns the next submissions to write, lingering for more while
@@ -509,8 +694,10 @@ func (q *Queue) changed(b Batch) {
 			ids = append(ids, id)
 		}
 	}
-	for i := range b.Events {
-		add(b.Events[i].AccountID)
+	if q.opts.RollupEvery < 0 { // else applyRollups tells
+		for i := range b.Events {
+			add(b.Events[i].AccountID)
+		}
 	}
 	for _, g := range b.Groups {
 		add(g.GroupID)
@@ -559,12 +746,13 @@ func (q *Queue) prepareEvents(ctx context.Context, in []Event, slot int) (*usage
 	for i := range in {
 		events[i] = in[i].Event
 	}
-	if q.sessions[slot] == nil {
-		sess, err := usage.NewSession(ctx, q.db)
-		if err != nil {
-			return nil, err
-		}
-		q.sessions[slot] = sess
+	sess, err := q.session(ctx, slot)
+	if err != nil {
+		return nil, err
 	}
-	return q.sessions[slot].IngestUncommitted(ctx, events)
+	p, err := sess.IngestUncommitted(ctx, events)
+	if err == nil && q.opts.RollupEvery > 0 {
+		q.unapplied = true // this round's, once committed (applyRollups waits)
+	}
+	return p, err
 }

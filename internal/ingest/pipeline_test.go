@@ -16,14 +16,14 @@ import (
 // heldQueue starts a queue on a fresh PostgreSQL database (skipping the
 // test without one) whose pipelined commits each signal reached and wait
 // for release; submit sends a batch and returns where its answer comes.
-func heldQueue(t *testing.T) (db *store.DB, reached, release chan struct{}, submit func(Batch) chan error) {
+func heldQueue(t *testing.T) (db *store.DB, q *Queue, reached, release chan struct{}, submit func(Batch) chan error) {
 	t.Helper()
 	if !storetest.PostgresAvailable() {
 		t.Skip("PostgreSQL only (" + storetest.EnvPostgres + " unset); SQLite: TestSQLiteSyncBeforeAnswer")
 	}
 	db = storetest.Postgres(t)
 	ctx := context.Background()
-	q := New(db, Options{Linger: -1})
+	q = New(db, Options{Linger: -1})
 	t.Cleanup(func() { q.Close(ctx) })
 	reached, release = make(chan struct{}, 4), make(chan struct{})
 	q.beforeCommit = func() {
@@ -35,7 +35,7 @@ func heldQueue(t *testing.T) (db *store.DB, reached, release chan struct{}, subm
 		go func() { done <- q.Submit(ctx, b) }()
 		return done
 	}
-	return db, reached, release, submit
+	return db, q, reached, release, submit
 }
 
 // On PostgreSQL a round's commit runs while the writer goes on: the next
@@ -43,7 +43,7 @@ func heldQueue(t *testing.T) (db *store.DB, reached, release chan struct{}, subm
 // commit in flight, so that the events it commits are attributed to the
 // user's account (and rolled up once).
 func TestPipelinedCommit(t *testing.T) {
-	db, reached, release, submit := heldQueue(t)
+	db, q, reached, release, submit := heldQueue(t)
 	ctx := context.Background()
 	ts := time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC)
 	track := func(id, account string) Batch {
@@ -96,6 +96,11 @@ func TestPipelinedCommit(t *testing.T) {
 	if err := <-third; err != nil {
 		t.Fatalf("round 3: %v", err)
 	}
+	// e1 and e2 are rolled up by their attribution, e3 by the journal,
+	// which Close applies.
+	if err := q.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
 	for _, c := range []struct {
 		query string
 		want  int64
@@ -114,7 +119,7 @@ func TestPipelinedCommit(t *testing.T) {
 // A round that fails while the round before it commits leaves that
 // commit's connection alone: the round after it writes on the other one.
 func TestPipelinedFailedRound(t *testing.T) {
-	db, reached, release, submit := heldQueue(t)
+	db, _, reached, release, submit := heldQueue(t)
 	ctx := context.Background()
 	ts := time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC)
 	track := func(id string, ts time.Time) Batch {
@@ -236,6 +241,9 @@ func TestSQLiteSyncBeforeAnswer(t *testing.T) {
 	}
 	if n := stored(); n != 3 {
 		t.Fatalf("%d events stored after the retry, want 3", n)
+	}
+	if err := q.Close(ctx); err != nil { // applies the rollup journal
+		t.Fatal(err)
 	}
 	var rolled int64
 	if err := db.QueryRowContext(ctx, `SELECT SUM(count) FROM usage_daily`).Scan(&rolled); err != nil || rolled != 3 {

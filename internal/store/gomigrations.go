@@ -48,6 +48,10 @@ var dialectSpecific = []dialectMigration{
 		// As for 11: the clustered tables answer every query the same.
 		SQLite: `SELECT 1`, Postgres: `SELECT 1`,
 	}},
+	// BLOB and INTEGER PRIMARY KEY against BYTEA and an identity column.
+	{version: 38, name: "usage_rollup_journal", down: map[Dialect]string{
+		SQLite: `DROP TABLE usage_rollup_journal`, Postgres: `DROP TABLE usage_rollup_journal`,
+	}},
 }
 
 // goMigrations are the dialect-specific migrations for d.

@@ -63,6 +63,13 @@ func TestAnalyticsGoEndToEnd(t *testing.T) {
 		if cb.failed.Load() != 0 || cb.ok.Load() != int64(msgs) {
 			t.Fatalf("callbacks: %d ok, %d failed; want %d ok", cb.ok.Load(), cb.failed.Load(), msgs)
 		}
+		// The rollups follow from the journal once the writer is idle, with
+		// the server running.
+		for deadline := time.Now().Add(60 * time.Second); count(t, db, `SELECT COALESCE(SUM(count), 0) FROM usage_daily`) != 51; time.Sleep(10 * time.Millisecond) {
+			if time.Now().After(deadline) { // a hang, not a slow machine
+				t.Fatalf("rollups count %d events 60 s after the answers, want 51", count(t, db, `SELECT COALESCE(SUM(count), 0) FROM usage_daily`))
+			}
+		}
 		for _, c := range []struct {
 			query string
 			want  int64

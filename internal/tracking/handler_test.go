@@ -49,6 +49,16 @@ func newEnv(t testing.TB, db *store.DB, opts ingest.Options) *env {
 	return &env{db: db, srv: srv, key: secret, queue: q, client: srv.Client()}
 }
 
+// drain stops the server and the queue, whose Close applies the rollup
+// journal: the rollups count every event acknowledged.
+func (e *env) drain(t testing.TB) {
+	t.Helper()
+	e.srv.Close()
+	if err := e.queue.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func (e *env) post(t testing.TB, path, key string, body []byte, hdr ...string) (int, string, http.Header) {
 	t.Helper()
 	req, err := http.NewRequest("POST", e.srv.URL+path, bytes.NewReader(body))
@@ -234,6 +244,7 @@ func TestDedupeAcrossRequests(t *testing.T) {
 		if n := count(t, db, `SELECT COUNT(*) FROM events`); n != 2 {
 			t.Fatalf("events = %d, want 2", n)
 		}
+		e.drain(t)
 		if n := count(t, db, `SELECT SUM(count) FROM usage_daily WHERE account_id = 'acc1'`); n != 2 {
 			t.Fatalf("rollup count = %d, want 2", n)
 		}
@@ -338,6 +349,7 @@ func TestUnknownAccountAttributedLater(t *testing.T) {
 		if got := accountOf(t, db, "x4"); got != "<null>" {
 			t.Errorf("anonymous event: account %s", got)
 		}
+		e.drain(t)
 		// 2024-05-01 is day 19844.
 		rows, err := db.QueryContext(context.Background(), `SELECT day, event, count FROM usage_daily WHERE account_id = 'acc7' ORDER BY day, event`)
 		if err != nil {

@@ -90,6 +90,7 @@ type Session struct {
 	restore func() // the connection's settings before store.DB.DeferSync
 	stmts   map[string]driver.Stmt
 	broken  bool // a transaction failed: start again on a new connection
+	journal bool // DeferRollups
 	known   knownUserDays
 	// What the Writers leave for the next: their free chunks, the SQLite
 	// side's argument slices and the rollup's maps (allocating them again
@@ -176,6 +177,7 @@ func ingest(ctx context.Context, db *store.DB, conn *sql.Conn, sess *Session, ev
 	w := NewWriter(db, conn, p.tx)
 	if sess != nil {
 		w.useSession(sess)
+		w.journal = sess.journal
 	}
 	for _, e := range events {
 		if err := w.Add(ctx, Raw{MessageID: e.MessageID, AccountID: e.AccountID, UserID: e.UserID, Event: e.Event,

@@ -82,6 +82,7 @@ type Writer struct {
 
 	agg      rollup
 	inserted int64
+	journal  bool // write the rollup into usage_rollup_journal (Session.DeferRollups)
 
 	// Set by the SQL side, read after Close (tests): PostgreSQL chunks
 	// COPYed into events directly and through the temporary table.
@@ -286,7 +287,9 @@ func (w *Writer) receive() {
 		w.collect(j.c)
 	}
 	w.free = append(w.free, j.c)
-	if w.err == nil && !w.closed && w.rollOut == 0 && w.agg.over(maxRollupKeys) {
+	// A journaled round's keys stay in memory: a round is bounded (the
+	// group-commit writer's MaxBatch).
+	if w.err == nil && !w.closed && !w.journal && w.rollOut == 0 && w.agg.over(maxRollupKeys) {
 		w.agg.take(func(j *job) { w.send(context.Background(), j) })
 	}
 }
@@ -333,11 +336,21 @@ func (w *Writer) Close(ctx context.Context) (int64, error) {
 	for w.out > 0 {
 		w.receive()
 	}
-	if w.err == nil && w.agg.size() > 0 {
+	var delta []byte
+	switch {
+	case w.err != nil || w.agg.size() == 0:
+	case w.journal:
+		delta = w.agg.encodeDelta(nil)
+	default:
 		// The active users are sorted while the daily counts are written.
 		w.agg.take(func(j *job) { w.send(ctx, j) })
 	}
-	w.stop()
+	w.stop() // before the INSERT: on SQLite the goroutine holds the connection
+	if w.err == nil && delta != nil {
+		if _, err := w.tx.ExecContext(ctx, `INSERT INTO usage_rollup_journal (delta) VALUES ($1)`, delta); err != nil {
+			w.err = fmt.Errorf("store rollup journal: %w", err)
+		}
+	}
 	if w.err != nil {
 		return 0, w.err
 	}
@@ -452,10 +465,11 @@ func valuesSQL(n int, row string) string {
 // miss (a third of the CPU time of an import on the Add side).
 type rollup struct {
 	accounts, events, users interner
-	dailyNew, activeNew     []rkey  // since the last fold, in event order
-	daily                   []rkey  // (account, event, day), sorted, unique
-	counts                  []int64 // of daily
-	active                  []rkey  // (account, user, day), sorted, unique
+	dailyNew, activeNew     []rkey         // since the last fold, in event order
+	daily                   []rkey         // (account, event, day), sorted, unique
+	counts                  []int64        // of daily
+	active                  []rkey         // (account, user, day), sorted, unique
+	weighted                map[rkey]int64 // daily counts of journal deltas, not folded yet
 }
 
 // rkey is a rollup key as ids: account, x (event or user), day.
@@ -526,7 +540,7 @@ func (r *rollup) reset() {
 
 // size is the number of keys held, folded or not.
 func (r *rollup) size() int {
-	return len(r.daily) + len(r.active) + len(r.dailyNew) + len(r.activeNew)
+	return len(r.daily) + len(r.active) + len(r.dailyNew) + len(r.activeNew) + len(r.weighted)
 }
 
 // over reports whether more than limit keys are held once folded.
@@ -577,29 +591,11 @@ func sortIDs(keys []rkey, nA, nX int) {
 
 // fold merges the appended keys into the sorted ones.
 func (r *rollup) fold() {
+	r.foldWeighted()
 	if len(r.dailyNew) > 0 {
 		sortIDs(r.dailyNew, len(r.accounts.names), len(r.events.names))
-		keys := make([]rkey, 0, len(r.daily)+len(r.dailyNew))
-		counts := make([]int64, 0, cap(keys))
-		add := func(k rkey, n int64) {
-			if l := len(keys); l > 0 && keys[l-1] == k {
-				counts[l-1] += n
-				return
-			}
-			keys, counts = append(keys, k), append(counts, n)
-		}
-		i := 0
-		for _, k := range r.dailyNew {
-			for i < len(r.daily) && cmpKey(r.daily[i], k) < 0 {
-				add(r.daily[i], r.counts[i])
-				i++
-			}
-			add(k, 1)
-		}
-		for ; i < len(r.daily); i++ {
-			add(r.daily[i], r.counts[i])
-		}
-		r.daily, r.counts, r.dailyNew = keys, counts, r.dailyNew[:0]
+		r.mergeDaily(r.dailyNew, nil)
+		r.dailyNew = r.dailyNew[:0]
 	}
 	if len(r.activeNew) > 0 {
 		sortIDs(r.activeNew, len(r.accounts.names), len(r.users.names))
@@ -622,6 +618,36 @@ func (r *rollup) fold() {
 		}
 		r.active, r.activeNew = keys, r.activeNew[:0]
 	}
+}
+
+// mergeDaily merges the sorted keys ks, counted ns (nil: once each), into
+// the sorted daily counts.
+func (r *rollup) mergeDaily(ks []rkey, ns []int64) {
+	keys := make([]rkey, 0, len(r.daily)+len(ks))
+	counts := make([]int64, 0, cap(keys))
+	add := func(k rkey, n int64) {
+		if l := len(keys); l > 0 && keys[l-1] == k {
+			counts[l-1] += n
+			return
+		}
+		keys, counts = append(keys, k), append(counts, n)
+	}
+	i := 0
+	for j, k := range ks {
+		for i < len(r.daily) && cmpKey(r.daily[i], k) < 0 {
+			add(r.daily[i], r.counts[i])
+			i++
+		}
+		n := int64(1)
+		if ns != nil {
+			n = ns[j]
+		}
+		add(k, n)
+	}
+	for ; i < len(r.daily); i++ {
+		add(r.daily[i], r.counts[i])
+	}
+	r.daily, r.counts = keys, counts
 }
 
 // dailyBatch is rollup counts in primary key order.

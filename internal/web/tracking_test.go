@@ -47,9 +47,12 @@ func TestSegmentThroughServer(t *testing.T) {
 				t.Fatalf("body %s", w.Body)
 			}
 		}
-		// Sent twice, stored once, and rolled up.
+		// Sent twice, stored once, and rolled up (Close applies the journal).
 		if n, err := usage.CountEvents(ctx, db); err != nil || n != 2 {
 			t.Fatalf("events = %d, %v; want 2", n, err)
+		}
+		if err := ts.Server.Close(ctx); err != nil {
+			t.Fatal(err)
 		}
 		if n, err := usage.ActiveUsers(ctx, db, "acme", 0, 100000); err != nil || n != 2 {
 			t.Fatalf("active users = %d, %v; want 2", n, err)
