@@ -50,7 +50,7 @@ func TestDeferSync(t *testing.T) {
 				t.Errorf("%s: synchronous %d, wal_autocheckpoint %d; want %d, %d", what, s, c, sync, ckpt)
 			}
 		}
-		want(conn, "deferred connection", 1, 4096) // NORMAL
+		want(conn, "deferred connection", 1, 16384) // NORMAL
 		other, err := db.Conn(ctx)
 		if err != nil {
 			t.Fatal(err)
