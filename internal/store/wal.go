@@ -17,7 +17,7 @@ import (
 // its owner syncs the log (SyncWAL) on another goroutine while the next
 // transaction runs, and Checkpoint copies it from yet another.
 const (
-	sqliteCheckpointPages         = 1000 // SQLite's default wal_autocheckpoint
+	sqliteCheckpointPages = 1000 // SQLite's default wal_autocheckpoint
 	// A backstop: see DeferSync. With 16,384 pages rather than 4,096,
 	// /v1/batch's writer checkpoints in its commits less often: in four
 	// alternating 20 s runs here, 145-160k events/s (mean 154k) against
