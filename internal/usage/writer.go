@@ -536,6 +536,7 @@ func (r *rollup) reset() {
 	}
 	r.dailyNew, r.activeNew = r.dailyNew[:0], r.activeNew[:0]
 	r.daily, r.counts, r.active = nil, nil, nil
+	clear(r.weighted) // their ids went with the names
 }
 
 // size is the number of keys held, folded or not.
