@@ -361,23 +361,29 @@ func (q *Queue) run() {
 				case <-q.wake:
 					t.Stop()
 				case <-t.C:
-					if q.applyNow != nil {
-						q.waitCommit() // its row in what the applier reads
-						q.unapplied, q.compacted = false, time.Now()
-						select {
-						case q.applyNow <- struct{}{}:
-						default:
-						}
-						break
-					}
-					q.compacted = time.Time{} // due now
-					q.tickRollups()
+					q.idleRollups()
 				}
 			}
 			continue
 		}
 		q.write(subs)
 		q.tickRollups()
+	}
+}
+
+// idleRollups applies the journal without waiting for the interval: on
+// PostgreSQL it wakes the applier, on SQLite it makes a compaction due.
+func (q *Queue) idleRollups() {
+	if q.applyNow == nil {
+		q.compacted = time.Time{} // due now
+		q.tickRollups()
+		return
+	}
+	q.waitCommit() // its row in what the applier reads
+	q.unapplied, q.compacted = false, time.Now()
+	select {
+	case q.applyNow <- struct{}{}:
+	default:
 	}
 }
 
