@@ -7,9 +7,10 @@
 // seats) and 1–5 users; over the 90 days ending -end it is active on about
 // 40 % of the days; an active day has a login row, a reports row (70 %) and
 // a dashboards row (50 %) in usage_daily, and each of its users is active
-// with probability 1/2 (at least one) in usage_daily_users. 80 % of the
+// with probability 1/2 (at least one) in usage_user_days. 80 % of the
 // accounts completed setup on their first active day. That is some 79
-// usage_daily and 58 usage_daily_users rows an account.
+// usage_daily rows and 58 user-days (in about 6 usage_user_days rows) an
+// account.
 //
 // It writes straight into the tables (multi-row INSERT on SQLite, COPY on
 // PostgreSQL), in key order, in chunks of 2,000 accounts.
@@ -84,7 +85,7 @@ func run(ctx context.Context, dsn string, n int, end time.Time) error {
 			{name: "accounts", cols: []string{"account_id", "name", "signup_at", "owner_email", "recorded_at", "updated_at"}},
 			{name: "subscription_periods", cols: []string{"subscription_id", "start_at", "end_at", "account_id", "mrr_minor", "currency", "plan", "product", "quantity", "recorded_at", "updated_at"}},
 			{name: "usage_daily", cols: []string{"account_id", "day", "event", "count"}},
-			{name: "usage_daily_users", cols: []string{"account_id", "day", "user_id"}},
+			{name: "usage_user_days", cols: []string{"account_id", "span", "user_id", "days"}},
 		}
 		for i := lo; i < min(lo+chunk, n); i++ {
 			gen(i, lastDay, now, tables)
@@ -131,6 +132,7 @@ func gen(i int, lastDay, now int64, t []*table) {
 	t[1].rows = append(t[1].rows, []any{"sub-" + id, signup, endAt, id, int64(5000 + r.IntN(495000)), "USD",
 		[]string{"starter", "growth", "enterprise"}[r.IntN(3)], "platform", float64(seats), now, now})
 	users := 1 + r.IntN(5)
+	days := map[[2]int64]int64{} // (span, user) → the bits of the days active
 	setup := r.IntN(5) != 0
 	for d := lastDay - 89; d <= lastDay; d++ {
 		if r.Float64() >= 0.4 {
@@ -151,8 +153,16 @@ func gen(i int, lastDay, now int64, t []*table) {
 		active := 0
 		for u := range users {
 			if r.IntN(2) == 0 || (u == users-1 && active == 0) {
-				t[3].rows = append(t[3].rows, []any{id, d, fmt.Sprintf("u%d", u)})
+				days[[2]int64{d >> 6, int64(u)}] |= int64(uint64(1) << (d & 63))
 				active++
+			}
+		}
+	}
+	// In key order (account, span, user): "u0" to "u4" sort as numbers.
+	for span := (lastDay - 89) >> 6; span <= lastDay>>6; span++ {
+		for u := range users {
+			if m, ok := days[[2]int64{span, int64(u)}]; ok {
+				t[3].rows = append(t[3].rows, []any{id, span, fmt.Sprintf("u%d", u), m})
 			}
 		}
 	}

@@ -113,7 +113,7 @@ type Options struct {
 	// WriteTimeout bounds one write (default 60 s).
 	WriteTimeout time.Duration
 	// RollupEvery is how often the rollups of the events written are
-	// summed and applied to usage_daily and usage_daily_users (default 5 s;
+	// summed and applied to usage_daily and usage_user_days (default 5 s;
 	// negative: in each round's transaction). A round journals its rollup
 	// delta instead (usage.Session.DeferRollups): the rounds of a few
 	// seconds share most of their accounts, days and events. On SQLite,

@@ -46,7 +46,9 @@ func BenchmarkRecompute(b *testing.B) {
 					}
 				}
 				for u := range 1 + r.IntN(3) {
-					if _, err := tx.ExecContext(ctx, `INSERT INTO usage_daily_users (account_id, day, user_id) VALUES ($1, $2, $3)`, id, d, fmt.Sprint("u", u)); err != nil {
+					if _, err := tx.ExecContext(ctx, `INSERT INTO usage_user_days (account_id, span, user_id, days) VALUES ($1, $2, $3, $4)
+						ON CONFLICT (account_id, span, user_id) DO UPDATE SET days = usage_user_days.days | excluded.days`,
+						id, d>>6, fmt.Sprint("u", u), int64(uint64(1)<<(d&63))); err != nil {
 						return err
 					}
 				}

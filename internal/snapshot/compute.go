@@ -538,8 +538,9 @@ func (r *Reader) compute(ctx context.Context, q store.Querier, sel selection) ([
 	// Grouped by a.account_id, the outer loop's column, which SQLite knows
 	// comes in order: grouped by u.account_id, it sorted the batch's rows
 	// first (TestActiveUsersPlan). A third less time.
+	w30, w7 := usage.DayWindow(today-29, today), usage.DayWindow(today-6, today)
 	err = each("active users", activeUsersQuery, "a.account_id",
-		[]any{today}, func(rows *sql.Rows) error {
+		[]any{w30[0], w30[1], w30[2], w30[3], w7[0], w7[1], w7[2], w7[3]}, func(rows *sql.Rows) error {
 			var id string
 			var a7, a30 int
 			if err := rows.Scan(&id, &a7, &a30); err != nil {
@@ -766,11 +767,13 @@ func addUsage(s *Snapshot, list, login string) (recent, last28 float64, err erro
 	return recent, last28, nil
 }
 
-// activeUsersQuery counts the users active in the 7 and in the 30 days to
-// day $1 of the accounts %[1]s selects.
-const activeUsersQuery = `SELECT a.account_id, COUNT(DISTINCT CASE WHEN u.day > $1 - 7 THEN u.user_id END), COUNT(DISTINCT u.user_id)
-		FROM accounts a CROSS JOIN usage_daily_users u
-		WHERE %[1]s AND u.account_id = a.account_id AND u.day > $1 - 30 AND u.day <= $1 GROUP BY a.account_id`
+// activeUsersQuery counts the users active in the 30 days whose
+// usage.DayWindow is $1 to $4 and in the 7 days of $5 to $8 (which end
+// the same day) of the accounts %[1]s selects.
+var activeUsersQuery = `SELECT a.account_id, COUNT(DISTINCT CASE WHEN ` + usage.ActiveIn("u", 5) + ` THEN u.user_id END),
+		COUNT(DISTINCT CASE WHEN ` + usage.ActiveIn("u", 1) + ` THEN u.user_id END)
+		FROM accounts a CROSS JOIN usage_user_days u
+		WHERE %[1]s AND u.account_id = a.account_id AND u.span BETWEEN $1 AND $2 GROUP BY a.account_id`
 
 // storedSegmentsQuery reads the memberships of the accounts %[1]s selects
 // as of instant $1, each member's history after it by seeks on the index

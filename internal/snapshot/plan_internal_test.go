@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/kizuna-cs/kizuna/internal/storetest"
+	"github.com/kizuna-cs/kizuna/internal/usage"
 )
 
 // TestStoredSegmentsPlan: reading a batch's memberships as of a past
@@ -39,9 +40,10 @@ func TestUsagePlan(t *testing.T) {
 // TestActiveUsersPlan: the active users of a batch are counted account by
 // account as the accounts come, without sorting the batch's rows.
 func TestActiveUsersPlan(t *testing.T) {
-	query := fmt.Sprintf(activeUsersQuery, "a.account_id BETWEEN $2 AND $3")
-	p := sqlitePlan(t, query, int64(20_000), "acc_1", "acc_2")
-	if strings.Contains(p, "FOR GROUP BY") || !strings.Contains(p, "SEARCH u USING PRIMARY KEY (account_id=? AND day>? AND day<?)") {
+	query := fmt.Sprintf(activeUsersQuery, "a.account_id BETWEEN $9 AND $10")
+	w := usage.DayWindow(20_000-29, 20_000)
+	p := sqlitePlan(t, query, w[0], w[1], w[2], w[3], w[0], w[1], w[2], w[3], "acc_1", "acc_2")
+	if strings.Contains(p, "FOR GROUP BY") || !strings.Contains(p, "SEARCH u USING PRIMARY KEY (account_id=? AND span>? AND span<?)") {
 		t.Fatalf("the active users query sorts the batch's rows:\n%s", p)
 	}
 }

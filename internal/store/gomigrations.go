@@ -52,7 +52,23 @@ var dialectSpecific = []dialectMigration{
 	{version: 38, name: "usage_rollup_journal", down: map[Dialect]string{
 		SQLite: `DROP TABLE usage_rollup_journal`, Postgres: `DROP TABLE usage_rollup_journal`,
 	}},
+	// WITHOUT ROWID, and SUM's type.
+	{version: 39, name: "usage_user_days", down: map[Dialect]string{
+		SQLite:   userDaysDown + ` WITHOUT ROWID;` + userDaysDownRest,
+		Postgres: userDaysDown + `;` + userDaysDownRest,
+	}},
 }
+
+// The down of migration 39: the user-day rows back from the view.
+const (
+	userDaysDown = `CREATE TABLE usage_daily_users_old (account_id TEXT NOT NULL, day INTEGER NOT NULL,
+		user_id TEXT NOT NULL, PRIMARY KEY (account_id, day, user_id))`
+	userDaysDownRest = `
+		INSERT INTO usage_daily_users_old (account_id, day, user_id) SELECT account_id, day, user_id FROM usage_daily_users;
+		DROP VIEW usage_daily_users;
+		DROP TABLE usage_user_days;
+		ALTER TABLE usage_daily_users_old RENAME TO usage_daily_users;`
+)
 
 // goMigrations are the dialect-specific migrations for d.
 func goMigrations(d Dialect) ([]*goose.Migration, error) {

@@ -88,9 +88,12 @@ func LoadRollups(ctx context.Context, db *store.DB, rows []RollupRow, users []Us
 		SELECT DISTINCT event FROM `+stageCounts+` WHERE true ON CONFLICT (event) DO NOTHING`); err != nil {
 		return fmt.Errorf("load rollups: event names: %w", err)
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO usage_daily_users (account_id, day, user_id)
-		SELECT DISTINCT account_id, day, user_id FROM `+stageUsers+` WHERE true
-		ON CONFLICT (account_id, day, user_id) DO NOTHING`); err != nil {
+	// The masks of distinct days have no bit in common: their SUM is their
+	// OR (SQLite has no bit_or).
+	if _, err := tx.ExecContext(ctx, `INSERT INTO usage_user_days (account_id, span, user_id, days)
+		SELECT account_id, day >> 6, user_id, CAST(SUM(CAST(1 AS BIGINT) << (day & 63)) AS BIGINT)
+		FROM (SELECT DISTINCT account_id, day, user_id FROM `+stageUsers+`) d WHERE true
+		GROUP BY account_id, day >> 6, user_id`+userDaysUpsert); err != nil {
 		return fmt.Errorf("load rollups: merge users: %w", err)
 	}
 	db.DropTempTable(ctx, tx, stageCounts)

@@ -11,8 +11,8 @@ import (
 	"github.com/kizuna-cs/kizuna/internal/store"
 )
 
-// The rollup journal. Writing a round's rollups into usage_daily and
-// usage_daily_users took half of the CPU time of /v1/batch (20 against 10
+// The rollup journal. Writing a round's rollups into usage_daily and the
+// user-days (then usage_daily_users) took half of the CPU time of /v1/batch (20 against 10
 // µs an event on SQLite), and the same accounts, days and events come back
 // round after round. A Session with DeferRollups therefore writes each
 // round's rollup delta as one row of usage_rollup_journal, in the round's

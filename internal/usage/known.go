@@ -1,6 +1,6 @@
 package usage
 
-// userDay is a row of usage_daily_users.
+// userDay is an active user-day (a bit of a usage_user_days row).
 type userDay struct {
 	account, user string
 	day           int32
@@ -11,13 +11,13 @@ type userDay struct {
 // the tests.
 var maxKnownUserDays = 1 << 18
 
-// knownUserDays is the usage_daily_users rows a Session's committed
-// transactions wrote, so that its next rounds leave them out: under load
-// the same users are active all day, and asking the database to add each
-// of them again, to find it there, was a ninth of the writer's time on
-// SQLite. Nothing deletes rollup rows, so a row known is a row stored; code
-// that comes to delete them (a retention of old days, say) must forget
-// them here too.
+// knownUserDays is the user-days a Session's committed transactions wrote,
+// so that its next rounds leave them out: under load the same users are
+// active all day, and asking the database to add each of them again, to
+// find it there, was a ninth of the writer's time on SQLite. Nothing deletes
+// rollup rows or clears their bits, so a user-day known is a user-day
+// stored; code that comes to delete them (a retention of old days, say)
+// must forget them here too.
 type knownUserDays struct {
 	rows  map[userDay]struct{}
 	added []userDay // by the transaction in progress

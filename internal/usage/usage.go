@@ -276,13 +276,43 @@ func Daily(ctx context.Context, q store.Querier, accountID string, from, to int6
 // ActiveUsers returns the number of distinct users of an account active on
 // any day in [from, to].
 func ActiveUsers(ctx context.Context, q store.Querier, accountID string, from, to int64) (int64, error) {
+	w := DayWindow(from, to)
 	var n int64
-	err := q.QueryRowContext(ctx, `SELECT COUNT(DISTINCT user_id) FROM usage_daily_users
-		WHERE account_id = $1 AND day BETWEEN $2 AND $3`, accountID, from, to).Scan(&n)
+	err := q.QueryRowContext(ctx, `SELECT COUNT(DISTINCT u.user_id) FROM usage_user_days u
+		WHERE u.account_id = $1 AND u.span BETWEEN $2 AND $3 AND `+ActiveIn("u", 2),
+		accountID, w[0], w[1], w[2], w[3]).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("active users of %s: %w", accountID, err)
 	}
 	return n, nil
+}
+
+// DayWindow is the days [from, to] as usage_user_days stores them: the
+// first and last span (day >> 6) and the bits of the days of the window in
+// each (the same mask when they are one span). An empty window (from > to)
+// has no bits.
+func DayWindow(from, to int64) [4]int64 {
+	lo, hi := from>>6, to>>6
+	if from > to {
+		return [4]int64{lo, hi, 0, 0}
+	}
+	loBits := ^uint64(0) << (from & 63)  // from's bit and above
+	hiBits := ^uint64(0) >> (63 - to&63) // to's bit and below
+	if lo == hi {
+		loBits &= hiBits
+		hiBits = loBits
+	}
+	return [4]int64{lo, hi, int64(loBits), int64(hiBits)}
+}
+
+// ActiveIn is the SQL condition that the usage_user_days row alias was
+// active on a day of a window whose [DayWindow] is the arguments $n to
+// $n+3. Rows outside the spans have no bits in it; the caller should also
+// restrict alias.span to BETWEEN $n AND $n+1, which the primary key serves.
+func ActiveIn(alias string, n int) string {
+	return fmt.Sprintf(`(%[1]s.days & CASE WHEN %[1]s.span < $%[2]d OR %[1]s.span > $%[3]d THEN 0
+		WHEN %[1]s.span = $%[2]d THEN CAST($%[4]d AS BIGINT) WHEN %[1]s.span = $%[3]d THEN CAST($%[5]d AS BIGINT) ELSE -1 END) <> 0`,
+		alias, n, n+1, n+2, n+3)
 }
 
 // AddRollups adds pre-aggregated counts to the rollups without raw events: for
@@ -305,12 +335,21 @@ func AddRollups(ctx context.Context, q store.Querier, accountID string, counts [
 			return fmt.Errorf("add rollups of %s: %w", accountID, err)
 		}
 	}
+	type spanUser struct {
+		span int64
+		user string
+	}
+	masks := map[spanUser]int64{}
 	for day, us := range users {
 		for _, u := range us {
-			if _, err := q.ExecContext(ctx, `INSERT INTO usage_daily_users (account_id, day, user_id) VALUES ($1, $2, $3)
-				ON CONFLICT (account_id, day, user_id) DO NOTHING`, accountID, day, u); err != nil {
-				return fmt.Errorf("add rollups of %s: %w", accountID, err)
-			}
+			masks[spanUser{day >> 6, u}] |= int64(uint64(1) << (day & 63))
+		}
+	}
+	for k, days := range masks {
+		if _, err := q.ExecContext(ctx, `INSERT INTO usage_user_days (account_id, span, user_id, days) VALUES ($1, $2, $3, $4)
+			ON CONFLICT (account_id, span, user_id) DO UPDATE SET days = usage_user_days.days | excluded.days`,
+			accountID, k.span, k.user, days); err != nil {
+			return fmt.Errorf("add rollups of %s: %w", accountID, err)
 		}
 	}
 	return nil

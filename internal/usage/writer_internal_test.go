@@ -239,14 +239,20 @@ func TestSortKeys(t *testing.T) {
 		sorted := func(pack bool) []rkey {
 			packKeys = pack
 			defer func() { packKeys = true }()
-			l := sortKeys(keys, rankA, rankX, byA, byX)
+			l, order := sortKeysOrder(keys, rankA, rankX, byA, byX)
 			if (l.packed != nil) != pack {
 				t.Fatalf("packed = %v, want %v", l.packed != nil, pack)
+			}
+			if order == nil {
+				t.Fatalf("span %d, packed %v: no order, with room for it", span, pack)
 			}
 			out := make([]rkey, l.len())
 			for i := range out {
 				a, x, d := l.at(i)
 				out[i] = rkey{a, x, d}
+				if keys[order[i]] != out[i] {
+					t.Fatalf("span %d, packed %v: key %d is %v, its order says keys[%d] = %v", span, pack, i, out[i], order[i], keys[order[i]])
+				}
 			}
 			return out
 		}

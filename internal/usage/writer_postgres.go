@@ -58,7 +58,7 @@ func (s *pgSide) createTables(ctx context.Context) error {
 	for _, t := range []struct{ name, ddl string }{
 		{pgEventsIn, "seq INTEGER NOT NULL, message_id TEXT NOT NULL, account_id TEXT, user_id TEXT NOT NULL, event TEXT NOT NULL, ts BIGINT NOT NULL, properties TEXT NOT NULL"},
 		{pgDailyIn, "account_id TEXT NOT NULL, day INTEGER NOT NULL, event TEXT NOT NULL, count BIGINT NOT NULL"},
-		{pgActiveIn, "account_id TEXT NOT NULL, day INTEGER NOT NULL, user_id TEXT NOT NULL"},
+		{pgActiveIn, "account_id TEXT NOT NULL, span INTEGER NOT NULL, user_id TEXT NOT NULL, days BIGINT NOT NULL"},
 	} {
 		if sess != nil {
 			// A connection a broken Session gave back to the pool may come
@@ -207,8 +207,9 @@ const (
 var pgAssumeFresh = false // tests: skip the check, as if a concurrent writer raced it
 
 // writeRollups writes a rollup batch into table: by copyTo(table) when
-// fresh, else by copyTo(the temporary table) and upsert.
-func (s *pgSide) writeRollups(ctx context.Context, table, temp string, accounts []string, keys *keyList, copyTo func(table string) error, upsert string) error {
+// fresh, else by copyTo(the temporary table) and upsert. The batch's rows
+// have column in [lo, hi] (day, or span).
+func (s *pgSide) writeRollups(ctx context.Context, table, temp string, accounts []string, column string, lo, hi int32, copyTo func(table string) error, upsert string) error {
 	tx := s.w.tx
 	if s.plainUsed < plainRollups && len(accounts) <= plainRollupsAccounts {
 		fresh := pgAssumeFresh
@@ -217,8 +218,8 @@ func (s *pgSide) writeRollups(ctx context.Context, table, temp string, accounts 
 			// is any row of these accounts within the batch's days stored?
 			var stored bool
 			if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM unnest(CAST($1 AS TEXT[])) a(id)
-				WHERE EXISTS (SELECT 1 FROM `+table+` r WHERE r.account_id = a.id AND r.day BETWEEN $2 AND $3 OFFSET 0))`,
-				accounts, keys.minDay, keys.maxDay).Scan(&stored); err != nil {
+				WHERE EXISTS (SELECT 1 FROM `+table+` r WHERE r.account_id = a.id AND r.`+column+` BETWEEN $2 AND $3 OFFSET 0))`,
+				accounts, lo, hi).Scan(&stored); err != nil {
 				return err
 			}
 			fresh = !stored
@@ -283,7 +284,7 @@ func (s *pgSide) daily(ctx context.Context, b *dailyBatch) error {
 		})
 		return err
 	}
-	if err := s.writeRollups(ctx, "usage_daily", pgDailyIn, b.accounts, &b.keys, copyTo,
+	if err := s.writeRollups(ctx, "usage_daily", pgDailyIn, b.accounts, "day", b.keys.minDay, b.keys.maxDay, copyTo,
 		`INSERT INTO usage_daily (account_id, day, event, count) SELECT account_id, day, event, count FROM `+pgDailyIn+
 			` ON CONFLICT (account_id, day, event) DO UPDATE SET count = usage_daily.count + excluded.count`); err != nil {
 		return fmt.Errorf("store daily usage: %w", err)
@@ -291,33 +292,38 @@ func (s *pgSide) daily(ctx context.Context, b *dailyBatch) error {
 	return nil
 }
 
+// userDaysUpsert adds a row's days to a stored row's; the WHERE leaves a
+// row whose days are all stored already as it is (no new row version).
+const userDaysUpsert = ` ON CONFLICT (account_id, span, user_id) DO UPDATE SET days = usage_user_days.days | excluded.days
+	WHERE usage_user_days.days | excluded.days <> usage_user_days.days`
+
 func (s *pgSide) active(ctx context.Context, b *activeBatch) error {
-	if n := b.keys.len(); n <= pgArrayRows {
-		accounts, days, users := make([]string, n), make([]int32, n), make([]string, n)
-		for i := range n {
-			a, u, d := b.keys.at(i)
-			accounts[i], days[i], users[i] = b.accounts[a], d, b.users[u]
+	rows := b.spans()
+	if n := len(rows); n <= pgArrayRows {
+		accounts, spans, users, days := make([]string, n), make([]int32, n), make([]string, n), make([]int64, n)
+		for i, r := range rows {
+			accounts[i], spans[i], users[i], days[i] = b.accounts[r.account], r.span, b.users[r.user], r.days
 		}
-		if _, err := s.w.tx.ExecContext(ctx, `INSERT INTO usage_daily_users (account_id, day, user_id)
-			SELECT * FROM unnest(CAST($1 AS TEXT[]), CAST($2 AS INTEGER[]), CAST($3 AS TEXT[]))
-			ON CONFLICT (account_id, day, user_id) DO NOTHING`, accounts, days, users); err != nil {
+		if _, err := s.w.tx.ExecContext(ctx, `INSERT INTO usage_user_days (account_id, span, user_id, days)
+			SELECT * FROM unnest(CAST($1 AS TEXT[]), CAST($2 AS INTEGER[]), CAST($3 AS TEXT[]), CAST($4 AS BIGINT[]))`+userDaysUpsert,
+			accounts, spans, users, days); err != nil {
 			return fmt.Errorf("store daily active users: %w", err)
 		}
 		return nil
 	}
-	columns := []string{"account_id", "day", "user_id"}
+	columns := []string{"account_id", "span", "user_id", "days"}
 	copyTo := func(table string) error {
-		_, err := store.CopyBinary(ctx, s.w.conn, table, columns, b.keys.len(), func(i int, r *store.CopyRow) {
-			a, u, d := b.keys.at(i)
-			r.Text(b.accounts[a])
-			r.Int4(d)
-			r.Text(b.users[u])
+		_, err := store.CopyBinary(ctx, s.w.conn, table, columns, len(rows), func(i int, c *store.CopyRow) {
+			r := &rows[i]
+			c.Text(b.accounts[r.account])
+			c.Int4(r.span)
+			c.Text(b.users[r.user])
+			c.Int8(r.days)
 		})
 		return err
 	}
-	if err := s.writeRollups(ctx, "usage_daily_users", pgActiveIn, b.accounts, &b.keys, copyTo,
-		`INSERT INTO usage_daily_users (account_id, day, user_id) SELECT account_id, day, user_id FROM `+pgActiveIn+
-			` ON CONFLICT (account_id, day, user_id) DO NOTHING`); err != nil {
+	if err := s.writeRollups(ctx, "usage_user_days", pgActiveIn, b.accounts, "span", b.keys.minDay>>6, b.keys.maxDay>>6, copyTo,
+		`INSERT INTO usage_user_days (account_id, span, user_id, days) SELECT account_id, span, user_id, days FROM `+pgActiveIn+userDaysUpsert); err != nil {
 		return fmt.Errorf("store daily active users: %w", err)
 	}
 	return nil

@@ -271,7 +271,7 @@ const (
 	sqliteDaily = "INSERT INTO usage_daily (account_id, day, event, count) VALUES "
 	// The batch's keys are unique, so no row is updated twice.
 	sqliteDailyEnd = " ON CONFLICT (account_id, day, event) DO UPDATE SET count = usage_daily.count + excluded.count"
-	sqliteActive   = "INSERT OR IGNORE INTO usage_daily_users (account_id, day, user_id) VALUES "
+	sqliteActive   = "INSERT INTO usage_user_days (account_id, span, user_id, days) VALUES "
 )
 
 func (s *sqliteSide) daily(ctx context.Context, b *dailyBatch) error {
@@ -304,15 +304,15 @@ func (s *sqliteSide) daily(ctx context.Context, b *dailyBatch) error {
 }
 
 func (s *sqliteSide) active(ctx context.Context, b *activeBatch) error {
-	accounts, users, days := boxed(b.accounts), boxed(b.users), dayBox{}
-	err := pieces(b.keys.len(), rollupBatch, func(start, end int) error {
+	accounts, users, spans := boxed(b.accounts), boxed(b.users), dayBox{}
+	rows := b.spans()
+	err := pieces(len(rows), rollupBatch, func(start, end int) error {
 		s.args = s.args[:0]
-		for j := start; j < end; j++ {
-			a, u, d := b.keys.at(j)
-			s.args = append(s.args, accounts[a], days.get(d), users[u])
+		for _, r := range rows[start:end] {
+			s.args = append(s.args, accounts[r.account], spans.get(r.span), users[r.user], r.days)
 		}
 		_, err := s.exec(ctx, "active/"+strconv.Itoa(end-start), func() string {
-			return sqliteActive + valuesSQL(end-start, "(?,?,?)")
+			return sqliteActive + valuesSQL(end-start, "(?,?,?,?)") + userDaysUpsert
 		}, s.args)
 		return err
 	})
