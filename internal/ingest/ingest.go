@@ -356,7 +356,15 @@ func (q *Queue) run() {
 			case !q.unapplied:
 				<-q.wake
 			default: // the compaction when it is due, or once idle for rollupIdle
-				t := time.NewTimer(min(rollupIdle, q.opts.RollupEvery-time.Since(q.compacted)))
+				wait := rollupIdle
+				if q.applyNow == nil {
+					// SQLite: the interval is the writer's to keep. On
+					// PostgreSQL the applier keeps it: waiting for it here
+					// too applied the journal a second time an interval,
+					// at the writer's first pause between rounds.
+					wait = min(wait, q.opts.RollupEvery-time.Since(q.compacted))
+				}
+				t := time.NewTimer(wait)
 				select {
 				case <-q.wake:
 					t.Stop()
