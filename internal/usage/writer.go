@@ -820,7 +820,10 @@ func sortKeysOrder(keys []rkey, rankA, rankX, byRankA, byRankX []int32) (keyList
 		for i, k := range keys {
 			a, x, d := k[0], k[1], k[2]
 			p := uint64(rankA[a])<<(l.bitsD+l.bitsX) | uint64(int64(d)-int64(minDay))<<l.bitsX | uint64(rankX[x])
-			l.packed = append(l.packed, p<<bitsI|uint64(i))
+			if bitsI > 0 {
+				p = p<<bitsI | uint64(i)
+			}
+			l.packed = append(l.packed, p)
 		}
 		slices.Sort(l.packed)
 		if bitsI == 0 {

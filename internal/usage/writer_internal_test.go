@@ -1,9 +1,11 @@
 package usage
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"maps"
+	"math"
 	"math/rand/v2"
 	"reflect"
 	"slices"
@@ -271,6 +273,48 @@ func TestSortKeys(t *testing.T) {
 				t.Errorf("span %d, packed %v: sortKeys order differs from comparing names", span, pack)
 			}
 		}
+	}
+}
+
+// TestSortKeysNoRoomForOrder: keys that fill 54 of the 64 bits packed
+// (1,100 accounts and names, every day of int32) leave no room for the
+// positions of 2,000 keys; they still sort, packed, without them.
+func TestSortKeysNoRoomForOrder(t *testing.T) {
+	r := rand.New(rand.NewPCG(8, 9))
+	var as, xs interner
+	as.ids, xs.ids = map[string]int32{}, map[string]int32{}
+	for i := range 1100 {
+		as.id(fmt.Sprint("a", i))
+		xs.id(fmt.Sprint("x", i))
+	}
+	m := map[rkey]bool{{0, 0, math.MinInt32}: true, {1, 1, math.MaxInt32}: true}
+	for len(m) < 2000 {
+		m[rkey{int32(r.IntN(1100)), int32(r.IntN(1100)), r.Int32() - r.Int32()}] = true
+	}
+	keys := slices.Collect(maps.Keys(m))
+	rankA, byA := as.ranks()
+	rankX, byX := xs.ranks()
+	l, order := sortKeysOrder(keys, rankA, rankX, byA, byX)
+	if l.packed == nil || order != nil {
+		t.Fatalf("packed %v, order %v: want packed keys without their order", l.packed != nil, order != nil)
+	}
+	got := make([]rkey, l.len())
+	for i := range got {
+		a, x, d := l.at(i)
+		got[i] = rkey{a, x, d}
+	}
+	want := slices.Clone(keys)
+	slices.SortFunc(want, func(p, q rkey) int {
+		if c := strings.Compare(as.names[p[0]], as.names[q[0]]); c != 0 {
+			return c
+		}
+		if p[2] != q[2] {
+			return cmp.Compare(p[2], q[2])
+		}
+		return strings.Compare(xs.names[p[1]], xs.names[q[1]])
+	})
+	if !slices.Equal(got, want) {
+		t.Error("the keys sort otherwise than by their names and days")
 	}
 }
 
