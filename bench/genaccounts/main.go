@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/kizuna-cs/kizuna/internal/store"
+	"github.com/kizuna-cs/kizuna/internal/usage"
 )
 
 func main() {
@@ -153,7 +154,8 @@ func gen(i int, lastDay, now int64, t []*table) {
 		active := 0
 		for u := range users {
 			if r.IntN(2) == 0 || (u == users-1 && active == 0) {
-				days[[2]int64{d >> 6, int64(u)}] |= int64(uint64(1) << (d & 63))
+				span, bit := usage.DaySpan(d)
+				days[[2]int64{span, int64(u)}] |= bit
 				active++
 			}
 		}

@@ -388,7 +388,7 @@ func (q *Queue) idleRollups() {
 		return
 	}
 	q.waitCommit() // its row in what the applier reads
-	q.unapplied, q.compacted = false, time.Now()
+	q.unapplied = false
 	select {
 	case q.applyNow <- struct{}{}:
 	default:

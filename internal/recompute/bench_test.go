@@ -12,6 +12,7 @@ import (
 	"github.com/kizuna-cs/kizuna/internal/recompute"
 	"github.com/kizuna-cs/kizuna/internal/store"
 	"github.com/kizuna-cs/kizuna/internal/storetest"
+	"github.com/kizuna-cs/kizuna/internal/usage"
 )
 
 // BenchmarkRecompute times a full recompute (snapshots only) of 5,000
@@ -45,10 +46,11 @@ func BenchmarkRecompute(b *testing.B) {
 						}
 					}
 				}
+				span, bit := usage.DaySpan(d)
 				for u := range 1 + r.IntN(3) {
 					if _, err := tx.ExecContext(ctx, `INSERT INTO usage_user_days (account_id, span, user_id, days) VALUES ($1, $2, $3, $4)
 						ON CONFLICT (account_id, span, user_id) DO UPDATE SET days = usage_user_days.days | excluded.days`,
-						id, d>>6, fmt.Sprint("u", u), int64(uint64(1)<<(d&63))); err != nil {
+						id, span, fmt.Sprint("u", u), bit); err != nil {
 						return err
 					}
 				}

@@ -287,6 +287,12 @@ func ActiveUsers(ctx context.Context, q store.Querier, accountID string, from, t
 	return n, nil
 }
 
+// DaySpan is where usage_user_days keeps a day: in the row of span
+// (day >> 6, a 64-day span), as the bit of days.
+func DaySpan(day int64) (span, bit int64) {
+	return day >> 6, int64(uint64(1) << (day & 63))
+}
+
 // DayWindow is the days [from, to] as usage_user_days stores them: the
 // first and last span (day >> 6) and the bits of the days of the window in
 // each (the same mask when they are one span). An empty window (from > to)
@@ -342,7 +348,8 @@ func AddRollups(ctx context.Context, q store.Querier, accountID string, counts [
 	masks := map[spanUser]int64{}
 	for day, us := range users {
 		for _, u := range us {
-			masks[spanUser{day >> 6, u}] |= int64(uint64(1) << (day & 63))
+			span, bit := DaySpan(day)
+			masks[spanUser{span, u}] |= bit
 		}
 	}
 	for k, days := range masks {

@@ -34,6 +34,17 @@ func TestDayWindow(t *testing.T) {
 	}
 }
 
+// TestDaySpan: a day's span and bit, by hand (as migration 39 computes them).
+func TestDaySpan(t *testing.T) {
+	for _, c := range []struct{ day, span, bit int64 }{
+		{0, 0, 1}, {63, 0, -1 << 63}, {64, 1, 1}, {20454, 319, 1 << 38}, {-1, -1, -1 << 63}, {-64, -1, 1},
+	} {
+		if span, bit := usage.DaySpan(c.day); span != c.span || bit != c.bit {
+			t.Errorf("DaySpan(%d) = %d, %d; want %d, %d", c.day, span, bit, c.span, c.bit)
+		}
+	}
+}
+
 // TestActiveUsersAgainstCount: ActiveUsers over many windows, spanning one,
 // two and several 64-day spans, equals the distinct users counted from the
 // user-days themselves; written by the Writer, by AddRollups and by

@@ -672,7 +672,7 @@ type activeBatch struct {
 }
 
 // spanRow is a row of usage_user_days: an account's user was active on the
-// days of span (day >> 6) whose bits (day & 63) days sets.
+// days of span whose bits days sets (DaySpan).
 type spanRow struct {
 	account, user, span int32
 	days                int64
@@ -698,13 +698,14 @@ func (b *activeBatch) spans() []spanRow {
 	curA, curS := int32(-1), int32(0)
 	for i := range b.keys.len() {
 		a, u, d := b.keys.at(i)
-		if s := d >> 6; a != curA || s != curS {
+		span, bit := DaySpan(int64(d))
+		if s := int32(span); a != curA || s != curS {
 			if len(group) > 0 {
 				flush(curA, curS)
 			}
 			curA, curS = a, s
 		}
-		group[u] |= int64(uint64(1) << (d & 63))
+		group[u] |= bit
 	}
 	if len(group) > 0 {
 		flush(curA, curS)
