@@ -125,7 +125,8 @@ type Options struct {
 	// writer is idle, and Changed hears of the events' accounts once their
 	// rollups are applied.
 	RollupEvery time.Duration
-	// Metrics receives the queue depth.
+	// Metrics receives the queue depth, the calls of each round and how
+	// long the writer's steps take.
 	Metrics *telemetry.Metrics
 	// Log receives write failures; nil discards them.
 	Log *slog.Logger
@@ -521,7 +522,9 @@ func (q *Queue) rollupsOn(f func(context.Context, *usage.Session) error) {
 	defer cancel()
 	sess, err := q.session(ctx, slot)
 	if err == nil {
+		start := time.Now()
 		err = f(ctx, sess)
+		q.opts.Metrics.ObserveIngest(telemetry.StepRollups, time.Since(start))
 	}
 	if err != nil {
 		q.opts.Log.Error("ingest: rollups", "err", err)
@@ -607,6 +610,7 @@ func (q *Queue) write(subs []*submission) {
 	for _, s := range subs {
 		calls += s.n
 	}
+	q.opts.Metrics.ObserveRound(calls)
 	all := subs[0].b
 	if len(subs) > 1 {
 		var events, groups, identifies int
@@ -698,6 +702,7 @@ func (q *Queue) writePipelined(subs []*submission, b Batch, calls int) error {
 	if q.db.Dialect == store.Postgres && q.committed != nil && q.flying == 0 {
 		slot = 1
 	}
+	start := time.Now()
 	p, err := q.prepareEvents(ctx, b.Events, slot)
 	if err != nil {
 		cancel()
@@ -720,6 +725,7 @@ func (q *Queue) writePipelined(subs []*submission, b Batch, calls int) error {
 			return nil
 		}
 	}
+	q.opts.Metrics.ObserveIngest(telemetry.StepStatements, time.Since(start))
 	q.waitCommit()
 	done := make(chan struct{})
 	q.committed, q.flying = done, slot
@@ -729,7 +735,9 @@ func (q *Queue) writePipelined(subs []*submission, b Batch, calls int) error {
 		if q.beforeCommit != nil {
 			q.beforeCommit()
 		}
+		start := time.Now()
 		err := finish()
+		q.opts.Metrics.ObserveIngest(telemetry.StepCommit, time.Since(start))
 		if err != nil {
 			q.opts.Log.Error("ingest: commit failed", "calls", calls, "err", err)
 		} else {
@@ -793,11 +801,15 @@ func (q *Queue) writeBatch(b Batch) error {
 	if len(b.Events) == 0 {
 		return nil
 	}
+	start := time.Now()
 	p, err := q.prepareEvents(ctx, b.Events, 0) // no commit is in flight
 	if err != nil {
 		return err
 	}
+	q.opts.Metrics.ObserveIngest(telemetry.StepStatements, time.Since(start))
+	start = time.Now()
 	_, err = p.Commit()
+	q.opts.Metrics.ObserveIngest(telemetry.StepCommit, time.Since(start))
 	return err
 }
 

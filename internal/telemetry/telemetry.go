@@ -1,6 +1,7 @@
 // Package telemetry holds the Prometheus metrics a Kizuna server exposes at
 // /metrics: HTTP requests by route and status, their latency, events
-// accepted and rejected by ingestion, and the depth of the ingestion queue.
+// accepted and rejected by ingestion, the depth of the ingestion queue, and
+// how long the ingestion writer's steps take.
 //
 // Each server owns one [Metrics] (its own registry, so tests can run
 // several servers in one process). Packages that report something take a
@@ -27,7 +28,22 @@ type Metrics struct {
 	accepted *prometheus.CounterVec   // source
 	rejected *prometheus.CounterVec   // source, reason
 	queue    prometheus.Gauge
+	steps    *prometheus.HistogramVec // step
+	rounds   prometheus.Histogram
 }
+
+// The steps of the ingestion writer that ObserveIngest times.
+const (
+	// StepStatements is a round's statements: its events and journal row
+	// written, not yet durable (SQLite: committed without the log sync).
+	StepStatements = "statements"
+	// StepCommit is a round's commit: the log synced to disk (SQLite) or
+	// the transaction committed (PostgreSQL).
+	StepCommit = "commit"
+	// StepRollups is one transaction of rollup work: a journal row (or the
+	// whole journal) applied, or a compaction put in place.
+	StepRollups = "rollups"
+)
 
 // New returns metrics registered in a fresh registry, together with the Go
 // runtime and process metrics.
@@ -56,8 +72,21 @@ func New() *Metrics {
 			Name: "kizuna_ingest_queue_depth",
 			Help: "Events accepted by the ingestion API and waiting to be written.",
 		}),
+		// A request is answered after its round's statements and commit
+		// (and waits for the round before it): these are what its latency
+		// is made of, where the request histogram shows only the sum.
+		steps: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "kizuna_ingest_step_duration_seconds",
+			Help:    "Time the ingestion writer spends on a step: a round's statements, its commit, or a transaction of rollup work.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .02, .03, .05, .1, .25, .5, 1, 5},
+		}, []string{"step"}),
+		rounds: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "kizuna_ingest_round_calls",
+			Help:    "Calls (events, group and identify calls) the ingestion writer wrote together in one round.",
+			Buckets: []float64{1, 10, 100, 500, 1000, 2000, 5000, 10000, 20000},
+		}),
 	}
-	m.registry.MustRegister(m.requests, m.latency, m.accepted, m.rejected, m.queue,
+	m.registry.MustRegister(m.requests, m.latency, m.accepted, m.rejected, m.queue, m.steps, m.rounds,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
@@ -141,4 +170,22 @@ func (m *Metrics) AddQueueDepth(delta int) {
 		return
 	}
 	m.queue.Add(float64(delta))
+}
+
+// ObserveIngest records how long a step of the ingestion writer took (one
+// of the Step constants).
+func (m *Metrics) ObserveIngest(step string, d time.Duration) {
+	if m == nil {
+		return
+	}
+	m.steps.WithLabelValues(step).Observe(d.Seconds())
+}
+
+// ObserveRound records how many calls the ingestion writer wrote together
+// in one round.
+func (m *Metrics) ObserveRound(calls int) {
+	if m == nil {
+		return
+	}
+	m.rounds.Observe(float64(calls))
 }

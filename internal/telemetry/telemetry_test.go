@@ -1,6 +1,7 @@
 package telemetry
 
 import (
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -26,6 +27,18 @@ func value(t *testing.T, c prometheus.Collector) float64 {
 	return d.Gauge.GetValue()
 }
 
+// histogram reads a histogram's values.
+func histogram(t *testing.T, c prometheus.Collector) *dto.Histogram {
+	t.Helper()
+	ch := make(chan prometheus.Metric, 1)
+	c.Collect(ch)
+	var d dto.Metric
+	if err := (<-ch).Write(&d); err != nil {
+		t.Fatal(err)
+	}
+	return d.Histogram
+}
+
 func TestNilIsANoOp(t *testing.T) {
 	var m *Metrics
 	m.ObserveRequest("GET", "/", 200, time.Millisecond)
@@ -33,6 +46,8 @@ func TestNilIsANoOp(t *testing.T) {
 	m.EventsRejected("segment", "invalid", 1)
 	m.SetQueueDepth(5)
 	m.AddQueueDepth(1)
+	m.ObserveIngest(StepCommit, time.Millisecond)
+	m.ObserveRound(3)
 	if err := m.Register(); err != nil {
 		t.Fatal(err)
 	}
@@ -63,9 +78,32 @@ func TestMetrics(t *testing.T) {
 		}
 	}
 
+	m.ObserveIngest(StepStatements, 4*time.Millisecond)
+	m.ObserveIngest(StepStatements, 40*time.Millisecond)
+	m.ObserveIngest(StepCommit, 2*time.Millisecond)
+	m.ObserveRound(2150)
+	for _, c := range []struct {
+		name       string
+		h          prometheus.Collector
+		count      uint64
+		sum        float64
+		underFirst uint64 // samples at most the first bucket's bound
+	}{
+		{"statements", m.steps.WithLabelValues(StepStatements).(prometheus.Histogram), 2, 0.044, 0},
+		{"commit", m.steps.WithLabelValues(StepCommit).(prometheus.Histogram), 1, 0.002, 0},
+		{"rounds", m.rounds, 1, 2150, 0},
+	} {
+		h := histogram(t, c.h)
+		if h.GetSampleCount() != c.count || math.Abs(h.GetSampleSum()-c.sum) > 1e-9 || h.Bucket[0].GetCumulativeCount() != c.underFirst {
+			t.Errorf("%s: count %d, sum %v, first bucket %d; want %d, %v, %d", c.name, h.GetSampleCount(), h.GetSampleSum(),
+				h.Bucket[0].GetCumulativeCount(), c.count, c.sum, c.underFirst)
+		}
+	}
+
 	w := httptest.NewRecorder()
 	m.Handler().ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/metrics", nil))
-	for _, want := range []string{"kizuna_http_request_duration_seconds_bucket", "kizuna_events_accepted_total", "process_", "go_"} {
+	for _, want := range []string{"kizuna_http_request_duration_seconds_bucket", "kizuna_events_accepted_total",
+		`kizuna_ingest_step_duration_seconds_bucket{step="statements",le="0.005"} 1`, "kizuna_ingest_round_calls_sum 2150", "process_", "go_"} {
 		if !strings.Contains(w.Body.String(), want) {
 			t.Errorf("exposition lacks %s", want)
 		}

@@ -27,6 +27,7 @@ func TestMetrics(t *testing.T) {
 		`kizuna_http_request_duration_seconds_bucket{method="GET",route="GET /api/v1/accounts/{account_id}",le="+Inf"} 2`,
 		`kizuna_http_requests_total{method="GET",route="GET /metrics",status="401"} 1`,
 		"kizuna_ingest_queue_depth 0",
+		"kizuna_ingest_round_calls_count 0", // nothing ingested yet
 		"go_goroutines",
 		`go_sql_max_open_connections{db_name="kizuna"}`,
 	} {
