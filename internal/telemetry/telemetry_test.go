@@ -12,8 +12,8 @@ import (
 	dto "github.com/prometheus/client_model/go"
 )
 
-// value reads a counter's or gauge's value.
-func value(t *testing.T, c prometheus.Collector) float64 {
+// collect reads the one metric c collects.
+func collect(t *testing.T, c prometheus.Collector) *dto.Metric {
 	t.Helper()
 	ch := make(chan prometheus.Metric, 1)
 	c.Collect(ch)
@@ -21,6 +21,13 @@ func value(t *testing.T, c prometheus.Collector) float64 {
 	if err := (<-ch).Write(&d); err != nil {
 		t.Fatal(err)
 	}
+	return &d
+}
+
+// value reads a counter's or gauge's value.
+func value(t *testing.T, c prometheus.Collector) float64 {
+	t.Helper()
+	d := collect(t, c)
 	if d.Counter != nil {
 		return d.Counter.GetValue()
 	}
@@ -30,13 +37,7 @@ func value(t *testing.T, c prometheus.Collector) float64 {
 // histogram reads a histogram's values.
 func histogram(t *testing.T, c prometheus.Collector) *dto.Histogram {
 	t.Helper()
-	ch := make(chan prometheus.Metric, 1)
-	c.Collect(ch)
-	var d dto.Metric
-	if err := (<-ch).Write(&d); err != nil {
-		t.Fatal(err)
-	}
-	return d.Histogram
+	return collect(t, c).Histogram
 }
 
 func TestNilIsANoOp(t *testing.T) {
