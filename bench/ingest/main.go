@@ -8,7 +8,12 @@
 // that server and drops after), creates an ingest key with `kizuna
 // apikey create --scope ingest --name bench`, and drives POST /v1/batch
 // with -events calls a request from -clients concurrent keep-alive clients
-// for -duration. It prints events/s, p50/p99 request latency, the
+// for -duration: each client sends its next request as soon as its last is
+// answered, or with -rate the clients send that many events a second
+// together, each request due at a fixed time and timed from then (a client
+// held up by a slow answer sends its next requests late, and their wait
+// counts: the latency a steady source of events sees, stalls included).
+// It prints events/s, p50/p99 request latency, the
 // server's peak RSS (VmHWM of /proc/PID/status), the load average, and the
 // CPU time an event took in the server, in itself and in the PostgreSQL
 // backends: on a machine shared with other work, wall-clock rates say
@@ -23,6 +28,7 @@
 //
 //	go build -o /tmp/kizuna ./cmd/kizuna
 //	go run ./bench/ingest -bin /tmp/kizuna -duration 60s
+//	go run ./bench/ingest -bin /tmp/kizuna -duration 60s -rate 100000
 //	go run ./bench/ingest -bin /tmp/kizuna -db postgres://postgres@127.0.0.1:5432/bench?sslmode=disable
 //	go run ./bench/ingest -bin /tmp/kizuna -db postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable -fresh
 //	go run ./bench/ingest -bin /tmp/kizuna -crash -duration 20s
@@ -66,6 +72,7 @@ func run1() int {
 	events := flag.Int("events", 100, "events a request")
 	port := flag.Int("port", 18080, "port on 127.0.0.1")
 	crash := flag.Bool("crash", false, "kill -9 the server halfway, restart it, verify acknowledged events")
+	rate := flag.Int("rate", 0, "events a second the clients send together, each on a fixed schedule, latency counted from the time a request was due (0: each sends its next request as soon as its last is answered)")
 	fresh := flag.Bool("fresh", false, "with a postgres:// -db: create a fresh database on that server for the run (dropped after) instead of using the named one")
 	flag.Parse()
 	db := *dbFlag
@@ -78,7 +85,11 @@ func run1() int {
 		defer drop()
 		db = name
 	}
-	if err := run(*bin, db, *duration, *clients, *events, *port, *crash); err != nil {
+	if *rate < 0 {
+		fmt.Fprintln(os.Stderr, "bench: -rate must not be negative")
+		return 2
+	}
+	if err := run(*bin, db, *duration, *clients, *events, *rate, *port, *crash); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		return 1
 	}
@@ -215,7 +226,7 @@ func (s *server) peakRSS() string {
 	return "?"
 }
 
-func run(bin, db string, duration time.Duration, clients, perReq, port int, crash bool) error {
+func run(bin, db string, duration time.Duration, clients, perReq, rate, port int, crash bool) error {
 	dir, err := os.MkdirTemp("", "kizuna-bench-")
 	if err != nil {
 		return err
@@ -257,6 +268,14 @@ func run(bin, db string, duration time.Duration, clients, perReq, port int, cras
 	var killed atomic.Bool
 	var wg sync.WaitGroup
 	began := time.Now()
+	// With -rate, client c's request k is due at began + (c/clients + k) *
+	// every. A request is timed from when it was due, not from when it was
+	// sent: a client held up by a slow answer sends late, and timing from
+	// the send would leave the wait out (coordinated omission).
+	var every time.Duration
+	if rate > 0 {
+		every = time.Duration(float64(time.Second) * float64(clients*perReq) / float64(rate))
+	}
 	for c := 0; c < clients; c++ {
 		wg.Add(1)
 		go func() {
@@ -279,6 +298,13 @@ func run(bin, db string, duration time.Duration, clients, perReq, port int, cras
 				req.SetBasicAuth(key, "")
 				req.Header.Set("Content-Type", "application/json")
 				t0 := time.Now()
+				if every > 0 {
+					due := began.Add(every*time.Duration(c)/time.Duration(clients) + every*time.Duration(seq))
+					if wait := time.Until(due); wait > 0 {
+						time.Sleep(wait)
+					}
+					t0 = due
+				}
 				resp, err := hc.Do(req)
 				code := 0
 				if err == nil {
@@ -341,7 +367,11 @@ func run(bin, db string, duration time.Duration, clients, perReq, port int, cras
 		}
 		return latencies[min(len(latencies)-1, int(p*float64(len(latencies))))]
 	}
-	fmt.Printf("clients %d, %d events a request, %s\n", clients, perReq, elapsed.Round(time.Millisecond))
+	pace := "each as soon as answered"
+	if rate > 0 {
+		pace = fmt.Sprintf("due at %d events/s together, timed from when due", rate)
+	}
+	fmt.Printf("clients %d (%s), %d events a request, %s\n", clients, pace, perReq, elapsed.Round(time.Millisecond))
 	status.Range(func(k, v any) bool {
 		fmt.Printf("  status %v: %d requests\n", k, v.(*atomic.Int64).Load())
 		return true

@@ -57,6 +57,10 @@ var dialectSpecific = []dialectMigration{
 		SQLite:   userDaysDown + ` WITHOUT ROWID;` + userDaysDownRest,
 		Postgres: userDaysDown + `;` + userDaysDownRest,
 	}},
+	// A storage parameter PostgreSQL has and SQLite has not.
+	{version: 40, name: "usage_daily_fillfactor", down: map[Dialect]string{
+		SQLite: `SELECT 1`, Postgres: `ALTER TABLE usage_daily RESET (fillfactor)`,
+	}},
 }
 
 // The down of migration 39: the user-day rows back from the view.
