@@ -497,9 +497,22 @@ func (q *Queue) applier() {
 		case <-t.C:
 		case <-q.applyNow:
 		}
-		q.rollupsOn(q.applyAll)
+		q.rollupsOn(func(ctx context.Context, sess *usage.Session) error {
+			// Paced beside the rounds; the applies at start-up and at the
+			// end, which nothing runs beside, are not.
+			sess.PaceRollups(applyPause)
+			defer sess.PaceRollups(0)
+			return q.applyAll(ctx, sess)
+		})
 	}
 }
+
+// applyPause is the pause between the rollup statements of the applier's
+// applies (usage.Session.PaceRollups): as long as a statement takes, so
+// that the apply takes at most half a core. Through /v1/batch at 100,000
+// events/s on PostgreSQL, the requests due during an unpaced apply (every
+// RollupEvery) were up to a tenth of a second late.
+const applyPause = 20 * time.Millisecond
 
 // applyAll applies the whole journal on sess and tells Changed.
 func (q *Queue) applyAll(ctx context.Context, sess *usage.Session) error {

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/kizuna-cs/kizuna/internal/store"
 	"github.com/kizuna-cs/kizuna/internal/storetest"
@@ -289,6 +290,92 @@ func TestJournalDamagedRow(t *testing.T) {
 		var n int64
 		if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM usage_daily`).Scan(&n); err != nil || n != 0 {
 			t.Fatalf("usage_daily has %d rows after the failed apply, %v", n, err)
+		}
+	})
+}
+
+// A paced apply (PaceRollups) writes what an unpaced one does: on
+// PostgreSQL its rows go in statements of paceRows with pauses between,
+// here of 7 rows, with rollup batches larger than pgArrayRows, which
+// unpaced take the COPY path; and on either database summing the deltas
+// pauses.
+// A cancelled apply writes nothing and leaves the journal as it was.
+func TestJournalPaced(t *testing.T) {
+	oldRows, oldArray := paceRows, pgArrayRows
+	paceRows, pgArrayRows = 7, 20
+	t.Cleanup(func() { paceRows, pgArrayRows = oldRows, oldArray })
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		sess := journaling(t, db)
+		r := rand.New(rand.NewPCG(7, 8))
+		for range 3 {
+			p, err := sess.IngestUncommitted(ctx, randomEvents(r, 200, 2000))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := p.Commit(); err != nil {
+				t.Fatal(err)
+			}
+		}
+
+		sess.PaceRollups(time.Nanosecond)
+		cancelled, cancel := context.WithCancel(ctx)
+		cancel()
+		if _, err := sess.ApplyJournal(cancelled); !errors.Is(err, context.Canceled) {
+			t.Fatalf("a cancelled apply: %v, want context.Canceled", err)
+		}
+		if n := journalRows(t, db); n != 3 {
+			t.Fatalf("%d journal rows after a cancelled apply, want 3", n)
+		}
+		var stored int64
+		if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM usage_daily`).Scan(&stored); err != nil || stored != 0 {
+			t.Fatalf("%d rollup rows after a cancelled apply (%v), want 0", stored, err)
+		}
+
+		// Summing pauses after each pace of it: of a nanosecond, after
+		// each row.
+		var pauses int
+		pause = func(d time.Duration) { pauses++ }
+		t.Cleanup(func() { pause = time.Sleep })
+		tx, err := db.BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum := &rollup{}
+		sum.init()
+		n, err := readJournal(ctx, tx, sum, time.Nanosecond, `DELETE FROM usage_rollup_journal RETURNING id, delta`)
+		tx.Rollback()
+		if err != nil || n != 3 || pauses != 3 {
+			t.Fatalf("summing 3 journal rows paced: %d rows, %d pauses, %v; want 3 and 3", n, pauses, err)
+		}
+		pause = time.Sleep
+
+		start := time.Now()
+		sess.PaceRollups(time.Millisecond)
+		accounts, err := sess.ApplyJournal(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(accounts) == 0 {
+			t.Error("a paced apply changed no account")
+		}
+		truth(t, db)
+		if n := journalRows(t, db); n != 0 {
+			t.Fatalf("%d journal rows after the apply", n)
+		}
+		if db.Dialect == store.Postgres {
+			// Each statement after the first of each table waited 1 ms.
+			var days, users int64
+			if err := db.QueryRowContext(ctx, `SELECT (SELECT COUNT(*) FROM usage_daily), (SELECT COUNT(*) FROM usage_user_days)`).Scan(&days, &users); err != nil {
+				t.Fatal(err)
+			}
+			pauses := (days+int64(paceRows)-1)/int64(paceRows) - 1 + (users+int64(paceRows)-1)/int64(paceRows) - 1
+			if pauses < 10 {
+				t.Fatalf("%d rollup rows and %d user-day rows make %d pauses: too few for the test", days, users, pauses)
+			}
+			if took := time.Since(start); took < time.Duration(pauses)*time.Millisecond {
+				t.Errorf("the paced apply took %v, less than its %d pauses of 1 ms", took, pauses)
+			}
 		}
 	})
 }

@@ -89,8 +89,9 @@ type Session struct {
 	conn    *sql.Conn
 	restore func() // the connection's settings before store.DB.DeferSync
 	stmts   map[string]driver.Stmt
-	broken  bool // a transaction failed: start again on a new connection
-	journal bool // DeferRollups
+	broken  bool          // a transaction failed: start again on a new connection
+	journal bool          // DeferRollups
+	pace    time.Duration // PaceRollups
 	known   knownUserDays
 	// What the Writers leave for the next: their free chunks, the SQLite
 	// side's argument slices and the rollup's maps (allocating them again

@@ -9,6 +9,7 @@ import (
 	"math/bits"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/kizuna-cs/kizuna/internal/store"
 )
@@ -82,7 +83,8 @@ type Writer struct {
 
 	agg      rollup
 	inserted int64
-	journal  bool // write the rollup into usage_rollup_journal (Session.DeferRollups)
+	journal  bool          // write the rollup into usage_rollup_journal (Session.DeferRollups)
+	pace     time.Duration // PostgreSQL: pause between rollup statements of paceRows (Session.PaceRollups)
 
 	// Set by the SQL side, read after Close (tests): PostgreSQL chunks
 	// COPYed into events directly and through the temporary table.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 
@@ -252,6 +253,35 @@ func (s *pgSide) writeRollups(ctx context.Context, table, temp string, accounts 
 // variable for the tests.)
 var pgArrayRows = 16384
 
+// paceRows is the rows of a paced rollup statement (Session.PaceRollups):
+// some 20 ms of a PostgreSQL backend here. A variable for the tests.
+var paceRows = 4096
+
+// paced calls write with consecutive row ranges covering n rows: all at
+// once, or when the Writer is paced, paceRows at a time with its pause
+// between them.
+func (s *pgSide) paced(ctx context.Context, n int, write func(start, end int) error) error {
+	step := n
+	if s.w.pace > 0 {
+		step = paceRows
+	}
+	for start := 0; start < n; start += step {
+		if start > 0 {
+			t := time.NewTimer(s.w.pace)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return ctx.Err()
+			case <-t.C:
+			}
+		}
+		if err := write(start, min(start+step, n)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // daily adds counts to usage_daily.
 func (s *pgSide) daily(ctx context.Context, b *dailyBatch) error {
 	// The batch's event names into usage_event_names (see addEventNames).
@@ -259,16 +289,21 @@ func (s *pgSide) daily(ctx context.Context, b *dailyBatch) error {
 		ON CONFLICT (event) DO NOTHING`, b.events); err != nil {
 		return fmt.Errorf("store event names: %w", err)
 	}
-	if n := b.keys.len(); n <= pgArrayRows {
-		accounts, days, events := make([]string, n), make([]int32, n), make([]string, n)
-		for i := range n {
-			a, e, d := b.keys.at(i)
-			accounts[i], days[i], events[i] = b.accounts[a], d, b.events[e]
-		}
-		if _, err := s.w.tx.ExecContext(ctx, `INSERT INTO usage_daily (account_id, day, event, count)
-			SELECT * FROM unnest(CAST($1 AS TEXT[]), CAST($2 AS INTEGER[]), CAST($3 AS TEXT[]), CAST($4 AS BIGINT[]))
-			ON CONFLICT (account_id, day, event) DO UPDATE SET count = usage_daily.count + excluded.count`,
-			accounts, days, events, b.counts[:n]); err != nil {
+	if n := b.keys.len(); n <= pgArrayRows || s.w.pace > 0 {
+		err := s.paced(ctx, n, func(start, end int) error {
+			m := end - start
+			accounts, days, events := make([]string, m), make([]int32, m), make([]string, m)
+			for i := range m {
+				a, e, d := b.keys.at(start + i)
+				accounts[i], days[i], events[i] = b.accounts[a], d, b.events[e]
+			}
+			_, err := s.w.tx.ExecContext(ctx, `INSERT INTO usage_daily (account_id, day, event, count)
+				SELECT * FROM unnest(CAST($1 AS TEXT[]), CAST($2 AS INTEGER[]), CAST($3 AS TEXT[]), CAST($4 AS BIGINT[]))
+				ON CONFLICT (account_id, day, event) DO UPDATE SET count = usage_daily.count + excluded.count`,
+				accounts, days, events, b.counts[start:end])
+			return err
+		})
+		if err != nil {
 			return fmt.Errorf("store daily usage: %w", err)
 		}
 		return nil
@@ -299,14 +334,19 @@ const userDaysUpsert = ` ON CONFLICT (account_id, span, user_id) DO UPDATE SET d
 
 func (s *pgSide) active(ctx context.Context, b *activeBatch) error {
 	rows := b.spans()
-	if n := len(rows); n <= pgArrayRows {
-		accounts, spans, users, days := make([]string, n), make([]int32, n), make([]string, n), make([]int64, n)
-		for i, r := range rows {
-			accounts[i], spans[i], users[i], days[i] = b.accounts[r.account], r.span, b.users[r.user], r.days
-		}
-		if _, err := s.w.tx.ExecContext(ctx, `INSERT INTO usage_user_days (account_id, span, user_id, days)
-			SELECT * FROM unnest(CAST($1 AS TEXT[]), CAST($2 AS INTEGER[]), CAST($3 AS TEXT[]), CAST($4 AS BIGINT[]))`+userDaysUpsert,
-			accounts, spans, users, days); err != nil {
+	if n := len(rows); n <= pgArrayRows || s.w.pace > 0 {
+		err := s.paced(ctx, n, func(start, end int) error {
+			m := end - start
+			accounts, spans, users, days := make([]string, m), make([]int32, m), make([]string, m), make([]int64, m)
+			for i, r := range rows[start:end] {
+				accounts[i], spans[i], users[i], days[i] = b.accounts[r.account], r.span, b.users[r.user], r.days
+			}
+			_, err := s.w.tx.ExecContext(ctx, `INSERT INTO usage_user_days (account_id, span, user_id, days)
+				SELECT * FROM unnest(CAST($1 AS TEXT[]), CAST($2 AS INTEGER[]), CAST($3 AS TEXT[]), CAST($4 AS BIGINT[]))`+userDaysUpsert,
+				accounts, spans, users, days)
+			return err
+		})
+		if err != nil {
 			return fmt.Errorf("store daily active users: %w", err)
 		}
 		return nil
