@@ -111,8 +111,9 @@ func (c *Compaction) IDs() []int64 { return slices.Clone(c.ids) }
 func (c *Compaction) Gains() bool { return len(c.parts) < len(c.ids) }
 
 // PrepareCompaction reads the journal's committed rows, outside any write
-// transaction, and sums them into deltas of at most maxKeys keys.
-func PrepareCompaction(ctx context.Context, db *store.DB, maxKeys int) (*Compaction, error) {
+// transaction, and sums them into deltas of at most maxKeys keys. With a
+// pace, summing pauses as in PaceRollups.
+func PrepareCompaction(ctx context.Context, db *store.DB, maxKeys int, pace time.Duration) (*Compaction, error) {
 	rows, err := db.QueryContext(ctx, `SELECT id, delta FROM usage_rollup_journal ORDER BY id`)
 	if err != nil {
 		return nil, fmt.Errorf("compact rollup journal: %w", err)
@@ -120,7 +121,11 @@ func PrepareCompaction(ctx context.Context, db *store.DB, maxKeys int) (*Compact
 	c := &Compaction{}
 	var r rollup
 	r.init()
-	err = scanJournal(rows, &r, func(id int64) { c.ids = append(c.ids, id) })
+	paced := pacer(pace)
+	err = scanJournal(rows, &r, func(id int64) {
+		c.ids = append(c.ids, id)
+		paced()
+	})
 	if err != nil {
 		return nil, fmt.Errorf("compact rollup journal: %w", err)
 	}
@@ -213,15 +218,25 @@ func readJournal(ctx context.Context, tx *sql.Tx, r *rollup, pace time.Duration,
 		return 0, err
 	}
 	n := 0
-	since := time.Now()
+	paced := pacer(pace)
 	err = scanJournal(rows, r, func(int64) {
 		n++
+		paced()
+	})
+	return n, err
+}
+
+// pacer returns a function to call after each piece of some work: it
+// pauses for pace once the work since the last pause has taken pace, so
+// that the work takes at most half a core. A pace of 0 never pauses.
+func pacer(pace time.Duration) func() {
+	since := time.Now()
+	return func() {
 		if pace > 0 && time.Since(since) >= pace {
 			pause(pace)
 			since = time.Now()
 		}
-	})
-	return n, err
+	}
 }
 
 func applyJournal(ctx context.Context, s *Session, query string, args ...any) ([]string, error) {

@@ -206,7 +206,7 @@ func TestJournal(t *testing.T) {
 		// Compacted into rows of at most 25 keys, then applied a row at a
 		// time, one of them twice.
 		write(4)
-		c, err := PrepareCompaction(ctx, db, 25)
+		c, err := PrepareCompaction(ctx, db, 25, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -242,7 +242,7 @@ func TestJournal(t *testing.T) {
 
 		// A compaction whose rows another apply took first changes nothing.
 		write(2)
-		c, err = PrepareCompaction(ctx, db, 25)
+		c, err = PrepareCompaction(ctx, db, 25, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -298,7 +298,7 @@ func TestJournalDamagedRow(t *testing.T) {
 // PostgreSQL its rows go in statements of paceRows with pauses between,
 // here of 7 rows, with rollup batches larger than pgArrayRows, which
 // unpaced take the COPY path; and on either database summing the deltas
-// pauses.
+// pauses, as it does in a paced PrepareCompaction.
 // A cancelled apply writes nothing and leaves the journal as it was.
 func TestJournalPaced(t *testing.T) {
 	oldRows, oldArray := paceRows, pgArrayRows
@@ -347,6 +347,11 @@ func TestJournalPaced(t *testing.T) {
 		tx.Rollback()
 		if err != nil || n != 3 || pauses != 3 {
 			t.Fatalf("summing 3 journal rows paced: %d rows, %d pauses, %v; want 3 and 3", n, pauses, err)
+		}
+		pauses = 0
+		c, err := PrepareCompaction(ctx, db, 25, time.Nanosecond)
+		if err != nil || c.Rows() != 3 || pauses != 3 {
+			t.Fatalf("a compaction of 3 journal rows prepared paced: %v, %d pauses, %v; want 3 and 3", c, pauses, err)
 		}
 		pause = time.Sleep
 
