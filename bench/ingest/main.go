@@ -13,7 +13,8 @@
 // together, each request due at a fixed time and timed from then (a client
 // held up by a slow answer sends its next requests late, and their wait
 // counts: the latency a steady source of events sees, stalls included).
-// It prints events/s, p50/p99 request latency, the
+// It prints events/s, p50/p99 request latency, the seconds of the run in
+// which requests took longer than -slow, the
 // server's peak RSS (VmHWM of /proc/PID/status), the load average, and the
 // CPU time an event took in the server, in itself and in the PostgreSQL
 // backends: on a machine shared with other work, wall-clock rates say
@@ -41,6 +42,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
@@ -72,6 +74,7 @@ func run1() int {
 	events := flag.Int("events", 100, "events a request")
 	port := flag.Int("port", 18080, "port on 127.0.0.1")
 	crash := flag.Bool("crash", false, "kill -9 the server halfway, restart it, verify acknowledged events")
+	slow := flag.Duration("slow", 50*time.Millisecond, "list the seconds of the run in which requests took longer than this, with how many and the longest (0: none)")
 	rate := flag.Int("rate", 0, "events a second the clients send together, each on a fixed schedule, latency counted from the time a request was due (0: each sends its next request as soon as its last is answered)")
 	fresh := flag.Bool("fresh", false, "with a postgres:// -db: create a fresh database on that server for the run (dropped after) instead of using the named one")
 	flag.Parse()
@@ -89,7 +92,7 @@ func run1() int {
 		fmt.Fprintln(os.Stderr, "bench: -rate must not be negative")
 		return 2
 	}
-	if err := run(*bin, db, *duration, *clients, *events, *rate, *port, *crash); err != nil {
+	if err := run(*bin, db, *duration, *clients, *events, *rate, *slow, *port, *crash); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		return 1
 	}
@@ -226,7 +229,7 @@ func (s *server) peakRSS() string {
 	return "?"
 }
 
-func run(bin, db string, duration time.Duration, clients, perReq, rate, port int, crash bool) error {
+func run(bin, db string, duration time.Duration, clients, perReq, rate int, slow time.Duration, port int, crash bool) error {
 	dir, err := os.MkdirTemp("", "kizuna-bench-")
 	if err != nil {
 		return err
@@ -257,6 +260,7 @@ func run(bin, db string, duration time.Duration, clients, perReq, rate, port int
 	var (
 		mu        sync.Mutex
 		latencies []time.Duration
+		slowest   = map[int][]time.Duration{} // second of the run → latencies over slow
 		acked     = make([][]string, clients)
 		sent      atomic.Int64
 		retried   atomic.Int64
@@ -283,6 +287,7 @@ func run(bin, db string, duration time.Duration, clients, perReq, rate, port int
 			tr := &http.Transport{MaxIdleConnsPerHost: 2, DisableCompression: true}
 			hc := &http.Client{Transport: tr, Timeout: 30 * time.Second}
 			var lat []time.Duration
+			slowHere := map[int][]time.Duration{}
 			var body []byte
 			var ts string
 			var tsAt time.Time
@@ -317,6 +322,10 @@ func run(bin, db string, duration time.Duration, clients, perReq, rate, port int
 				v.(*atomic.Int64).Add(1)
 				if code == 200 {
 					lat = append(lat, d)
+					if slow > 0 && d > slow {
+						sec := int(t0.Sub(began) / time.Second)
+						slowHere[sec] = append(slowHere[sec], d)
+					}
 					sent.Add(int64(perReq))
 					if crash {
 						for i := 0; i < perReq; i++ {
@@ -335,6 +344,9 @@ func run(bin, db string, duration time.Duration, clients, perReq, rate, port int
 			}
 			mu.Lock()
 			latencies = append(latencies, lat...)
+			for sec, ds := range slowHere {
+				slowest[sec] = append(slowest[sec], ds...)
+			}
 			mu.Unlock()
 		}()
 	}
@@ -379,6 +391,19 @@ func run(bin, db string, duration time.Duration, clients, perReq, rate, port int
 	fmt.Printf("requests sent again after a failure: %d\n", retried.Load())
 	fmt.Printf("acknowledged events: %d = %.0f events/s\n", sent.Load(), float64(sent.Load())/elapsed.Seconds())
 	fmt.Printf("request latency p50 %s, p99 %s, max %s\n", pct(0.50).Round(100*time.Microsecond), pct(0.99).Round(100*time.Microsecond), pct(1).Round(time.Millisecond))
+	if slow > 0 {
+		// When the slow requests were sent (or due): stalls at a period
+		// (the rollups' interval) or at random (the disk) tell their cause.
+		secs := slices.Sorted(maps.Keys(slowest))
+		var b strings.Builder
+		for _, sec := range secs {
+			fmt.Fprintf(&b, " %ds:%d/%s", sec, len(slowest[sec]), slices.Max(slowest[sec]).Round(time.Millisecond))
+		}
+		if b.Len() == 0 {
+			b.WriteString(" none")
+		}
+		fmt.Printf("requests over %s by second of the run (how many/longest):%s\n", slow, b.String())
+	}
 	fmt.Printf("server peak RSS (VmHWM%s): %s\n", map[bool]string{true: ", after the restart", false: ""}[crash], rss)
 	fmt.Printf("load average at end: %s\n", loadavg())
 	if n := sent.Load(); n > 0 && !crash {
