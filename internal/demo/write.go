@@ -78,20 +78,30 @@ func (w *world) write(ctx context.Context, db *store.DB) error {
 // writeUsage writes a batch's rollups and raw events. The two are
 // independent, so on PostgreSQL they go in parallel transactions, which keeps
 // both the server and the client busy; SQLite has one writer at a time.
+// They share rows (event names, the user-day spans of the days where history
+// meets the raw events) and may lock them in opposite orders: the one the
+// server rolls back for a deadlock runs again once the other has ended.
 func writeUsage(ctx context.Context, db *store.DB, b *usageBatch) error {
+	load := func() error { return usage.LoadRollups(ctx, db, b.rollups, b.users) }
+	ingest := func() error { _, err := usage.Ingest(ctx, db, b.events); return err }
 	if db.Dialect != store.Postgres {
-		if err := usage.LoadRollups(ctx, db, b.rollups, b.users); err != nil {
+		if err := load(); err != nil {
 			return err
 		}
-		_, err := usage.Ingest(ctx, db, b.events)
-		return err
+		return ingest()
 	}
 	var wg sync.WaitGroup
-	var rollupErr error
-	wg.Go(func() { rollupErr = usage.LoadRollups(ctx, db, b.rollups, b.users) })
-	_, err := usage.Ingest(ctx, db, b.events)
+	var loadErr error
+	wg.Go(func() { loadErr = load() })
+	ingestErr := ingest()
 	wg.Wait()
-	return errors.Join(rollupErr, err)
+	if store.IsDeadlock(loadErr) {
+		loadErr = load()
+	}
+	if store.IsDeadlock(ingestErr) {
+		ingestErr = ingest()
+	}
+	return errors.Join(loadErr, ingestErr)
 }
 
 // stager fills temporary staging tables in one transaction.
