@@ -151,6 +151,33 @@ func journaling(t *testing.T, db *store.DB) *Session {
 	return sess
 }
 
+// commitRounds commits rounds transactions of n random events each on sess.
+func commitRounds(t *testing.T, sess *Session, r *rand.Rand, rounds, n int) {
+	t.Helper()
+	for range rounds {
+		p, err := sess.IngestUncommitted(context.Background(), randomEvents(r, n, 2000))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := p.Commit(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// unapplied checks that a failed apply changed nothing: the journal has its
+// rows rows and usage_daily none.
+func unapplied(t *testing.T, db *store.DB, rows int64, what string) {
+	t.Helper()
+	if n := journalRows(t, db); n != rows {
+		t.Fatalf("%d journal rows after %s, want %d", n, what, rows)
+	}
+	var n int64
+	if err := db.QueryRowContext(context.Background(), `SELECT COUNT(*) FROM usage_daily`).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("usage_daily has %d rows after %s (%v), want 0", n, what, err)
+	}
+}
+
 // With DeferRollups the events' rollups wait in the journal, one row a
 // transaction, until applied: whole, a row at a time after a compaction,
 // or by whoever comes first, and each row exactly once.
@@ -161,15 +188,7 @@ func TestJournal(t *testing.T) {
 		r := rand.New(rand.NewPCG(5, 6))
 		write := func(rounds int) {
 			t.Helper()
-			for range rounds {
-				p, err := sess.IngestUncommitted(ctx, randomEvents(r, 300, 2000))
-				if err != nil {
-					t.Fatal(err)
-				}
-				if _, err := p.Commit(); err != nil {
-					t.Fatal(err)
-				}
-			}
+			commitRounds(t, sess, r, rounds, 300)
 		}
 		rolled := func() int64 {
 			t.Helper()
@@ -284,13 +303,7 @@ func TestJournalDamagedRow(t *testing.T) {
 		if _, err := sess.ApplyJournal(ctx); !errors.Is(err, errDelta) {
 			t.Fatalf("apply with a damaged row: %v, want errDelta", err)
 		}
-		if n := journalRows(t, db); n != 2 {
-			t.Fatalf("%d journal rows after the failed apply, want 2", n)
-		}
-		var n int64
-		if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM usage_daily`).Scan(&n); err != nil || n != 0 {
-			t.Fatalf("usage_daily has %d rows after the failed apply, %v", n, err)
-		}
+		unapplied(t, db, 2, "the failed apply")
 	})
 }
 
@@ -307,16 +320,7 @@ func TestJournalPaced(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		sess := journaling(t, db)
-		r := rand.New(rand.NewPCG(7, 8))
-		for range 3 {
-			p, err := sess.IngestUncommitted(ctx, randomEvents(r, 200, 2000))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := p.Commit(); err != nil {
-				t.Fatal(err)
-			}
-		}
+		commitRounds(t, sess, rand.New(rand.NewPCG(7, 8)), 3, 200)
 
 		sess.PaceRollups(time.Nanosecond)
 		cancelled, cancel := context.WithCancel(ctx)
@@ -324,13 +328,7 @@ func TestJournalPaced(t *testing.T) {
 		if _, err := sess.ApplyJournal(cancelled); !errors.Is(err, context.Canceled) {
 			t.Fatalf("a cancelled apply: %v, want context.Canceled", err)
 		}
-		if n := journalRows(t, db); n != 3 {
-			t.Fatalf("%d journal rows after a cancelled apply, want 3", n)
-		}
-		var stored int64
-		if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM usage_daily`).Scan(&stored); err != nil || stored != 0 {
-			t.Fatalf("%d rollup rows after a cancelled apply (%v), want 0", stored, err)
-		}
+		unapplied(t, db, 3, "a cancelled apply")
 
 		// Summing pauses after each pace of it: of a nanosecond, after
 		// each row.

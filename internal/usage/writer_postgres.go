@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 
@@ -260,20 +259,14 @@ var paceRows = 4096
 // paced calls write with consecutive row ranges covering n rows: all at
 // once, or when the Writer is paced, paceRows at a time with its pause
 // between them.
-func (s *pgSide) paced(ctx context.Context, n int, write func(start, end int) error) error {
+func (s *pgSide) paced(n int, write func(start, end int) error) error {
 	step := n
 	if s.w.pace > 0 {
 		step = paceRows
 	}
 	for start := 0; start < n; start += step {
 		if start > 0 {
-			t := time.NewTimer(s.w.pace)
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return ctx.Err()
-			case <-t.C:
-			}
+			pause(s.w.pace) // a cancelled ctx fails the next statement
 		}
 		if err := write(start, min(start+step, n)); err != nil {
 			return err
@@ -290,7 +283,7 @@ func (s *pgSide) daily(ctx context.Context, b *dailyBatch) error {
 		return fmt.Errorf("store event names: %w", err)
 	}
 	if n := b.keys.len(); n <= pgArrayRows || s.w.pace > 0 {
-		err := s.paced(ctx, n, func(start, end int) error {
+		err := s.paced(n, func(start, end int) error {
 			m := end - start
 			accounts, days, events := make([]string, m), make([]int32, m), make([]string, m)
 			for i := range m {
@@ -335,7 +328,7 @@ const userDaysUpsert = ` ON CONFLICT (account_id, span, user_id) DO UPDATE SET d
 func (s *pgSide) active(ctx context.Context, b *activeBatch) error {
 	rows := b.spans()
 	if n := len(rows); n <= pgArrayRows || s.w.pace > 0 {
-		err := s.paced(ctx, n, func(start, end int) error {
+		err := s.paced(n, func(start, end int) error {
 			m := end - start
 			accounts, spans, users, days := make([]string, m), make([]int32, m), make([]string, m), make([]int64, m)
 			for i, r := range rows[start:end] {
