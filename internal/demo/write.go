@@ -78,9 +78,10 @@ func (w *world) write(ctx context.Context, db *store.DB) error {
 // writeUsage writes a batch's rollups and raw events. The two are
 // independent, so on PostgreSQL they go in parallel transactions, which keeps
 // both the server and the client busy; SQLite has one writer at a time.
-// They share rows (event names, the user-day spans of the days where history
-// meets the raw events) and may lock them in opposite orders: the one the
-// server rolls back for a deadlock runs again once the other has ended.
+// They share rollup rows (event names, the user-day spans of the days where
+// history meets the raw events), which each writes under
+// [usage.LockRollups]: one waits for the other's commit there instead of
+// the two deadlocking.
 func writeUsage(ctx context.Context, db *store.DB, b *usageBatch) error {
 	load := func() error { return usage.LoadRollups(ctx, db, b.rollups, b.users) }
 	ingest := func() error { _, err := usage.Ingest(ctx, db, b.events); return err }
@@ -95,12 +96,6 @@ func writeUsage(ctx context.Context, db *store.DB, b *usageBatch) error {
 	wg.Go(func() { loadErr = load() })
 	ingestErr := ingest()
 	wg.Wait()
-	if store.IsDeadlock(loadErr) {
-		loadErr = load()
-	}
-	if store.IsDeadlock(ingestErr) {
-		ingestErr = ingest()
-	}
 	return errors.Join(loadErr, ingestErr)
 }
 

@@ -66,7 +66,7 @@ func (q *Queue) writeCalls(ctx context.Context, groups []Group, identifies []Ide
 			if err := tx.QueryRowContext(ctx, `SELECT account_id FROM segment_users WHERE user_id = $1`, u).Scan(&acct); err != nil {
 				return fmt.Errorf("link user %s: %w", u, err)
 			}
-			if err := attribute(ctx, tx, u, acct); err != nil {
+			if err := attribute(ctx, q.db, tx, u, acct); err != nil {
 				return err
 			}
 		}
@@ -91,7 +91,7 @@ func (q *Queue) writeCalls(ctx context.Context, groups []Group, identifies []Ide
 // attribute files the user's events that have no account yet under acct and
 // adds them to the rollups. The UPDATE claims each event once, so an event
 // is rolled up exactly once however often this runs.
-func attribute(ctx context.Context, tx *sql.Tx, user, acct string) error {
+func attribute(ctx context.Context, db *store.DB, tx *sql.Tx, user, acct string) error {
 	rows, err := tx.QueryContext(ctx, `UPDATE events SET account_id = $1
 		WHERE account_id IS NULL AND user_id = $2 RETURNING ts, event`, acct, user)
 	if err != nil {
@@ -135,6 +135,9 @@ func attribute(ctx context.Context, tx *sql.Tx, user, acct string) error {
 		}
 		return strings.Compare(a.Event, b.Event)
 	})
+	if err := usage.LockRollups(ctx, db, tx); err != nil {
+		return fmt.Errorf("attribute events of %s: %w", user, err)
+	}
 	return usage.AddRollups(ctx, tx, acct, dc, users)
 }
 

@@ -75,6 +75,9 @@ func LoadRollups(ctx context.Context, db *store.DB, rows []RollupRow, users []Us
 		return fmt.Errorf("load rollups: %w", err)
 	}
 
+	if err := LockRollups(ctx, db, tx); err != nil {
+		return fmt.Errorf("load rollups: %w", err)
+	}
 	// GROUP BY first: PostgreSQL refuses an INSERT … ON CONFLICT DO UPDATE
 	// that would update one row twice. "WHERE true" keeps SQLite from reading
 	// ON CONFLICT as a join constraint.

@@ -325,6 +325,8 @@ func ActiveIn(alias string, n int) string {
 // AddRollups adds pre-aggregated counts to the rollups without raw events: for
 // history older than the raw-event retention (the demo generator, a migration
 // from another tool). users lists (day, user) pairs that were active.
+// A transaction that may run beside other writers of the rollups takes
+// [LockRollups] before its first AddRollups.
 func AddRollups(ctx context.Context, q store.Querier, accountID string, counts []DailyCount, users map[int64][]string) error {
 	var names []string
 	for _, c := range counts {

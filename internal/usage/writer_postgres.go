@@ -23,6 +23,7 @@ type pgSide struct {
 	plainUsed int  // rollup writes by plain COPY (savepoints opened)
 	directs   int  // event chunks COPYed into events (savepoints opened)
 	noDirect  bool // a direct COPY met a stored event: use the temporary table
+	locked    bool // LockRollups was taken
 }
 
 const (
@@ -275,8 +276,23 @@ func (s *pgSide) paced(n int, write func(start, end int) error) error {
 	return nil
 }
 
+// lock takes LockRollups before the Writer's first rollup row.
+func (s *pgSide) lock(ctx context.Context) error {
+	if s.locked {
+		return nil
+	}
+	if err := LockRollups(ctx, s.w.db, s.w.tx); err != nil {
+		return err
+	}
+	s.locked = true
+	return nil
+}
+
 // daily adds counts to usage_daily.
 func (s *pgSide) daily(ctx context.Context, b *dailyBatch) error {
+	if err := s.lock(ctx); err != nil {
+		return err
+	}
 	// The batch's event names into usage_event_names (see addEventNames).
 	if _, err := s.w.tx.ExecContext(ctx, `INSERT INTO usage_event_names (event) SELECT unnest(CAST($1 AS TEXT[]))
 		ON CONFLICT (event) DO NOTHING`, b.events); err != nil {
@@ -326,6 +342,9 @@ const userDaysUpsert = ` ON CONFLICT (account_id, span, user_id) DO UPDATE SET d
 	WHERE usage_user_days.days | excluded.days <> usage_user_days.days`
 
 func (s *pgSide) active(ctx context.Context, b *activeBatch) error {
+	if err := s.lock(ctx); err != nil {
+		return err
+	}
 	rows := b.spans()
 	if n := len(rows); n <= pgArrayRows || s.w.pace > 0 {
 		err := s.paced(n, func(start, end int) error {
