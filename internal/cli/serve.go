@@ -18,9 +18,10 @@ import (
 
 // ServeCmd runs the server.
 type ServeCmd struct {
-	Addr          string `name:"addr" env:"KIZUNA_ADDR" default:":8080" help:"Address to listen on, host:port (\":8080\" means every interface)."`
-	CookieSecure  bool   `env:"KIZUNA_COOKIE_SECURE" help:"Mark session cookies Secure even over plain HTTP (a proxy in front terminates TLS)."`
-	MetricsPublic bool   `env:"KIZUNA_METRICS_PUBLIC" help:"Serve /metrics without credentials (for a scraper on a private network)."`
+	Addr           string `name:"addr" env:"KIZUNA_ADDR" default:":8080" help:"Address to listen on, host:port (\":8080\" means every interface)."`
+	CookieSecure   bool   `env:"KIZUNA_COOKIE_SECURE" help:"Mark session cookies Secure even over plain HTTP (a proxy in front terminates TLS)."`
+	MetricsPublic  bool   `env:"KIZUNA_METRICS_PUBLIC" help:"Serve /metrics without credentials (for a scraper on a private network)."`
+	TrustedProxies string `name:"trusted-proxies" env:"KIZUNA_TRUSTED_PROXIES" placeholder:"LIST" help:"Reverse proxies in front (comma-separated addresses or CIDR prefixes) whose X-Forwarded-For names the client, for the sign-in and survey limits."`
 	JobOptions
 }
 
@@ -34,6 +35,10 @@ type JobOptions struct {
 // in-flight requests finish. It logs to standard error.
 func (c ServeCmd) Run(ctx context.Context, g *Globals) error {
 	tuneGC(os.Getenv)
+	proxies, err := web.ParseTrustedProxies(c.TrustedProxies)
+	if err != nil {
+		return fmt.Errorf("--trusted-proxies: %w", err)
+	}
 	db, err := g.open(ctx)
 	if err != nil {
 		return err
@@ -44,6 +49,7 @@ func (c ServeCmd) Run(ctx context.Context, g *Globals) error {
 			CookieSecure: c.CookieSecure, MetricsPublic: c.MetricsPublic,
 			// Only from the environment: a flag would show the secret in the process list.
 			StripeWebhookSecret: os.Getenv("KIZUNA_STRIPE_WEBHOOK_SECRET"),
+			TrustedProxies:      proxies,
 		})
 	})
 }

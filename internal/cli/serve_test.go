@@ -2,7 +2,10 @@ package cli
 
 import (
 	"math"
+	"os"
+	"path/filepath"
 	"runtime/debug"
+	"strings"
 	"testing"
 )
 
@@ -37,5 +40,22 @@ func TestTuneGC(t *testing.T) {
 				t.Errorf("memory limit %d, want %d", got, c.wantLimit)
 			}
 		})
+	}
+}
+
+// A bad --trusted-proxies (or KIZUNA_TRUSTED_PROXIES) stops serve before it
+// opens the database, naming the flag and the entry.
+func TestServeTrustedProxiesInvalid(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "k.db")
+	code, _, stderr := run(t, "serve", "--addr", "127.0.0.1:0", "--db", db, "--trusted-proxies", "10.0.0.0/8,proxy.example")
+	if code == 0 || !strings.Contains(stderr, `--trusted-proxies: trusted proxies: "proxy.example" is neither an IP address nor a CIDR prefix`) {
+		t.Errorf("exit %d, stderr %q", code, stderr)
+	}
+	t.Setenv("KIZUNA_TRUSTED_PROXIES", "10.0.0.0/40")
+	if code, _, stderr := run(t, "serve", "--addr", "127.0.0.1:0", "--db", db); code == 0 || !strings.Contains(stderr, `"10.0.0.0/40"`) {
+		t.Errorf("from the environment: exit %d, stderr %q", code, stderr)
+	}
+	if _, err := os.Stat(db); !os.IsNotExist(err) {
+		t.Errorf("the database was created: %v", err)
 	}
 }

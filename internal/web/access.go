@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
@@ -100,6 +103,25 @@ func principalFrom(ctx context.Context) *principal {
 type authError struct {
 	detail string
 	err    error
+	// retry > 0: too many failed password checks, 429 with Retry-After.
+	retry time.Duration
+}
+
+// write answers a failed authentication with its status: 401 with the
+// challenge, or 429 with Retry-After; errors are the caller's.
+func (e *authError) write(w http.ResponseWriter, problem func(status int, detail string)) {
+	if e.retry > 0 {
+		w.Header().Set("Retry-After", retryAfter(e.retry))
+		problem(http.StatusTooManyRequests, e.detail)
+		return
+	}
+	challenge(w.Header())
+	problem(http.StatusUnauthorized, e.detail)
+}
+
+// retryAfter is d in whole seconds, rounded up, for a Retry-After header.
+func retryAfter(d time.Duration) string {
+	return strconv.FormatInt(int64(math.Ceil(d.Seconds())), 10)
 }
 
 // credentialsHelp is what a request without credentials is told.
@@ -120,9 +142,13 @@ func (s *Server) authenticate(r *http.Request) (*principal, *authError) {
 			if !ok {
 				return nil, &authError{detail: "malformed HTTP Basic credentials"}
 			}
-			u, err := s.auth.check(ctx, email, password)
+			u, err := s.auth.check(ctx, email, password, s.clientAddr(r))
 			if errors.Is(err, user.ErrBadCredentials) {
 				return nil, &authError{detail: "wrong email or password"}
+			}
+			var te *throttledError
+			if errors.As(err, &te) {
+				return nil, &authError{detail: te.Error(), retry: te.retry}
 			}
 			if err != nil {
 				return nil, &authError{err: err}
@@ -203,8 +229,7 @@ func (s *Server) authorize(api huma.API) func(huma.Context, func(huma.Context)) 
 				huma.WriteErr(api, ctx, http.StatusInternalServerError, internalDetail)
 				return
 			}
-			challenge(w.Header())
-			huma.WriteErr(api, ctx, http.StatusUnauthorized, aerr.detail)
+			aerr.write(w, func(status int, detail string) { huma.WriteErr(api, ctx, status, detail) })
 			return
 		}
 		if err := p.may(n); err != nil {
@@ -245,8 +270,7 @@ func (s *Server) allowed(w http.ResponseWriter, r *http.Request, n need) bool {
 			s.serverError(w, r, aerr.err)
 			return false
 		}
-		challenge(w.Header())
-		writeProblem(w, http.StatusUnauthorized, aerr.detail)
+		aerr.write(w, func(status int, detail string) { writeProblem(w, status, detail) })
 		return false
 	}
 	if err := p.may(n); err != nil {

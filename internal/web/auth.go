@@ -5,6 +5,9 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"errors"
+	"fmt"
+	"math"
 	"strings"
 	"sync"
 	"time"
@@ -28,6 +31,28 @@ const (
 	authParallel = 4
 )
 
+// Failed password checks are limited, against guessing: past
+// loginFailuresPerClient failures from one client address, or
+// loginFailuresPerAccount for one email, within loginWindow, a check is
+// refused with 429 and Retry-After, whatever the password, and without
+// running argon2id, until the oldest failure leaves the window. The
+// account's limit stops guessing from many addresses; it is higher so that
+// one address cannot lock a user out, and then only of signing in with the
+// password: sessions and API keys go on working. Credentials remembered
+// from a recent success are not checked again, so they are not limited.
+const (
+	loginWindow             = 15 * time.Minute
+	loginFailuresPerClient  = 20
+	loginFailuresPerAccount = 50
+)
+
+// throttledError is a password check refused for too many failures.
+type throttledError struct{ retry time.Duration }
+
+func (e *throttledError) Error() string {
+	return fmt.Sprintf("too many failed sign-ins; try again in %d minutes", int(math.Ceil(e.retry.Minutes())))
+}
+
 // basicAuth checks HTTP Basic credentials against the users table.
 type basicAuth struct {
 	verify func(ctx context.Context, email, password string) (user.User, error)
@@ -41,6 +66,9 @@ type basicAuth struct {
 
 	mu    sync.Mutex
 	cache map[[sha256.Size]byte]cachedUser
+
+	// Failed checks by client address and by normalised email.
+	byClient, byAccount *limiter
 }
 
 type cachedUser struct {
@@ -58,16 +86,21 @@ func newBasicAuth(db store.Querier) *basicAuth {
 		size:  authCacheSize,
 		slots: make(chan struct{}, authParallel),
 		cache: map[[sha256.Size]byte]cachedUser{},
+
+		byClient:  newLimiter(loginFailuresPerClient, loginWindow),
+		byAccount: newLimiter(loginFailuresPerAccount, loginWindow),
 	}
 	rand.Read(a.key[:])
 	return a
 }
 
-// cacheKey identifies one pair of credentials. The email is normalised as
-// user.Authenticate normalises it.
+// normalEmail is email as user.Authenticate normalises it.
+func normalEmail(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
+
+// cacheKey identifies one pair of credentials.
 func (a *basicAuth) cacheKey(email, password string) [sha256.Size]byte {
 	m := hmac.New(sha256.New, a.key[:])
-	m.Write([]byte(strings.ToLower(strings.TrimSpace(email))))
+	m.Write([]byte(normalEmail(email)))
 	m.Write([]byte{0}) // an email cannot hold NUL, so the pair is unambiguous
 	m.Write([]byte(password))
 	var k [sha256.Size]byte
@@ -76,8 +109,9 @@ func (a *basicAuth) cacheKey(email, password string) [sha256.Size]byte {
 }
 
 // check returns the user the credentials belong to, or
-// user.ErrBadCredentials.
-func (a *basicAuth) check(ctx context.Context, email, password string) (user.User, error) {
+// user.ErrBadCredentials, or a *throttledError for a client or an email
+// with too many failures.
+func (a *basicAuth) check(ctx context.Context, email, password, client string) (user.User, error) {
 	k := a.cacheKey(email, password)
 	a.mu.Lock()
 	c, ok := a.cache[k]
@@ -85,7 +119,7 @@ func (a *basicAuth) check(ctx context.Context, email, password string) (user.Use
 	if ok && a.now().Before(c.expires) {
 		return c.user, nil
 	}
-	u, err := a.verifyNow(ctx, email, password)
+	u, err := a.verifyNow(ctx, email, password, client)
 	if err != nil {
 		return user.User{}, err
 	}
@@ -94,15 +128,27 @@ func (a *basicAuth) check(ctx context.Context, email, password string) (user.Use
 }
 
 // verifyNow checks a password without the cache (a login form wants the
-// real check), taking one of the few slots.
-func (a *basicAuth) verifyNow(ctx context.Context, email, password string) (user.User, error) {
+// real check), taking one of the few slots; client is the request's
+// address (Server.clientAddr), for the limits on failures.
+func (a *basicAuth) verifyNow(ctx context.Context, email, password, client string) (user.User, error) {
 	select {
 	case a.slots <- struct{}{}:
 	case <-ctx.Done():
 		return user.User{}, ctx.Err()
 	}
 	defer func() { <-a.slots }()
-	return a.verify(ctx, email, password)
+	// Looked at in the slot: of the checks queued for slots, only the few
+	// running can still add failures past the limit.
+	account, now := normalEmail(email), a.now()
+	if d := max(a.byClient.wait(client, now), a.byAccount.wait(account, now)); d > 0 {
+		return user.User{}, &throttledError{retry: d}
+	}
+	u, err := a.verify(ctx, email, password)
+	if errors.Is(err, user.ErrBadCredentials) {
+		a.byClient.add(client, now)
+		a.byAccount.add(account, now)
+	}
+	return u, err
 }
 
 func (a *basicAuth) remember(k [sha256.Size]byte, u user.User) {

@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"net/http"
 	"slices"
 	"strings"
@@ -81,7 +82,7 @@ func TestBasicAuthCache(t *testing.T) {
 	}
 	check := func(email, password string, wantErr bool, wantCalls int) {
 		t.Helper()
-		u, err := a.check(ctx, email, password)
+		u, err := a.check(ctx, email, password, "192.0.2.1")
 		if (err != nil) != wantErr {
 			t.Fatalf("check(%s, %s) = %v, %v", email, password, u, err)
 		}
@@ -120,7 +121,77 @@ func TestBasicAuthGivesUpWithRequest(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := a.check(ctx, "a@example.com", "pw"); err != context.Canceled {
+	if _, err := a.check(ctx, "a@example.com", "pw", "192.0.2.1"); err != context.Canceled {
 		t.Fatalf("check with every slot taken and the request gone = %v, want context.Canceled", err)
+	}
+}
+
+// Failed checks are limited by client address and by email; a refused
+// check runs no password check, whatever the password; remembered
+// credentials are not limited; the limits slide with the window.
+func TestBasicAuthThrottle(t *testing.T) {
+	ctx := context.Background()
+	clock := &fakeClock{t: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)}
+	calls := 0
+	a := newBasicAuth(nil)
+	a.now = clock.now
+	a.byClient, a.byAccount = newLimiter(3, loginWindow), newLimiter(5, loginWindow)
+	a.verify = func(ctx context.Context, email, password string) (user.User, error) {
+		calls++
+		if password != "right" {
+			return user.User{}, user.ErrBadCredentials
+		}
+		return user.User{Email: normalEmail(email)}, nil
+	}
+	type want int
+	const (
+		ok want = iota
+		bad
+		throttled
+	)
+	try := func(email, password, client string, w want, checked bool) {
+		t.Helper()
+		before := calls
+		_, err := a.check(ctx, email, password, client)
+		var te *throttledError
+		switch got := errors.As(err, &te); {
+		case w == throttled && !got, w != throttled && got:
+			t.Fatalf("check(%s, %s, %s) = %v, want throttled: %v", email, password, client, err, w == throttled)
+		case w == ok && err != nil, w == bad && !errors.Is(err, user.ErrBadCredentials):
+			t.Fatalf("check(%s, %s, %s) = %v", email, password, client, err)
+		}
+		if (calls > before) != checked {
+			t.Fatalf("check(%s, %s, %s): password checked %v, want %v", email, password, client, calls > before, checked)
+		}
+	}
+
+	try("a@example.com", "right", "c1", ok, true) // remembered from here on
+	for range 3 {
+		try("a@example.com", "wrong", "c1", bad, true)
+	}
+	try("a@example.com", "wrong", "c1", throttled, false)
+	try("b@example.com", "right", "c1", throttled, false) // the client's limit, right password or not
+	try("a@example.com", "right", "c1", ok, false)        // remembered: not limited
+	try("b@example.com", "right", "c2", ok, true)         // another client
+
+	// The account's limit: two more failures from other clients reach 5.
+	try(" A@Example.com", "wrong", "c2", bad, true)
+	try("a@example.com", "wrong", "c3", bad, true)
+	try("a@example.com", "other", "c4", throttled, false)
+	var te *throttledError
+	if _, err := a.check(ctx, "a@example.com", "x", "c4"); !errors.As(err, &te) || te.retry != loginWindow {
+		t.Fatalf("retry after = %v, want the window (%s) since the first failure is now", err, loginWindow)
+	}
+	if msg := te.Error(); msg != "too many failed sign-ins; try again in 15 minutes" {
+		t.Errorf("message %q", msg)
+	}
+
+	// The window slides: once the first three failures have left it, c1 and
+	// the account may try again.
+	clock.t = clock.t.Add(loginWindow)
+	try("a@example.com", "wrong", "c1", bad, true)
+	try("b@example.com", "right", "c1", ok, true) // checked: remembered for authCacheTTL only
+	if _, err := a.verifyNow(ctx, "b@example.com", "right", "c1"); err != nil {
+		t.Errorf("verifyNow after the window: %v", err)
 	}
 }

@@ -42,10 +42,18 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		fail(http.StatusBadRequest, "email and password are required")
 		return
 	}
-	u, err := s.auth.verifyNow(r.Context(), email, password)
+	client := s.clientAddr(r)
+	u, err := s.auth.verifyNow(r.Context(), email, password, client)
 	if errors.Is(err, user.ErrBadCredentials) {
-		s.log.Info("login failed", "email", email)
+		s.log.Info("login failed", "email", email, "client", client)
 		fail(http.StatusUnauthorized, "wrong email or password")
+		return
+	}
+	var te *throttledError
+	if errors.As(err, &te) {
+		s.log.Warn("login refused: too many failed sign-ins", "email", email, "client", client)
+		w.Header().Set("Retry-After", retryAfter(te.retry))
+		fail(http.StatusTooManyRequests, te.Error())
 		return
 	}
 	if err != nil {

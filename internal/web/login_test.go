@@ -125,3 +125,86 @@ func TestLoginLogout(t *testing.T) {
 		checkProblem(t, w, http.StatusUnauthorized)
 	})
 }
+
+// Past the failures a client may make, sign-ins from it are refused with
+// 429 and Retry-After, through the form (a page for a browser, a problem
+// for a script) and HTTP Basic alike, even with the right password; a
+// trusted proxy's clients count apart, and a header from anyone else
+// changes nothing.
+func TestLoginThrottled(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		s := newTestServer(t, db)
+		s.auth.byClient = newLimiter(3, loginWindow)
+		proxies, err := ParseTrustedProxies("10.0.0.0/8")
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.opts.TrustedProxies = proxies
+		login := func(password, peer, xff string, browser bool) *httptest.ResponseRecorder {
+			form := url.Values{"email": {testEmail}, "password": {password}}
+			r := httptest.NewRequest(http.MethodPost, "/login", strings.NewReader(form.Encode()))
+			r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			r.RemoteAddr = peer + ":40000"
+			if xff != "" {
+				r.Header.Set("X-Forwarded-For", xff)
+			}
+			if browser {
+				r.Header.Set("Accept", "text/html")
+			}
+			w := httptest.NewRecorder()
+			s.ServeHTTP(w, r)
+			return w
+		}
+		const attacker = "192.0.2.1"
+		for i := range 3 {
+			if w := login("guess", attacker, "", false); w.Code != http.StatusUnauthorized {
+				t.Fatalf("failure %d: %d %s", i+1, w.Code, w.Body)
+			}
+		}
+		w := login(testPassword, attacker, "", false)
+		checkProblem(t, w, http.StatusTooManyRequests)
+		if ra := w.Header().Get("Retry-After"); ra != "900" || !strings.Contains(w.Body.String(), "too many failed sign-ins; try again in 15 minutes") {
+			t.Errorf("Retry-After %q, body %s", ra, w.Body)
+		}
+		if w := login(testPassword, attacker, "", true); w.Code != http.StatusTooManyRequests ||
+			!strings.Contains(w.Body.String(), "Too many failed sign-ins. Try again in 15 minutes.") || w.Header().Get("Retry-After") == "" {
+			t.Errorf("browser: %d, Retry-After %q, body %s", w.Code, w.Header().Get("Retry-After"), w.Body)
+		}
+		ja := httptest.NewRequest(http.MethodPost, "/login", strings.NewReader(url.Values{"email": {testEmail}, "password": {"x"}}.Encode()))
+		ja.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		ja.Header.Set("Accept", "text/html")
+		ja.Header.Set("Accept-Language", "ja")
+		ja.RemoteAddr = attacker + ":40002"
+		jw := httptest.NewRecorder()
+		s.ServeHTTP(jw, ja)
+		if jw.Code != http.StatusTooManyRequests || !strings.Contains(jw.Body.String(), "ログインの失敗が多すぎます。15 分後にもう一度お試しください。") {
+			t.Errorf("in Japanese: %d, body %s", jw.Code, jw.Body)
+		}
+		r := httptest.NewRequest(http.MethodGet, "/api/v1/accounts", nil)
+		r.RemoteAddr = attacker + ":40001"
+		r.SetBasicAuth(testEmail, testPassword)
+		api := httptest.NewRecorder()
+		s.ServeHTTP(api, r)
+		checkProblem(t, api, http.StatusTooManyRequests)
+		if api.Header().Get("Retry-After") == "" {
+			t.Error("HTTP Basic: no Retry-After")
+		}
+		// Naming another address itself is not believed.
+		if w := login(testPassword, attacker, "198.51.100.7", false); w.Code != http.StatusTooManyRequests {
+			t.Errorf("from the attacker with a forged X-Forwarded-For: %d", w.Code)
+		}
+		// Through the trusted proxy, another client is not limited...
+		if w := login(testPassword, "10.0.0.2", "198.51.100.7", false); w.Code != http.StatusSeeOther {
+			t.Errorf("another client through the proxy: %d %s", w.Code, w.Body)
+		}
+		// ...and the attacker through it still is.
+		if w := login(testPassword, "10.0.0.2", attacker, false); w.Code != http.StatusTooManyRequests {
+			t.Errorf("the attacker through the proxy: %d", w.Code)
+		}
+		logs := s.log.String()
+		if !strings.Contains(logs, "login refused: too many failed sign-ins") || !strings.Contains(logs, "client="+attacker) ||
+			strings.Contains(logs, testPassword) || strings.Contains(logs, "guess") {
+			t.Errorf("log:\n%s", logs)
+		}
+	})
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"os"
 	"strconv"
 	"strings"
@@ -35,12 +36,20 @@ type Options struct {
 	// (KIZUNA_STRIPE_WEBHOOK_SECRET); without it POST /webhooks/stripe
 	// answers 503 so that Stripe retries and its dashboard shows why.
 	StripeWebhookSecret string
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For names
+	// the client (KIZUNA_TRUSTED_PROXIES): the sign-in and survey limits
+	// then count each client apart instead of every client as the proxy.
+	TrustedProxies []netip.Prefix
 }
 
-// OptionsFromEnv reads KIZUNA_COOKIE_SECURE, KIZUNA_METRICS_PUBLIC and
-// KIZUNA_STRIPE_WEBHOOK_SECRET.
+// OptionsFromEnv reads KIZUNA_COOKIE_SECURE, KIZUNA_METRICS_PUBLIC,
+// KIZUNA_STRIPE_WEBHOOK_SECRET and KIZUNA_TRUSTED_PROXIES.
 func OptionsFromEnv() (Options, error) {
 	o := Options{StripeWebhookSecret: os.Getenv("KIZUNA_STRIPE_WEBHOOK_SECRET")}
+	var err error
+	if o.TrustedProxies, err = ParseTrustedProxies(os.Getenv("KIZUNA_TRUSTED_PROXIES")); err != nil {
+		return o, fmt.Errorf("KIZUNA_TRUSTED_PROXIES: %w", err)
+	}
 	for name, dst := range map[string]*bool{"KIZUNA_COOKIE_SECURE": &o.CookieSecure, "KIZUNA_METRICS_PUBLIC": &o.MetricsPublic} {
 		v := strings.TrimSpace(os.Getenv(name))
 		if v == "" {

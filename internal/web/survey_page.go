@@ -9,11 +9,9 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/kizuna-cs/kizuna/internal/audit"
@@ -47,11 +45,10 @@ var surveyCSP = func() string {
 
 // Limits of the respondent's pages.
 const (
-	surveyFormBody     = 64 << 10 // a form: score, comment (5,000 characters), email, company
-	answerLimit        = 30       // POSTs to one client's emailed links per window
-	publicAnswerLimit  = 20       // answers through public links per client per window
-	surveyLimitWindow  = 10 * time.Minute
-	surveyLimiterPrune = 10000 // clients remembered before old entries are dropped
+	surveyFormBody    = 64 << 10 // a form: score, comment (5,000 characters), email, company
+	answerLimit       = 30       // POSTs to one client's emailed links per window
+	publicAnswerLimit = 20       // answers through public links per client per window
+	surveyLimitWindow = 10 * time.Minute
 )
 
 // surveyText is the pages' wording in one language.
@@ -126,53 +123,6 @@ type surveyPage struct {
 	Previous             string
 	Errors               map[string]string
 	UnsubscribeLink      string
-}
-
-// limiter counts a client's requests in a sliding window.
-type limiter struct {
-	mu     sync.Mutex
-	max    int
-	window time.Duration
-	hits   map[string][]time.Time
-}
-
-func newLimiter(max int, window time.Duration) *limiter {
-	return &limiter{max: max, window: window, hits: map[string][]time.Time{}}
-}
-
-// allow records a request of key at now and reports whether it is within the limit.
-func (l *limiter) allow(key string, now time.Time) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if len(l.hits) > surveyLimiterPrune {
-		for k, ts := range l.hits {
-			if len(ts) == 0 || now.Sub(ts[len(ts)-1]) > l.window {
-				delete(l.hits, k)
-			}
-		}
-	}
-	ts := l.hits[key]
-	i := 0
-	for i < len(ts) && now.Sub(ts[i]) >= l.window {
-		i++
-	}
-	ts = ts[i:]
-	if len(ts) >= l.max {
-		l.hits[key] = ts
-		return false
-	}
-	l.hits[key] = append(ts, now)
-	return true
-}
-
-// clientIP is the request's peer address. (Behind a proxy every client is
-// the proxy: raise the limits there, or limit at the proxy.)
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }
 
 // surveyPages serves the respondent's pages.
@@ -259,7 +209,7 @@ func (p *surveyPages) fail(w http.ResponseWriter, r *http.Request, lang string, 
 
 // limited counts the request against l and, over the limit, answers 429.
 func (p *surveyPages) limited(w http.ResponseWriter, r *http.Request, l *limiter, lang string) bool {
-	if l.allow(clientIP(r), p.now()) {
+	if l.allow(p.s.clientAddr(r), p.now()) {
 		return false
 	}
 	p.message(w, r, http.StatusTooManyRequests, lang, func(t surveyText) (string, string) { return t.TooMany, t.TooManyDetail })

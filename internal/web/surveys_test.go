@@ -354,21 +354,3 @@ func TestSurveyScoreScales(t *testing.T) {
 		}
 	}
 }
-
-func TestLimiter(t *testing.T) {
-	l := newLimiter(2, time.Minute)
-	t0 := time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)
-	for _, tc := range []struct {
-		key  string
-		at   time.Duration
-		want bool
-	}{
-		{"a", 0, true}, {"a", time.Second, true}, {"a", 2 * time.Second, false}, {"b", 2 * time.Second, true},
-		{"a", time.Minute, true}, // the first has left the window
-		{"a", time.Minute + time.Second, true}, {"a", time.Minute + 2*time.Second, false},
-	} {
-		if got := l.allow(tc.key, t0.Add(tc.at)); got != tc.want {
-			t.Errorf("allow(%s at +%s) = %v, want %v", tc.key, tc.at, got, tc.want)
-		}
-	}
-}

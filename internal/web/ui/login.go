@@ -3,6 +3,7 @@ package ui
 import (
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/kizuna-cs/kizuna/internal/audit"
@@ -37,6 +38,10 @@ func (u *UI) LoginFailed(w http.ResponseWriter, r *http.Request, status int, rea
 	msg := rq.Loc.T("Wrong email or password.")
 	if status == http.StatusBadRequest {
 		msg = rq.Loc.T("Enter your email and password.")
+	} else if status == http.StatusTooManyRequests {
+		// The server set Retry-After, in seconds.
+		secs, _ := strconv.Atoi(w.Header().Get("Retry-After"))
+		msg = rq.Loc.T("Too many failed sign-ins. Try again in %d minutes.", max(1, (secs+59)/60))
 	} else if status >= 500 {
 		msg = rq.Loc.T("Something went wrong on the server; the server log has the details.")
 	}
