@@ -20,6 +20,7 @@ const maxLinks = 1 << 20
 func (q *Queue) writeCalls(ctx context.Context, groups []Group, identifies []Identify) error {
 	now := store.Now()
 	linked := map[string]bool{}
+	journaled := false
 	err := q.db.InTx(ctx, func(tx *sql.Tx) error {
 		for _, c := range identifies {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO segment_users (user_id, traits, identified_at, updated_at)
@@ -66,9 +67,11 @@ func (q *Queue) writeCalls(ctx context.Context, groups []Group, identifies []Ide
 			if err := tx.QueryRowContext(ctx, `SELECT account_id FROM segment_users WHERE user_id = $1`, u).Scan(&acct); err != nil {
 				return fmt.Errorf("link user %s: %w", u, err)
 			}
-			if err := attribute(ctx, q.db, tx, u, acct); err != nil {
+			ok, err := q.attribute(ctx, tx, u, acct)
+			if err != nil {
 				return err
 			}
+			journaled = journaled || ok && q.opts.RollupEvery > 0
 		}
 		return nil
 	})
@@ -85,17 +88,23 @@ func (q *Queue) writeCalls(ctx context.Context, groups []Group, identifies []Ide
 	for u := range linked {
 		delete(q.links, u) // read back from the database when next needed
 	}
+	if journaled {
+		q.unapplied = true // the attributed events' rollups, in the journal
+	}
 	return nil
 }
 
 // attribute files the user's events that have no account yet under acct and
-// adds them to the rollups. The UPDATE claims each event once, so an event
-// is rolled up exactly once however often this runs.
-func attribute(ctx context.Context, db *store.DB, tx *sql.Tx, user, acct string) error {
+// adds them to the rollups, and reports whether there were any. The UPDATE
+// claims each event once, so an event is rolled up exactly once however
+// often this runs. When the rounds journal their rollups, so does this
+// (usage.JournalRollups): a round then never waits for another writer of
+// the rollups, such as a CSV import under usage.LockRollups.
+func (q *Queue) attribute(ctx context.Context, tx *sql.Tx, user, acct string) (bool, error) {
 	rows, err := tx.QueryContext(ctx, `UPDATE events SET account_id = $1
 		WHERE account_id IS NULL AND user_id = $2 RETURNING ts, event`, acct, user)
 	if err != nil {
-		return fmt.Errorf("attribute events of %s to %s: %w", user, acct, err)
+		return false, fmt.Errorf("attribute events of %s to %s: %w", user, acct, err)
 	}
 	type key struct {
 		day   int64
@@ -108,7 +117,7 @@ func attribute(ctx context.Context, db *store.DB, tx *sql.Tx, user, acct string)
 		var event string
 		if err := rows.Scan(&ts, &event); err != nil {
 			rows.Close()
-			return fmt.Errorf("attribute events of %s: %w", user, err)
+			return false, fmt.Errorf("attribute events of %s: %w", user, err)
 		}
 		d := store.Day(ts)
 		counts[key{d, event}]++
@@ -117,13 +126,13 @@ func attribute(ctx context.Context, db *store.DB, tx *sql.Tx, user, acct string)
 		}
 	}
 	if err := rows.Close(); err != nil {
-		return fmt.Errorf("attribute events of %s: %w", user, err)
+		return false, fmt.Errorf("attribute events of %s: %w", user, err)
 	}
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("attribute events of %s: %w", user, err)
+		return false, fmt.Errorf("attribute events of %s: %w", user, err)
 	}
 	if len(counts) == 0 {
-		return nil
+		return false, nil
 	}
 	dc := make([]usage.DailyCount, 0, len(counts))
 	for k, n := range counts {
@@ -135,10 +144,13 @@ func attribute(ctx context.Context, db *store.DB, tx *sql.Tx, user, acct string)
 		}
 		return strings.Compare(a.Event, b.Event)
 	})
-	if err := usage.LockRollups(ctx, db, tx); err != nil {
-		return fmt.Errorf("attribute events of %s: %w", user, err)
+	if q.opts.RollupEvery > 0 {
+		return true, usage.JournalRollups(ctx, tx, acct, dc, users)
 	}
-	return usage.AddRollups(ctx, tx, acct, dc, users)
+	if err := usage.LockRollups(ctx, q.db, tx); err != nil {
+		return false, fmt.Errorf("attribute events of %s: %w", user, err)
+	}
+	return true, usage.AddRollups(ctx, tx, acct, dc, users)
 }
 
 // resolve sets each event's account: context.groupId, else the user's

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -503,4 +504,43 @@ func (in *interner) idBytes(b []byte) int32 {
 		return id
 	}
 	return in.id(string(b))
+}
+
+// JournalRollups is AddRollups into the rollup journal instead of the
+// rollup tables, for a writer beside rounds that defer their rollups
+// (DeferRollups): a group call's attribution of a user's earlier events.
+// It then neither waits for LockRollups nor holds rollup rows, so a CSV
+// import that holds the lock for long does not hold up ingestion. The
+// journal is applied with the rounds' deltas.
+func JournalRollups(ctx context.Context, q store.Querier, accountID string, counts []DailyCount, users map[int64][]string) error {
+	d := deltaPart{names: [3][]string{{accountID}, nil, nil}}
+	ids := [3]map[string]int32{nil, {}, {}}
+	id := func(kind int, name string) int32 {
+		v, ok := ids[kind][name]
+		if !ok {
+			v = int32(len(d.names[kind]))
+			ids[kind][name] = v
+			d.names[kind] = append(d.names[kind], name)
+		}
+		return v
+	}
+	for _, c := range counts {
+		if c.Count < 0 {
+			return fmt.Errorf("journal rollups of %s: count %d of %s on day %d is negative", accountID, c.Count, c.Event, c.Day)
+		}
+		d.daily = append(d.daily, rkey{0, id(1, c.Event), int32(c.Day)})
+		d.counts = append(d.counts, c.Count)
+	}
+	for _, day := range slices.Sorted(maps.Keys(users)) {
+		for _, u := range users[day] {
+			d.active = append(d.active, rkey{0, id(2, u), int32(day)})
+		}
+	}
+	if len(d.daily)+len(d.active) == 0 {
+		return nil
+	}
+	if _, err := q.ExecContext(ctx, `INSERT INTO usage_rollup_journal (delta) VALUES ($1)`, d.appendTo(nil)); err != nil {
+		return fmt.Errorf("journal rollups of %s: %w", accountID, err)
+	}
+	return nil
 }

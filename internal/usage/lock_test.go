@@ -3,9 +3,11 @@ package usage_test
 import (
 	"context"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/kizuna-cs/kizuna/internal/store"
 	"github.com/kizuna-cs/kizuna/internal/storetest"
 	"github.com/kizuna-cs/kizuna/internal/usage"
 )
@@ -113,4 +115,55 @@ func TestLockRollupsCrossedWriters(t *testing.T) {
 	if len(users) != 4 {
 		t.Errorf("active user days = %v, want the 4 users", users)
 	}
+}
+
+// JournalRollups, once the journal is applied, adds what AddRollups adds.
+func TestJournalRollups(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		counts := []usage.DailyCount{{Day: may1, Event: "login", Count: 5}, {Day: may3, Event: "export", Count: 2}, {Day: may3, Event: "login", Count: 1}}
+		users := map[int64][]string{may1: {"u1", "u2"}, may3: {"u7", "u7", "u8"}}
+		for range 2 { // both add: counts double, users stay distinct
+			if err := usage.AddRollups(ctx, db, "A", counts, users); err != nil {
+				t.Fatal(err)
+			}
+			if err := usage.JournalRollups(ctx, db, "B", counts, users); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := usage.JournalRollups(ctx, db, "C", nil, nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := usage.JournalRollups(ctx, db, "D", []usage.DailyCount{{Day: may1, Event: "login", Count: -1}}, nil); err == nil ||
+			!strings.Contains(err.Error(), "journal rollups of D: count -1 of login on day") {
+			t.Errorf("a negative count: %v", err)
+		}
+		var rows int
+		if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM usage_rollup_journal`).Scan(&rows); err != nil || rows != 2 {
+			t.Fatalf("journal rows = %d, %v; want B's two (nothing for C, D)", rows, err)
+		}
+		if got, _ := usage.Daily(ctx, db, "B", 0, 1<<30); len(got) != 0 {
+			t.Fatalf("B's rollups before the journal is applied: %v", got)
+		}
+		accounts, err := usage.ApplyJournal(ctx, db)
+		if err != nil || !slices.Equal(accounts, []string{"B"}) {
+			t.Fatalf("ApplyJournal = %v, %v; want [B]", accounts, err)
+		}
+		a, errA := usage.Daily(ctx, db, "A", 0, 1<<30)
+		b, errB := usage.Daily(ctx, db, "B", 0, 1<<30)
+		want := []usage.DailyCount{{Day: may1, Event: "login", Count: 10}, {Day: may3, Event: "export", Count: 4}, {Day: may3, Event: "login", Count: 2}}
+		if errA != nil || errB != nil || !slices.Equal(a, want) || !slices.Equal(b, want) {
+			t.Errorf("Daily: A %v (%v), B %v (%v); want both %v", a, errA, b, errB, want)
+		}
+		for _, day := range []int64{may1, may3} {
+			na, _ := usage.ActiveUsers(ctx, db, "A", day, day)
+			nb, _ := usage.ActiveUsers(ctx, db, "B", day, day)
+			if na != 2 || nb != 2 {
+				t.Errorf("active users on day %d: A %d, B %d; want 2", day, na, nb)
+			}
+		}
+		if names, err := usage.EventNames(ctx, db); err != nil || !slices.Equal(names, []string{"export", "login"}) {
+			t.Errorf("EventNames = %v, %v", names, err)
+		}
+	})
 }
