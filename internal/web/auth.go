@@ -50,7 +50,10 @@ const (
 type throttledError struct{ retry time.Duration }
 
 func (e *throttledError) Error() string {
-	return fmt.Sprintf("too many failed sign-ins; try again in %d minutes", int(math.Ceil(e.retry.Minutes())))
+	if m := int(math.Ceil(e.retry.Minutes())); m > 1 {
+		return fmt.Sprintf("too many failed sign-ins; try again in %d minutes", m)
+	}
+	return "too many failed sign-ins; try again in a minute"
 }
 
 // basicAuth checks HTTP Basic credentials against the users table.

@@ -182,8 +182,18 @@ func TestBasicAuthThrottle(t *testing.T) {
 	if _, err := a.check(ctx, "a@example.com", "x", "c4"); !errors.As(err, &te) || te.retry != loginWindow {
 		t.Fatalf("retry after = %v, want the window (%s) since the first failure is now", err, loginWindow)
 	}
-	if msg := te.Error(); msg != "too many failed sign-ins; try again in 15 minutes" {
-		t.Errorf("message %q", msg)
+	for _, c := range []struct {
+		retry time.Duration
+		want  string
+	}{
+		{te.retry, "too many failed sign-ins; try again in 15 minutes"},
+		{61 * time.Second, "too many failed sign-ins; try again in 2 minutes"},
+		{time.Minute, "too many failed sign-ins; try again in a minute"},
+		{time.Second, "too many failed sign-ins; try again in a minute"},
+	} {
+		if msg := (&throttledError{c.retry}).Error(); msg != c.want {
+			t.Errorf("retry %s: message %q, want %q", c.retry, msg, c.want)
+		}
 	}
 
 	// The window slides: once the first three failures have left it, c1 and

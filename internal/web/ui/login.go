@@ -41,7 +41,11 @@ func (u *UI) LoginFailed(w http.ResponseWriter, r *http.Request, status int, rea
 	} else if status == http.StatusTooManyRequests {
 		// The server set Retry-After, in seconds.
 		secs, _ := strconv.Atoi(w.Header().Get("Retry-After"))
-		msg = rq.Loc.T("Too many failed sign-ins. Try again in %d minutes.", max(1, (secs+59)/60))
+		if mins := (secs + 59) / 60; mins > 1 {
+			msg = rq.Loc.T("Too many failed sign-ins. Try again in %d minutes.", mins)
+		} else {
+			msg = rq.Loc.T("Too many failed sign-ins. Try again in a minute.")
+		}
 	} else if status >= 500 {
 		msg = rq.Loc.T("Something went wrong on the server; the server log has the details.")
 	}
