@@ -9,7 +9,15 @@ import (
 	"os"
 	"strconv"
 	"time"
+
+	"github.com/google/uuid"
 )
+
+// MessageID is event i's message id: a name-based UUID, so that the same i
+// gives the same id in every file.
+func MessageID(i int) string {
+	return uuid.NewSHA1(uuid.NameSpaceOID, strconv.AppendInt([]byte("kizuna-bench-event-"), int64(i), 10)).String()
+}
 
 func main() {
 	if len(os.Args) < 3 {
@@ -41,7 +49,12 @@ func main() {
 	}
 }
 
-// WriteEvents writes n events over the given number of accounts, 90 days, 8 features.
+// WriteEvents writes n events over the given number of accounts, 90 days, 8
+// features. Message ids are UUIDs, as the Segment libraries and warehouse
+// exports give them (and as random as the hash kizuna makes of a row
+// without one): ids in order, msg-0, msg-1 …, sort near the ones before
+// and cost the unique index far less than real ones (1M rows into SQLite:
+// 2.2 s against 3.5 s).
 func WriteEvents(w *bufio.Writer, n, accounts int) {
 	r := rand.New(rand.NewPCG(1, 2))
 	features := []string{"login", "reports", "dashboards", "integrations", "export", "invite", "setup_completed", "search"}
@@ -50,6 +63,6 @@ func WriteEvents(w *bufio.Writer, n, accounts int) {
 	for i := range n {
 		a := r.IntN(accounts)
 		ts := time.Unix(start+r.Int64N(90*86400), 0).UTC().Format(time.RFC3339)
-		fmt.Fprintf(w, "acc-%06d,u%d,%s,%s,msg-%d\n", a, r.IntN(20), features[r.IntN(len(features))], ts, i)
+		fmt.Fprintf(w, "acc-%06d,u%d,%s,%s,%s\n", a, r.IntN(20), features[r.IntN(len(features))], ts, MessageID(i))
 	}
 }

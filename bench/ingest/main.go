@@ -39,6 +39,8 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"encoding/binary"
+	"encoding/hex"
 	"flag"
 	"fmt"
 	"io"
@@ -76,8 +78,17 @@ func run1() int {
 	crash := flag.Bool("crash", false, "kill -9 the server halfway, restart it, verify acknowledged events")
 	slow := flag.Duration("slow", 50*time.Millisecond, "list the seconds of the run in which requests took longer than this, with how many and the longest (0: none)")
 	rate := flag.Int("rate", 0, "events a second the clients send together, each on a fixed schedule, latency counted from the time a request was due (0: each sends its next request as soon as its last is answered)")
+	ids := flag.String("ids", "uuid", "message ids: uuid (random, as the Segment libraries send them; derived from client, request and event so the crash check can list them) or ordered (c<client>-<request>-<event>, each near its client's earlier ones: far cheaper for the unique index, and not what a real source sends)")
 	fresh := flag.Bool("fresh", false, "with a postgres:// -db: create a fresh database on that server for the run (dropped after) instead of using the named one")
 	flag.Parse()
+	switch *ids {
+	case "uuid":
+		uuidIDs = true
+	case "ordered":
+	default:
+		fmt.Fprintf(os.Stderr, "bench: -ids %q: want uuid or ordered\n", *ids)
+		return 2
+	}
 	db := *dbFlag
 	if *fresh && strings.HasPrefix(db, "postgres") {
 		name, drop, err := freshPostgres(db)
@@ -425,7 +436,11 @@ func run(bin, db string, duration time.Duration, clients, perReq, rate int, slow
 	if rate > 0 {
 		pace = fmt.Sprintf("due at %d events/s together, timed from when due", rate)
 	}
-	fmt.Printf("clients %d (%s), %d events a request, %s\n", clients, pace, perReq, elapsed.Round(time.Millisecond))
+	kind := "ordered"
+	if uuidIDs {
+		kind = "random UUIDs"
+	}
+	fmt.Printf("clients %d (%s), %d events a request (message ids: %s), %s\n", clients, pace, perReq, kind, elapsed.Round(time.Millisecond))
 	status.Range(func(k, v any) bool {
 		fmt.Printf("  status %v: %d requests\n", k, v.(*atomic.Int64).Load())
 		return true
@@ -493,7 +508,23 @@ func appendBatch(b []byte, c, seq, perReq int, ts string) []byte {
 	return append(b, `]}`...)
 }
 
+// uuidIDs: appendMessageID writes random-looking UUIDs (-ids uuid).
+var uuidIDs bool
+
 func appendMessageID(b []byte, c, seq, i int) []byte {
+	if uuidIDs {
+		// Two splitmix64 rounds of (client, request, event), which is unique
+		// for each event of a run: 128 bits in the form of a version 4 UUID.
+		x := uint64(c)<<48 ^ uint64(seq)<<16 ^ uint64(i)
+		hi, lo := splitmix(x), splitmix(x^0x9e3779b97f4a7c15)
+		hi = hi&^0xf000 | 0x4000
+		lo = lo&^(3<<62) | 1<<63
+		var u [16]byte
+		binary.BigEndian.PutUint64(u[:8], hi)
+		binary.BigEndian.PutUint64(u[8:], lo)
+		h := hex.EncodeToString(u[:])
+		return append(b, h[:8]+"-"+h[8:12]+"-"+h[12:16]+"-"+h[16:20]+"-"+h[20:]...)
+	}
 	b = append(b, 'c')
 	b = strconv.AppendInt(b, int64(c), 10)
 	b = append(b, '-')
@@ -503,6 +534,15 @@ func appendMessageID(b []byte, c, seq, i int) []byte {
 }
 
 func messageID(c, seq, i int) string { return string(appendMessageID(nil, c, seq, i)) }
+
+// splitmix is SplitMix64's output function: a bijection of 64 bits that
+// scatters neighbouring inputs.
+func splitmix(x uint64) uint64 {
+	x += 0x9e3779b97f4a7c15
+	x = (x ^ x>>30) * 0xbf58476d1ce4e5b9
+	x = (x ^ x>>27) * 0x94d049bb133111eb
+	return x ^ x>>31
+}
 
 // verify checks that every acknowledged event is stored exactly once and
 // that the rollups count each stored event once.

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/kizuna-cs/kizuna/internal/csvimport"
 	"github.com/kizuna-cs/kizuna/internal/store"
 	"github.com/kizuna-cs/kizuna/internal/storetest"
@@ -19,8 +21,9 @@ import (
 
 // eventsCSV writes n events over the given number of accounts (acc-000000 …),
 // 20 users each, 8 features and 90 days, as bench/gencsv does. Message ids
-// are msg-<first>… ; with repeatEvery > 0 every repeatEvery-th row repeats an
-// earlier row of the file exactly.
+// are UUIDs named by the row's number from first (as random as real ones);
+// with repeatEvery > 0 every repeatEvery-th row repeats an earlier row of
+// the file exactly.
 func eventsCSV(n, accounts, first, repeatEvery int) []byte {
 	r := rand.New(rand.NewPCG(1, 2))
 	features := []string{"login", "reports", "dashboards", "integrations", "export", "invite", "setup_completed", "search"}
@@ -35,7 +38,8 @@ func eventsCSV(n, accounts, first, repeatEvery int) []byte {
 			continue
 		}
 		ts := time.Unix(start+r.Int64N(90*86400), 0).UTC().Format(time.RFC3339)
-		l := fmt.Sprintf("acc-%06d,u%d,%s,%s,msg-%d\n", r.IntN(accounts), r.IntN(20), features[r.IntN(len(features))], ts, first+i)
+		id := uuid.NewSHA1(uuid.NameSpaceOID, strconv.AppendInt([]byte("kizuna-bench-event-"), int64(first+i), 10))
+		l := fmt.Sprintf("acc-%06d,u%d,%s,%s,%s\n", r.IntN(accounts), r.IntN(20), features[r.IntN(len(features))], ts, id)
 		if repeatEvery > 0 {
 			lines = append(lines, l)
 		}

@@ -26,6 +26,10 @@ type Raw struct {
 
 // Tuning (variables for the tests). A SQLite statement binds at most 32766
 // values; 1000 rows is past the point where larger statements stop paying.
+// A chunk's rows go in in message id order (see submitChunk), so SQLite
+// chunks take several statements: with ids as random as real ones (UUIDs),
+// a million events into SQLite took 2.8-2.9 s in chunks of 16384 against
+// 3.1-3.3 s in chunks of 8192 and 3.6-3.9 s in chunks of 1000.
 // PostgreSQL chunks are COPYed, so they are larger; larger still because
 // each chunk COPYed straight into events spends one of a bounded number of
 // savepoints (pgDirectChunks). maxRollupKeys bounds the rollup keys (20
@@ -36,10 +40,11 @@ type Raw struct {
 // (1 << 20 made a million events 17% slower; 1 << 21 peaks at about 240 MB
 // RSS on ten million).
 var (
-	sqliteChunk   = 1000
-	postgresChunk = 32768
-	rollupBatch   = 1000 // SQLite rows a rollup statement
-	maxRollupKeys = 1 << 21
+	sqliteChunk         = 16384
+	sqliteStatementRows = 1000
+	postgresChunk       = 32768
+	rollupBatch         = 1000 // SQLite rows a rollup statement
+	maxRollupKeys       = 1 << 21
 )
 
 const inFlight = 3 // chunks being filled, written and aggregated at once
@@ -194,6 +199,11 @@ func (w *Writer) nextChunk() error {
 func (w *Writer) submitChunk(ctx context.Context) {
 	c := w.cur
 	w.cur = nil
+	// In message id order the rows reach the unique index's pages one
+	// after the other: real ids are random, and in arrival order each row
+	// went to another page (a million UUIDs into PostgreSQL: 2.8 s against
+	// 3.2-3.6 s). Nothing depends on the order of a chunk's rows.
+	slices.SortFunc(c.rows, func(a, b Raw) int { return strings.Compare(a.MessageID, b.MessageID) })
 	w.prepare(c)
 	w.send(ctx, &job{c: c})
 }

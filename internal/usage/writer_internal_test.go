@@ -21,12 +21,14 @@ import (
 // small makes chunks and the rollup bound tiny for the test, so that one
 // test runs many chunks and several mid-stream rollup writes.
 func small(t *testing.T, chunk, keys int) {
-	oldS, oldP, oldB, oldK, oldA := sqliteChunk, postgresChunk, rollupBatch, maxRollupKeys, pgArrayRows
+	oldS, oldR, oldP, oldB, oldK, oldA := sqliteChunk, sqliteStatementRows, postgresChunk, rollupBatch, maxRollupKeys, pgArrayRows
 	// Rollup batches of up to keys rows: on PostgreSQL the smaller half
-	// take the arrays, the larger the COPY paths.
+	// take the arrays, the larger the COPY paths. A SQLite chunk takes
+	// several statements, as a full-size one does.
 	sqliteChunk, postgresChunk, rollupBatch, maxRollupKeys, pgArrayRows = chunk, chunk, chunk, keys, keys/2
+	sqliteStatementRows = max(1, chunk/3)
 	t.Cleanup(func() {
-		sqliteChunk, postgresChunk, rollupBatch, maxRollupKeys, pgArrayRows = oldS, oldP, oldB, oldK, oldA
+		sqliteChunk, sqliteStatementRows, postgresChunk, rollupBatch, maxRollupKeys, pgArrayRows = oldS, oldR, oldP, oldB, oldK, oldA
 	})
 }
 
@@ -193,7 +195,7 @@ func TestWriterAbortWritesNothing(t *testing.T) {
 		}
 		w := NewWriter(db, conn, tx)
 		// Enough 16-event chunks for the writer to lower the page cache.
-		for _, e := range randomEvents(rand.New(rand.NewPCG(1, 1)), 16*(importCacheChunks+4), 100000) {
+		for _, e := range randomEvents(rand.New(rand.NewPCG(1, 1)), importCacheRows+16*4, 100000) {
 			if err := w.Add(ctx, Raw{MessageID: e.MessageID, AccountID: e.AccountID, UserID: e.UserID, Event: e.Event, TS: e.Timestamp.Unix()}); err != nil {
 				t.Fatal(err)
 			}

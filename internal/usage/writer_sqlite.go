@@ -19,7 +19,7 @@ type sqliteSide struct {
 	named []driver.NamedValue
 	args  []any
 
-	chunks       int
+	rows         int    // events of the chunks so far
 	restoreCache *int64 // the connection's cache_size before lowerCache
 }
 
@@ -29,8 +29,8 @@ type sqliteSide struct {
 // SQLite's cache costs about twice its size in memory through modernc's
 // allocator. Small writes (an API batch) leave the cache alone.
 const (
-	importCache       = 32768
-	importCacheChunks = 32 // chunks written before the cache is lowered
+	importCache     = 32768
+	importCacheRows = 32768 // events written before the cache is lowered
 )
 
 // lowerCache lowers the connection's page cache for the rest of the
@@ -161,11 +161,12 @@ func pieces(n, size int, f func(start, end int) error) error {
 // rowids after the largest stored, so when only some are new, those are
 // read back by rowid: exact, whatever the cause of the duplicates.
 func (s *sqliteSide) chunk(ctx context.Context, c *chunk) error {
-	if s.chunks++; s.chunks == importCacheChunks {
+	if s.rows < importCacheRows && s.rows+len(c.rows) >= importCacheRows {
 		if err := s.lowerCache(ctx); err != nil {
 			return fmt.Errorf("store events: %w", err)
 		}
 	}
+	s.rows += len(c.rows)
 	// recorded_at is parameter 1 of every row, so that the statement's text
 	// does not change with the time and a Session's statement serves the
 	// next Writers: each row's unnumbered ? after ?1 take the numbers after
@@ -177,7 +178,7 @@ func (s *sqliteSide) chunk(ctx context.Context, c *chunk) error {
 	}
 	var added int64
 	var res driver.Result
-	err := pieces(n, s.w.size, func(start, end int) error {
+	err := pieces(n, sqliteStatementRows, func(start, end int) error {
 		var err error
 		res, err = s.exec(ctx, key+"/"+strconv.Itoa(end-start), func() string {
 			return "INSERT OR IGNORE INTO events (recorded_at, message_id, account_id, user_id, event, ts, properties) VALUES " + valuesSQL(end-start, row)
