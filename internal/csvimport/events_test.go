@@ -37,7 +37,9 @@ func eventsCSV(n, accounts, first, repeatEvery int) []byte {
 			b.WriteString(l)
 			continue
 		}
-		ts := time.Unix(start+r.Int64N(90*86400), 0).UTC().Format(time.RFC3339)
+		// The time comes with the id (as a retry's does), so files that
+		// share ids share those events.
+		ts := time.Unix(start+int64(uint64(first+i)*2654435761%(90*86400)), 0).UTC().Format(time.RFC3339)
 		id := uuid.NewSHA1(uuid.NameSpaceOID, strconv.AppendInt([]byte("kizuna-bench-event-"), int64(first+i), 10))
 		l := fmt.Sprintf("acc-%06d,u%d,%s,%s,%s\n", r.IntN(accounts), r.IntN(20), features[r.IntN(len(features))], ts, id)
 		if repeatEvery > 0 {

@@ -336,10 +336,16 @@ func TestEventsDedupeAndRollups(t *testing.T) {
 		if n := count(t, db, "usage_daily_users"); n != 2 {
 			t.Errorf("active user-days = %d, want 2 (u1, u2 on A1; none for A2's anonymous event)", n)
 		}
-		// A second file repeating an event adds nothing.
-		res = mustImport(t, db, "events", "account_id,user_id,event,timestamp,message_id\nA1,u9,anything,2024-06-01,m1\n")
+		// A second file repeating an event (message id and time) adds nothing,
+		// whatever else its row says; the same id at another time is another
+		// event.
+		res = mustImport(t, db, "events", "account_id,user_id,event,timestamp,message_id\nA1,u9,anything,2024-05-02T10:00:00Z,m1\n")
 		if res.Inserted != 0 || count(t, db, "events") != 4 {
 			t.Errorf("repeat message id: %+v", res)
+		}
+		res = mustImport(t, db, "events", "account_id,user_id,event,timestamp,message_id\nA1,u1,login,2024-05-02T10:00:01Z,m1\n")
+		if res.Inserted != 1 || count(t, db, "events") != 5 {
+			t.Errorf("message id at another time: %+v", res)
 		}
 	})
 }

@@ -61,6 +61,18 @@ var dialectSpecific = []dialectMigration{
 	{version: 40, name: "usage_daily_fillfactor", down: map[Dialect]string{
 		SQLite: `SELECT 1`, Postgres: `ALTER TABLE usage_daily RESET (fillfactor)`,
 	}},
+	// SQLite rebuilds the table to change its key. Down fails, naming the
+	// constraint, while two stored events share a message id.
+	{version: 41, name: "events_key_ts", down: map[Dialect]string{
+		SQLite: `CREATE TABLE events_old (message_id TEXT PRIMARY KEY, account_id TEXT, user_id TEXT NOT NULL DEFAULT '',
+				event TEXT NOT NULL, ts BIGINT NOT NULL, properties TEXT NOT NULL DEFAULT '{}', recorded_at BIGINT NOT NULL);
+			INSERT INTO events_old (rowid, message_id, account_id, user_id, event, ts, properties, recorded_at)
+				SELECT rowid, message_id, account_id, user_id, event, ts, properties, recorded_at FROM events;
+			DROP TABLE events;
+			ALTER TABLE events_old RENAME TO events;
+			CREATE INDEX events_unattributed ON events (user_id) WHERE account_id IS NULL;`,
+		Postgres: `ALTER TABLE events DROP CONSTRAINT events_pkey; ALTER TABLE events ADD PRIMARY KEY (message_id);`,
+	}},
 }
 
 // The down of migration 39: the user-day rows back from the view.

@@ -101,8 +101,8 @@ func TestIngest(t *testing.T) {
 			{MessageID: "m1", AccountID: "A", UserID: "u1", Event: "login", Timestamp: at("2024-05-01T10:00:00Z")},
 			{MessageID: "m2", AccountID: "A", UserID: "u2", Event: "login", Timestamp: at("2024-05-01T23:59:59Z")},
 			{MessageID: "m3", AccountID: "A", UserID: "u1", Event: "report", Timestamp: at("2024-05-02T00:00:00Z")},
-			// Same message id as the first, in the same batch: dropped, whatever it says.
-			{MessageID: "m1", AccountID: "A", UserID: "u9", Event: "other", Timestamp: at("2024-05-03T00:00:00Z")},
+			// The first again (message id and time), in the same batch: dropped, whatever else it says.
+			{MessageID: "m1", AccountID: "A", UserID: "u9", Event: "other", Timestamp: at("2024-05-01T10:00:00Z")},
 			// No message id: de-duplicated by all fields.
 			{AccountID: "B", UserID: "u3", Event: "login", Timestamp: at("2024-05-01T12:00:00Z"), Properties: json.RawMessage(`{"a":1}`)},
 			{AccountID: "B", UserID: "u3", Event: "login", Timestamp: at("2024-05-01T12:00:00Z"), Properties: json.RawMessage(`{"a":1}`)},
@@ -172,9 +172,10 @@ func TestIngest(t *testing.T) {
 			t.Fatalf("rollups changed on re-ingest: %v %v", daily, users)
 		}
 
-		// A later batch: a known message id with other content is still a duplicate; new ones count.
+		// A later batch: a known message id and time with other content is
+		// still a duplicate; new ones count.
 		n, err = usage.Ingest(ctx, db, []usage.Event{
-			{MessageID: "m2", AccountID: "B", UserID: "u2", Event: "login", Timestamp: at("2024-05-03T10:00:00Z")},
+			{MessageID: "m2", AccountID: "B", UserID: "u2", Event: "login", Timestamp: at("2024-05-01T23:59:59Z")},
 			{MessageID: "m6", AccountID: "A", UserID: "u3", Event: "login", Timestamp: at("2024-05-01T15:00:00Z")},
 			{MessageID: "m7", AccountID: "A", UserID: "u1", Event: "login", Timestamp: at("2024-05-01T16:00:00Z")},
 		})
@@ -205,6 +206,13 @@ func TestIngest(t *testing.T) {
 			if got, err := usage.ActiveUsers(ctx, db, c.acct, c.from, c.to); err != nil || got != c.want {
 				t.Errorf("ActiveUsers(%s, %d, %d) = %d, %v; want %d", c.acct, c.from, c.to, got, err, c.want)
 			}
+		}
+		// The same message id at another time is another event: the key is
+		// the message id and the time (migration 41), which a retry repeats.
+		if n, err := usage.Ingest(ctx, db, []usage.Event{
+			{MessageID: "m6", AccountID: "A", UserID: "u3", Event: "login", Timestamp: at("2024-05-01T15:00:01Z")},
+		}); err != nil || n != 1 {
+			t.Fatalf("m6 a second later: Ingest = %d, %v; want 1", n, err)
 		}
 		if n, err := usage.Ingest(ctx, db, nil); err != nil || n != 0 {
 			t.Fatalf("Ingest(nil) = %d, %v", n, err)

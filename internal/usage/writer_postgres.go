@@ -150,8 +150,8 @@ func (s *pgSide) inSavepoint(ctx context.Context, write func() error) (bool, err
 // CONFLICT DO NOTHING rather than first deleting the stored ones from the
 // temporary table: as fast (measured), and a concurrent writer of the same
 // message id is waited for and skipped instead of failing the transaction.
-// The message ids in a chunk are unique (Add drops repeats), so the ids the
-// INSERT returns are exactly the new events.
+// The keys (ts, message_id) in a chunk are unique (Add drops repeats), so
+// the keys the INSERT returns are exactly the new events.
 func (s *pgSide) viaTable(ctx context.Context, c *chunk) error {
 	w := s.w
 	if err := s.createTables(ctx); err != nil {
@@ -169,8 +169,8 @@ func (s *pgSide) viaTable(ctx context.Context, c *chunk) error {
 	rows, err := w.tx.QueryContext(ctx, `WITH added AS (
 			INSERT INTO events (`+eventColumns+`)
 			SELECT message_id, account_id, user_id, event, ts, properties, CAST($1 AS BIGINT) FROM `+pgEventsIn+`
-			ON CONFLICT (message_id) DO NOTHING RETURNING message_id)
-		SELECT s.seq FROM `+pgEventsIn+` s WHERE NOT EXISTS (SELECT 1 FROM added a WHERE a.message_id = s.message_id)`, w.now)
+			ON CONFLICT (ts, message_id) DO NOTHING RETURNING ts, message_id)
+		SELECT s.seq FROM `+pgEventsIn+` s WHERE NOT EXISTS (SELECT 1 FROM added a WHERE a.ts = s.ts AND a.message_id = s.message_id)`, w.now)
 	if err != nil {
 		return fmt.Errorf("store events: %w", err)
 	}
