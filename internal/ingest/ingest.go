@@ -27,7 +27,7 @@
 //     for the round: an event's account is its context.groupId, else the
 //     account of its user's latest group call, else properties.account_id,
 //     else none (stored with account_id NULL and attributed by step 1 of a
-//     later round). messageId de-duplicates.
+//     later round). messageId (with the time) de-duplicates.
 //
 // The two steps are separate transactions (usage.Ingest owns its own); a
 // crash between them leaves the round unacknowledged, and its re-delivery

@@ -73,7 +73,7 @@ func TestMigration41(t *testing.T) {
 		var indexes int
 		q := `SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name = 'events_unattributed'`
 		if db.Dialect == store.Postgres {
-			q = `SELECT COUNT(*) FROM pg_indexes WHERE indexname = 'events_unattributed'`
+			q = `SELECT COUNT(*) FROM pg_indexes WHERE schemaname = current_schema() AND indexname = 'events_unattributed'`
 		}
 		if err := db.QueryRowContext(ctx, q).Scan(&indexes); err != nil || indexes != 1 {
 			t.Errorf("events_unattributed indexes: %d, %v", indexes, err)

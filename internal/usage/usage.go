@@ -1,4 +1,4 @@
-// Package usage owns product usage: raw events, de-duplicated by message id,
+// Package usage owns product usage: raw events, de-duplicated by message id and time,
 // and the daily rollups (account × event × day counts, account × day active
 // users) that health, risk and onboarding read instead of raw events.
 package usage

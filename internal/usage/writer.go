@@ -53,7 +53,7 @@ const inFlight = 3 // chunks being filled, written and aggregated at once
 // Writer stores events and maintains the daily rollups inside the caller's
 // transaction, for the CSV import and [Ingest] alike. Events go in chunks
 // straight into the events table, where the database finds those already
-// stored (by message id); only the new ones are added to the rollups, which
+// stored (by message id and time); only the new ones are added to the rollups, which
 // are aggregated in memory and written in primary key order when they
 // grow past a bound and at Close. A repeated event is therefore counted
 // exactly once, whether it repeats within the input or was stored before.

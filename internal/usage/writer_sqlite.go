@@ -152,8 +152,8 @@ func pieces(n, size int, f func(start, end int) error) error {
 	return nil
 }
 
-// chunk inserts a chunk with one multi-row INSERT OR IGNORE: the message
-// id's unique index skips the events already stored. OR IGNORE rather than
+// chunk inserts a chunk with multi-row INSERT OR IGNOREs: the events' key
+// (ts, message_id) skips the events already stored. OR IGNORE rather than
 // ON CONFLICT DO NOTHING: with every constraint resolved by IGNORE the
 // statement cannot fail halfway, so SQLite keeps no statement journal (with
 // one, each page the statement touches again is first copied to a temporary
