@@ -67,11 +67,11 @@ func (q *Queue) writeCalls(ctx context.Context, groups []Group, identifies []Ide
 			if err := tx.QueryRowContext(ctx, `SELECT account_id FROM segment_users WHERE user_id = $1`, u).Scan(&acct); err != nil {
 				return fmt.Errorf("link user %s: %w", u, err)
 			}
-			ok, err := q.attribute(ctx, tx, u, acct)
+			j, err := q.attribute(ctx, tx, u, acct)
 			if err != nil {
 				return err
 			}
-			journaled = journaled || ok && q.opts.RollupEvery > 0
+			journaled = journaled || j
 		}
 		return nil
 	})
@@ -95,7 +95,7 @@ func (q *Queue) writeCalls(ctx context.Context, groups []Group, identifies []Ide
 }
 
 // attribute files the user's events that have no account yet under acct and
-// adds them to the rollups, and reports whether there were any. The UPDATE
+// adds them to the rollups, and reports whether it journaled them. The UPDATE
 // claims each event once, so an event is rolled up exactly once however
 // often this runs. When the rounds journal their rollups, so does this
 // (usage.JournalRollups): a round then never waits for another writer of
@@ -150,7 +150,7 @@ func (q *Queue) attribute(ctx context.Context, tx *sql.Tx, user, acct string) (b
 	if err := usage.LockRollups(ctx, q.db, tx); err != nil {
 		return false, fmt.Errorf("attribute events of %s: %w", user, err)
 	}
-	return true, usage.AddRollups(ctx, tx, acct, dc, users)
+	return false, usage.AddRollups(ctx, tx, acct, dc, users)
 }
 
 // resolve sets each event's account: context.groupId, else the user's

@@ -66,28 +66,35 @@ type fakeClock struct{ t time.Time }
 
 func (c *fakeClock) now() time.Time { return c.t }
 
-func TestBasicAuthCache(t *testing.T) {
-	ctx := context.Background()
-	clock := &fakeClock{t: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)}
-	calls := 0
-	a := newBasicAuth(nil)
+// fakeAuth is a basicAuth on a settable clock whose only right password is
+// "right"; calls counts the password checks it runs.
+func fakeAuth() (a *basicAuth, clock *fakeClock, calls *int) {
+	clock = &fakeClock{t: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)}
+	calls = new(int)
+	a = newBasicAuth(nil)
 	a.now = clock.now
-	a.size = 3
 	a.verify = func(ctx context.Context, email, password string) (user.User, error) {
-		calls++
+		*calls++
 		if password != "right" {
 			return user.User{}, user.ErrBadCredentials
 		}
-		return user.User{Email: strings.ToLower(email)}, nil
+		return user.User{Email: normalEmail(email)}, nil
 	}
+	return a, clock, calls
+}
+
+func TestBasicAuthCache(t *testing.T) {
+	ctx := context.Background()
+	a, clock, calls := fakeAuth()
+	a.size = 3
 	check := func(email, password string, wantErr bool, wantCalls int) {
 		t.Helper()
 		u, err := a.check(ctx, email, password, "192.0.2.1")
 		if (err != nil) != wantErr {
 			t.Fatalf("check(%s, %s) = %v, %v", email, password, u, err)
 		}
-		if calls != wantCalls {
-			t.Fatalf("check(%s, %s): %d password checks so far, want %d", email, password, calls, wantCalls)
+		if *calls != wantCalls {
+			t.Fatalf("check(%s, %s): %d password checks so far, want %d", email, password, *calls, wantCalls)
 		}
 	}
 
@@ -103,7 +110,7 @@ func TestBasicAuthCache(t *testing.T) {
 	check("a@example.com", "right", false, 5) // expired: checked again
 
 	for _, e := range []string{"c@example.com", "d@example.com", "e@example.com", "f@example.com"} {
-		check(e, "right", false, calls+1)
+		check(e, "right", false, *calls+1)
 	}
 	if len(a.cache) > a.size {
 		t.Errorf("cache holds %d entries, want at most %d", len(a.cache), a.size)
@@ -131,18 +138,8 @@ func TestBasicAuthGivesUpWithRequest(t *testing.T) {
 // credentials are not limited; the limits slide with the window.
 func TestBasicAuthThrottle(t *testing.T) {
 	ctx := context.Background()
-	clock := &fakeClock{t: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)}
-	calls := 0
-	a := newBasicAuth(nil)
-	a.now = clock.now
+	a, clock, calls := fakeAuth()
 	a.byClient, a.byAccount = newLimiter(3, loginWindow), newLimiter(5, loginWindow)
-	a.verify = func(ctx context.Context, email, password string) (user.User, error) {
-		calls++
-		if password != "right" {
-			return user.User{}, user.ErrBadCredentials
-		}
-		return user.User{Email: normalEmail(email)}, nil
-	}
 	type want int
 	const (
 		ok want = iota
@@ -151,7 +148,7 @@ func TestBasicAuthThrottle(t *testing.T) {
 	)
 	try := func(email, password, client string, w want, checked bool) {
 		t.Helper()
-		before := calls
+		before := *calls
 		_, err := a.check(ctx, email, password, client)
 		var te *throttledError
 		switch got := errors.As(err, &te); {
@@ -160,8 +157,8 @@ func TestBasicAuthThrottle(t *testing.T) {
 		case w == ok && err != nil, w == bad && !errors.Is(err, user.ErrBadCredentials):
 			t.Fatalf("check(%s, %s, %s) = %v", email, password, client, err)
 		}
-		if (calls > before) != checked {
-			t.Fatalf("check(%s, %s, %s): password checked %v, want %v", email, password, client, calls > before, checked)
+		if (*calls > before) != checked {
+			t.Fatalf("check(%s, %s, %s): password checked %v, want %v", email, password, client, *calls > before, checked)
 		}
 	}
 
